@@ -1,0 +1,41 @@
+import ArgumentParser
+import CaseLedgerCore
+import CaseLedgerStore
+
+struct Log: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The raw events in seq order.",
+        discussion: "--json prints NDJSON: one stored envelope per line, with seq, version, recorded_at and hash.")
+
+    @OptionGroup var options: LedgerOptions
+
+    @Option(name: .customLong("case"), help: "Only this case's events.")
+    var caseID: String?
+
+    @Option(name: .customLong("from-seq"), help: "Start at this seq.")
+    var fromSeq: Int64 = 1
+
+    @Option(help: "At most this many events.")
+    var limit: Int?
+
+    func validate() throws {
+        if let limit, limit < 0 { throw ValidationError("--limit must be ≥ 0") }
+        if fromSeq < 1 { throw ValidationError("--from-seq must be ≥ 1") }
+    }
+
+    func run() throws {
+        let ledger = try Ledger(path: options.path, mode: .readOnly)
+        let out = StdoutWriter()
+        defer { out.flush() }
+        try ledger.forEachEvent(LogQuery(caseID: caseID, fromSeq: fromSeq, limit: limit)) { event in
+            if options.json {
+                out.append { buffer in
+                    event.writeEnvelope(into: &buffer)
+                    buffer.append(0x0A)
+                }
+            } else {
+                out.write("\(event.seq)\t\(event.occurredAt)\t\(event.caseID) v\(event.version)\t\(event.type)\t\(event.actor)\t\(event.data)\n")
+            }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+
+/// An event as a client submits it (CONTRACT §1), checked: envelope fields, `data` against its
+/// schema, and `data`'s canonical bytes ready for hashing.
+///
+/// ```swift
+/// let event = try EventSubmission(json: JSONParser.parse(line), now: .now)
+/// ```
+public struct EventSubmission: Sendable {
+    /// Lowercased UUID: the idempotency key.
+    public let eventID: String
+    public let caseID: String
+    public let type: EventType
+    public let schemaVersion: Int
+    /// As submitted (RFC 3339 with an offset); this exact text is stored and hashed.
+    public let occurredAt: String
+    public let occurred: Timestamp
+    public let actor: String
+    public let expectedVersion: Int?
+    public let data: JSONObject
+    /// RFC 8785 bytes of `data`: what is stored and hashed.
+    public let canonicalData: [UInt8]
+
+    /// The members a submission may carry. `schema_version` is optional (default: the newest).
+    public static let envelopeFields: Set<String> = [
+        "event_id", "case_id", "type", "occurred_at", "actor", "expected_version", "data", "schema_version",
+    ]
+    /// The kinds an actor may be (`kind:id`).
+    public static let actorKinds: Set<String> = ["collector", "visitor", "supervisor", "agency", "system", "debtor"]
+
+    /// Checks everything that can be checked without the ledger's state. `now` is the ledger clock.
+    public init(json: JSONValue, now: Timestamp, catalogue: SchemaCatalogue = .shared) throws(FieldError) {
+        guard case .object(let envelope) = json else {
+            throw FieldError(path: "event", reason: "expected a JSON object, got \(json.typeName)")
+        }
+        for key in envelope.keys where !Self.envelopeFields.contains(key) {
+            let assigned = ["seq", "version", "recorded_at", "hash"].contains(key)
+            throw FieldError(path: key, reason: assigned ? "assigned by the ledger, not by the client" : "unknown field")
+        }
+        func string(_ key: String) throws(FieldError) -> String {
+            guard let value = envelope[key] else { throw FieldError(path: key, reason: "required field is missing") }
+            guard case .string(let text) = value else { throw FieldError(path: key, reason: "expected string, got \(value.typeName)") }
+            return text
+        }
+
+        let eventID = try string("event_id")
+        guard UUIDText.isValid(eventID) else {
+            throw FieldError(path: "event_id", reason: "expected a UUID (8-4-4-4-12 hex digits), got \(JSONSchema.quoted(eventID))")
+        }
+        self.eventID = eventID.lowercased()
+
+        let caseID = try string("case_id")
+        guard Self.isValidCaseID(caseID) else {
+            throw FieldError(path: "case_id", reason: "expected 1–\(Limits.maxCaseIDLength) characters of [A-Za-z0-9._:-], got \(JSONSchema.quoted(caseID))")
+        }
+        self.caseID = caseID
+
+        let typeName = try string("type")
+        guard let type = EventType(rawValue: typeName) else {
+            throw FieldError(path: "type", reason: "unknown event type \(JSONSchema.quoted(typeName))")
+        }
+        self.type = type
+
+        if let given = envelope["schema_version"] {
+            guard let version = given.intValue, catalogue.schema(for: type, version: Int(version)) != nil else {
+                let known = catalogue.versions(of: type).map(String.init).joined(separator: ", ")
+                throw FieldError(path: "schema_version", reason: "\(type.rawValue) has schema versions \(known); got \(CanonicalJSON.string(given))")
+            }
+            schemaVersion = Int(version)
+        } else {
+            schemaVersion = catalogue.currentVersion(of: type)
+        }
+
+        occurredAt = try string("occurred_at")
+        guard let occurred = Timestamp(rfc3339: occurredAt) else {
+            throw FieldError(path: "occurred_at", reason: "expected an RFC 3339 time with an offset (e.g. 2024-03-05T22:30:00+08:00), got \(JSONSchema.quoted(occurredAt))")
+        }
+        guard occurred.epochMicros <= now.epochMicros + Limits.maxFutureSkewSeconds * 1_000_000 else {
+            throw FieldError(path: "occurred_at", reason: "\(occurredAt) is more than 5 minutes ahead of the ledger clock (\(now.utcString))")
+        }
+        self.occurred = occurred
+
+        actor = try string("actor")
+        guard Self.isValidActor(actor) else {
+            throw FieldError(path: "actor", reason: "expected kind:id with kind one of \(Self.actorKinds.sorted().joined(separator: ", ")) and an id of [A-Za-z0-9._@+-] (at most \(Limits.maxActorLength) characters in all), got \(JSONSchema.quoted(actor))")
+        }
+
+        if let given = envelope["expected_version"] {
+            guard let version = given.intValue, version >= 0 else {
+                throw FieldError(path: "expected_version", reason: "expected integer ≥ 0, got \(CanonicalJSON.string(given))")
+            }
+            expectedVersion = Int(version)
+        } else {
+            expectedVersion = nil
+        }
+
+        guard let dataValue = envelope["data"] else { throw FieldError(path: "data", reason: "required field is missing") }
+        try catalogue.schema(for: type, version: schemaVersion)!.validate(dataValue, at: "data")
+        guard case .object(let data) = dataValue else { throw FieldError(path: "data", reason: "expected object") }
+        canonicalData = CanonicalJSON.bytes(dataValue)
+        guard canonicalData.count <= Limits.maxDataBytes else {
+            throw FieldError(path: "data", reason: "\(canonicalData.count) bytes; at most \(Limits.maxDataBytes) allowed")
+        }
+        self.data = data
+        try Self.checkSemantics(type: type, data: data)
+    }
+
+    /// What a schema cannot say: the time zone exists, dates are in order, amounts add up.
+    static func checkSemantics(type: EventType, data: JSONObject) throws(FieldError) {
+        switch type {
+        case .caseOpened:
+            let zone = data["debtor_timezone"]!.stringValue!
+            guard TimeZoneCache.zone(zone) != nil else {
+                throw FieldError(path: "data.debtor_timezone", reason: "unknown IANA time zone \(JSONSchema.quoted(zone))")
+            }
+        case .complaintFiled:
+            if let from = data["period_from"]?.stringValue, let to = data["period_to"]?.stringValue, from > to {
+                throw FieldError(path: "data.period_to", reason: "\(to) is before period_from \(from)")
+            }
+        case .planOffered:
+            let installments = data["installments"]!.arrayValue!
+            var previous = ""
+            for (position, installment) in installments.enumerated() {
+                let due = installment["due_date"]!.stringValue!
+                guard due >= previous else {
+                    throw FieldError(path: "data.installments[\(position)].due_date", reason: "\(due) is before the installment before it (\(previous))")
+                }
+                previous = due
+            }
+        default:
+            break
+        }
+    }
+
+    static func isValidCaseID(_ id: String) -> Bool {
+        let u = id.utf8
+        guard !u.isEmpty, u.count <= Limits.maxCaseIDLength else { return false }
+        return u.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+                || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: ":") || c == UInt8(ascii: "-")
+        }
+    }
+
+    static func isValidActor(_ actor: String) -> Bool {
+        guard actor.utf8.count <= Limits.maxActorLength, let colon = actor.firstIndex(of: ":") else { return false }
+        let id = actor.utf8[actor.utf8.index(after: colon)...]
+        guard actorKinds.contains(String(actor[..<colon])), !id.isEmpty else { return false }
+        return id.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+                || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: "@") || c == UInt8(ascii: "+")
+                || c == UInt8(ascii: "-")
+        }
+    }
+}
+
+/// IANA time zones, looked up once each (Foundation's lookup reads the zoneinfo files).
+public enum TimeZoneCache {
+    nonisolated(unsafe) private static var zones: [String: TimeZone?] = [:]
+    private static let lock = NSLock()
+
+    public static func zone(_ identifier: String) -> TimeZone? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cached = zones[identifier] { return cached }
+        let zone = TimeZone(identifier: identifier)
+        zones[identifier] = zone
+        return zone
+    }
+}

@@ -1,0 +1,22 @@
+/// The v1 catalogue (CONTRACT §2): every kind of event the ledger records.
+public enum EventType: String, Sendable, CaseIterable, Hashable {
+    case caseOpened = "case.opened"
+    case callPlaced = "call.placed"
+    case messageSent = "message.sent"
+    case visitBooked = "visit.booked"
+    case visitCompleted = "visit.completed"
+    case visitCancelled = "visit.cancelled"
+    case planOffered = "plan.offered"
+    case planAccepted = "plan.accepted"
+    case planDeclined = "plan.declined"
+    case promiseMade = "promise.made"
+    case paymentReceived = "payment.received"
+    case caseEscalated = "case.escalated"
+    case complaintFiled = "complaint.filed"
+    case complaintResolved = "complaint.resolved"
+    case contactRestricted = "contact.restricted"
+    case contactRestrictionLifted = "contact.restriction_lifted"
+    case noteRecorded = "note.recorded"
+    case entryVoided = "entry.voided"
+    case caseClosed = "case.closed"
+}

@@ -1,0 +1,143 @@
+import Crypto
+
+/// An event as the log holds it: the submission plus what the ledger assigned (CONTRACT §1, §4).
+public struct StoredEvent: Sendable, Equatable {
+    public var seq: Int64
+    public var eventID: String
+    public var caseID: String
+    public var version: Int64
+    public var type: String
+    public var schemaVersion: Int64
+    public var occurredAt: String
+    public var recordedAt: String
+    public var actor: String
+    /// `data` as stored: its RFC 8785 canonical JSON text.
+    public var data: String
+    /// 64 lowercase hex characters.
+    public var hash: String
+
+    public init(seq: Int64, eventID: String, caseID: String, version: Int64, type: String, schemaVersion: Int64,
+                occurredAt: String, recordedAt: String, actor: String, data: String, hash: String) {
+        self.seq = seq
+        self.eventID = eventID
+        self.caseID = caseID
+        self.version = version
+        self.type = type
+        self.schemaVersion = schemaVersion
+        self.occurredAt = occurredAt
+        self.recordedAt = recordedAt
+        self.actor = actor
+        self.data = data
+        self.hash = hash
+    }
+
+    /// The RFC 8785 bytes the hash covers: exactly the members `actor`, `case_id`, `data`, `event_id`,
+    /// `occurred_at`, `recorded_at`, `schema_version`, `seq`, `type`, `version`, in that (sorted) order.
+    /// `data` must already be canonical, as stored.
+    public func canonicalBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(data.utf8.count + 320)
+        Self.writeCanonical(seq: seq, eventID: eventID, caseID: caseID, version: version, type: type,
+                            schemaVersion: schemaVersion, occurredAt: occurredAt, recordedAt: recordedAt,
+                            actor: actor, canonicalData: Array(data.utf8), into: &out)
+        return out
+    }
+
+    public static func writeCanonical(seq: Int64, eventID: String, caseID: String, version: Int64, type: String,
+                                      schemaVersion: Int64, occurredAt: String, recordedAt: String, actor: String,
+                                      canonicalData: [UInt8], into out: inout [UInt8]) {
+        out.append(contentsOf: #"{"actor":"#.utf8)
+        CanonicalJSON.writeString(actor, into: &out)
+        out.append(contentsOf: #","case_id":"#.utf8)
+        CanonicalJSON.writeString(caseID, into: &out)
+        out.append(contentsOf: #","data":"#.utf8)
+        out.append(contentsOf: canonicalData)
+        out.append(contentsOf: #","event_id":"#.utf8)
+        CanonicalJSON.writeString(eventID, into: &out)
+        out.append(contentsOf: #","occurred_at":"#.utf8)
+        CanonicalJSON.writeString(occurredAt, into: &out)
+        out.append(contentsOf: #","recorded_at":"#.utf8)
+        CanonicalJSON.writeString(recordedAt, into: &out)
+        out.append(contentsOf: #","schema_version":"#.utf8)
+        CanonicalJSON.writeInteger(schemaVersion, into: &out)
+        out.append(contentsOf: #","seq":"#.utf8)
+        CanonicalJSON.writeInteger(seq, into: &out)
+        out.append(contentsOf: #","type":"#.utf8)
+        CanonicalJSON.writeString(type, into: &out)
+        out.append(contentsOf: #","version":"#.utf8)
+        CanonicalJSON.writeInteger(version, into: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// The stored envelope as one JSON object, members in a reading order (for `log --json`).
+    public func writeEnvelope(into out: inout [UInt8]) {
+        out.append(contentsOf: #"{"seq":"#.utf8)
+        CanonicalJSON.writeInteger(seq, into: &out)
+        out.append(contentsOf: #","event_id":"#.utf8)
+        CanonicalJSON.writeString(eventID, into: &out)
+        out.append(contentsOf: #","case_id":"#.utf8)
+        CanonicalJSON.writeString(caseID, into: &out)
+        out.append(contentsOf: #","version":"#.utf8)
+        CanonicalJSON.writeInteger(version, into: &out)
+        out.append(contentsOf: #","type":"#.utf8)
+        CanonicalJSON.writeString(type, into: &out)
+        out.append(contentsOf: #","schema_version":"#.utf8)
+        CanonicalJSON.writeInteger(schemaVersion, into: &out)
+        out.append(contentsOf: #","occurred_at":"#.utf8)
+        CanonicalJSON.writeString(occurredAt, into: &out)
+        out.append(contentsOf: #","recorded_at":"#.utf8)
+        CanonicalJSON.writeString(recordedAt, into: &out)
+        out.append(contentsOf: #","actor":"#.utf8)
+        CanonicalJSON.writeString(actor, into: &out)
+        out.append(contentsOf: #","data":"#.utf8)
+        out.append(contentsOf: data.utf8)
+        out.append(contentsOf: #","hash":"#.utf8)
+        CanonicalJSON.writeString(hash, into: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+}
+
+/// SHA-256 chaining (CONTRACT §4): hash = SHA-256(previous hash ‖ canonical bytes).
+public enum HashChain {
+    /// What the first event chains from: 32 zero bytes.
+    public static let genesis = [UInt8](repeating: 0, count: 32)
+
+    public static func next(previous: [UInt8], canonical: [UInt8]) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: previous)
+        hasher.update(data: canonical)
+        return Array(hasher.finalize())
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    public static func hex(_ bytes: [UInt8]) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(hexDigits[Int(byte >> 4)])
+            out.append(hexDigits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Bytes of a 64-character lowercase hex hash, or nil when it is not one.
+    public static func bytes(hex: String) -> [UInt8]? {
+        let u = Array(hex.utf8)
+        guard u.count == 64 else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(32)
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: c - 48
+            case 97...102: c - 87
+            default: nil
+            }
+        }
+        for i in stride(from: 0, to: 64, by: 2) {
+            guard let high = nibble(u[i]), let low = nibble(u[i + 1]) else { return nil }
+            out.append(high << 4 | low)
+        }
+        return out
+    }
+}

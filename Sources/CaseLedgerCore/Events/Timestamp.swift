@@ -1,0 +1,177 @@
+/// RFC 3339 times as the ledger needs them: parsed exactly (no Foundation formatter on the hot
+/// path), an offset always required, kept to the microsecond.
+public struct Timestamp: Sendable, Hashable, Comparable {
+    /// Microseconds since 1970-01-01T00:00:00Z.
+    public let epochMicros: Int64
+    /// The offset the writer gave, in minutes east of UTC (0 for `Z`).
+    public let offsetMinutes: Int
+
+    public init(epochMicros: Int64, offsetMinutes: Int = 0) {
+        self.epochMicros = epochMicros
+        self.offsetMinutes = offsetMinutes
+    }
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.epochMicros < rhs.epochMicros }
+    public static func == (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.epochMicros == rhs.epochMicros }
+    public func hash(into hasher: inout Hasher) { hasher.combine(epochMicros) }
+
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`; `T` and `Z` in either case.
+    /// Returns nil for anything else, including a time without an offset or a day that does not exist.
+    ///
+    /// ```swift
+    /// Timestamp(rfc3339: "2024-03-05T22:30:00+08:00")?.epochMicros  // 1709649000000000
+    /// Timestamp(rfc3339: "2024-03-05T22:30:00")                    // nil: no offset
+    /// ```
+    public init?(rfc3339 text: String) {
+        var text = text
+        guard let parsed = text.withUTF8({ Timestamp.parse($0) }) else { return nil }
+        self = parsed
+    }
+
+    static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Timestamp? {
+        guard b.count >= 20 else { return nil }
+        func digits(_ start: Int, _ count: Int) -> Int? {
+            var value = 0
+            for i in start..<(start + count) {
+                let d = Int(b[i]) - 48
+                guard d >= 0, d <= 9 else { return nil }
+                value = value * 10 + d
+            }
+            return value
+        }
+        guard let year = digits(0, 4), b[4] == UInt8(ascii: "-"), let month = digits(5, 2), b[7] == UInt8(ascii: "-"),
+            let day = digits(8, 2), b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
+            let hour = digits(11, 2), b[13] == UInt8(ascii: ":"), let minute = digits(14, 2),
+            b[16] == UInt8(ascii: ":"), let second = digits(17, 2)
+        else { return nil }
+        guard CalendarDate.isValid(year: year, month: month, day: day), hour <= 23, minute <= 59, second <= 59 else {
+            return nil
+        }
+        var i = 19
+        var micros = 0
+        if b[i] == UInt8(ascii: ".") {
+            i += 1
+            let fractionStart = i
+            var scale = 100_000
+            while i < b.count, b[i] >= 48, b[i] <= 57 {
+                micros += Int(b[i] - 48) * scale
+                scale /= 10
+                i += 1
+            }
+            guard i > fractionStart else { return nil }
+        }
+        guard i < b.count else { return nil }
+        var offset = 0
+        if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
+            i += 1
+        } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
+            guard i + 6 == b.count, let oh = digits(i + 1, 2), b[i + 3] == UInt8(ascii: ":"), let om = digits(i + 4, 2),
+                oh <= 23, om <= 59
+            else { return nil }
+            offset = (oh * 60 + om) * (b[i] == UInt8(ascii: "-") ? -1 : 1)
+            i += 6
+        } else {
+            return nil
+        }
+        guard i == b.count else { return nil }
+        let days = CalendarDate.daysFromCivil(year: year, month: month, day: day)
+        let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offset * 60)
+        return Timestamp(epochMicros: seconds * 1_000_000 + Int64(micros), offsetMinutes: offset)
+    }
+
+    /// `2026-11-23T18:50:14.123456Z`: fixed width, so text order is time order.
+    public var utcString: String {
+        let seconds = epochMicros >= 0 ? epochMicros / 1_000_000 : (epochMicros - 999_999) / 1_000_000
+        let micros = Int(epochMicros - seconds * 1_000_000)
+        let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
+        let secondOfDay = Int(seconds - Int64(days) * 86_400)
+        let (year, month, day) = CalendarDate.civilFromDays(days)
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
+            + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(micros, 6))Z"
+    }
+
+    /// The same instant written with a fixed offset, to the second: `2024-03-05T22:30:00+08:00`.
+    public func string(offsetMinutes: Int) -> String {
+        let local = epochMicros / 1_000_000 + Int64(offsetMinutes * 60)
+        let days = Int(local >= 0 ? local / 86_400 : (local - 86_399) / 86_400)
+        let secondOfDay = Int(local - Int64(days) * 86_400)
+        let (year, month, day) = CalendarDate.civilFromDays(days)
+        let sign = offsetMinutes < 0 ? "-" : "+"
+        let offset = abs(offsetMinutes)
+        let zone = offsetMinutes == 0 ? "Z" : "\(sign)\(pad(offset / 60, 2)):\(pad(offset % 60, 2))"
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
+            + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))\(zone)"
+    }
+
+    public func adding(seconds: Int64) -> Timestamp {
+        Timestamp(epochMicros: epochMicros + seconds * 1_000_000, offsetMinutes: offsetMinutes)
+    }
+}
+
+func pad(_ value: Int, _ width: Int) -> String {
+    let digits = String(value)
+    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+}
+
+/// Proleptic Gregorian calendar arithmetic (Howard Hinnant's algorithms), for dates without time.
+public enum CalendarDate {
+    public static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
+
+    public static func daysIn(year: Int, month: Int) -> Int {
+        switch month {
+        case 2: isLeap(year) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    public static func isValid(year: Int, month: Int, day: Int) -> Bool {
+        year >= 1 && year <= 9999 && month >= 1 && month <= 12 && day >= 1 && day <= daysIn(year: year, month: month)
+    }
+
+    /// Accepts exactly `YYYY-MM-DD` naming a real day.
+    public static func isValid(_ text: String) -> Bool { days(text) != nil }
+
+    /// Days since 1970-01-01 of a `YYYY-MM-DD` text, or nil.
+    public static func days(_ text: String) -> Int? {
+        let u = Array(text.utf8)
+        guard u.count == 10, u[4] == UInt8(ascii: "-"), u[7] == UInt8(ascii: "-") else { return nil }
+        var fields = [0, 0, 0]
+        for (field, range) in [(0, 0..<4), (1, 5..<7), (2, 8..<10)] {
+            for i in range {
+                guard u[i] >= 48, u[i] <= 57 else { return nil }
+                fields[field] = fields[field] * 10 + Int(u[i] - 48)
+            }
+        }
+        guard isValid(year: fields[0], month: fields[1], day: fields[2]) else { return nil }
+        return daysFromCivil(year: fields[0], month: fields[1], day: fields[2])
+    }
+
+    public static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    public static func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// `YYYY-MM-DD` for days since 1970-01-01.
+    public static func string(days: Int) -> String {
+        let (y, m, d) = civilFromDays(days)
+        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))"
+    }
+}

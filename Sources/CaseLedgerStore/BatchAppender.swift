@@ -1,0 +1,181 @@
+import CaseLedgerCore
+import GRDB
+
+/// Appends the events of one batch inside one SQLite transaction: idempotency, optimistic
+/// concurrency, the domain rules, `seq`/`version`, and the hash chain. The caller commits or
+/// rolls back the whole batch; nothing here is visible before the commit.
+public final class BatchAppender {
+    let db: Database
+    /// The ledger clock for this batch; `recorded_at` of every event in it.
+    public let now: Timestamp
+    let recordedAt: String
+    private(set) var seq: Int64
+    private var previousHash: [UInt8]
+    public private(set) var appended = 0
+    public private(set) var duplicates = 0
+
+    private var states: [String: StreamState] = [:]
+    private var dirty: Set<String> = []
+    private var canonical: [UInt8] = []
+
+    private let insertEvent: RawStatement
+    private let findEvent: RawStatement
+    private let loadState: RawStatement
+    private let saveState: RawStatement
+
+    init(db: Database, now: Timestamp) throws {
+        self.db = db
+        let head = try Ledger.head(db)
+        seq = head.seq
+        previousHash = HashChain.bytes(hex: head.hash) ?? HashChain.genesis
+        // recorded_at never runs backwards, whatever the wall clock does.
+        let clock = now.utcString
+        if let last = head.recordedAt, last > clock {
+            recordedAt = last
+            self.now = Timestamp(rfc3339: last) ?? now
+        } else {
+            recordedAt = clock
+            self.now = now
+        }
+        insertEvent = try RawStatement(db, """
+            INSERT INTO events (seq, event_id, case_id, version, type, schema_version, occurred_at, recorded_at, actor, data, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        findEvent = try RawStatement(db, "SELECT seq, case_id, type, schema_version, occurred_at, actor, data FROM events WHERE event_id = ?")
+        loadState = try RawStatement(db, "SELECT state FROM streams WHERE case_id = ?")
+        saveState = try RawStatement(db, """
+            INSERT INTO streams (case_id, version, state) VALUES (?, ?, ?)
+            ON CONFLICT (case_id) DO UPDATE SET version = excluded.version, state = excluded.state
+            """)
+    }
+
+    /// The outcome of one submission.
+    public enum Outcome: Sendable, Equatable {
+        case appended(seq: Int64)
+        /// Same `event_id`, same content: already in the log at `seq`.
+        case duplicate(seq: Int64)
+    }
+
+    /// Appends one event, or recognises it as a repeat. `line` is where it stood in the batch, for errors.
+    @discardableResult
+    public func append(_ event: EventSubmission, line: Int) throws -> Outcome {
+        if let existing = try storedEvent(id: event.eventID) {
+            let differences = existing.differences(from: event)
+            guard differences.isEmpty else {
+                throw LedgerError.invalidEvent(
+                    line: line, field: "event_id",
+                    reason: "\(event.eventID) is already recorded at seq \(existing.seq) with different content (\(differences.joined(separator: ", ")) differ)")
+            }
+            duplicates += 1
+            return .duplicate(seq: existing.seq)
+        }
+        var state = try streamState(event.caseID)
+        let currentVersion = state?.version ?? 0
+        if let expected = event.expectedVersion, expected != currentVersion {
+            throw LedgerError.conflict(line: line, caseID: event.caseID, expected: expected, actual: currentVersion)
+        }
+        do {
+            if state == nil {
+                state = try StreamState.open(event)
+            } else {
+                try state!.admit(event) { id in try self.voidTarget(id: id) }
+            }
+        } catch let error as FieldError {
+            throw LedgerError.invalidEvent(line: line, field: error.path, reason: error.reason)
+        }
+        let version = Int64(state!.version)
+        seq += 1
+        canonical.removeAll(keepingCapacity: true)
+        StoredEvent.writeCanonical(seq: seq, eventID: event.eventID, caseID: event.caseID, version: version,
+                                   type: event.type.rawValue, schemaVersion: Int64(event.schemaVersion),
+                                   occurredAt: event.occurredAt, recordedAt: recordedAt, actor: event.actor,
+                                   canonicalData: event.canonicalData, into: &canonical)
+        let hash = HashChain.next(previous: previousHash, canonical: canonical)
+        insertEvent.bind(1, seq)
+        insertEvent.bind(2, event.eventID)
+        insertEvent.bind(3, event.caseID)
+        insertEvent.bind(4, version)
+        insertEvent.bind(5, event.type.rawValue)
+        insertEvent.bind(6, Int64(event.schemaVersion))
+        insertEvent.bind(7, event.occurredAt)
+        insertEvent.bind(8, recordedAt)
+        insertEvent.bind(9, event.actor)
+        insertEvent.bind(10, utf8: event.canonicalData)
+        insertEvent.bind(11, HashChain.hex(hash))
+        defer { insertEvent.reset() }
+        _ = try insertEvent.step()
+        previousHash = hash
+        appended += 1
+        states[event.caseID] = state
+        dirty.insert(event.caseID)
+        if states.count > Limits.batchStateCacheCases { try flushStates(evict: true) }
+        return .appended(seq: seq)
+    }
+
+    /// Writes the changed case states back; called before the batch commits.
+    func finish() throws -> Ledger.Head {
+        try flushStates(evict: false)
+        return Ledger.Head(seq: seq, hash: HashChain.hex(previousHash), recordedAt: recordedAt)
+    }
+
+    private func flushStates(evict: Bool) throws {
+        for caseID in dirty {
+            let state = states[caseID]!
+            saveState.bind(1, caseID)
+            saveState.bind(2, Int64(state.version))
+            saveState.bind(3, utf8: CanonicalJSON.bytes(state.json))
+            defer { saveState.reset() }
+            _ = try saveState.step()
+        }
+        dirty.removeAll(keepingCapacity: true)
+        if evict { states.removeAll(keepingCapacity: true) }
+    }
+
+    private func streamState(_ caseID: String) throws -> StreamState? {
+        if let cached = states[caseID] { return cached }
+        loadState.bind(1, caseID)
+        defer { loadState.reset() }
+        guard try loadState.step() else { return nil }
+        let text = loadState.text(0)
+        guard let state = StreamState(json: try JSONParser.parse(text)) else {
+            throw LedgerError.storage("the stored state of case \(caseID) is unreadable")
+        }
+        states[caseID] = state
+        return state
+    }
+
+    struct Existing {
+        let seq: Int64
+        let caseID: String
+        let type: String
+        let schemaVersion: Int64
+        let occurredAt: String
+        let actor: String
+        let data: String
+
+        func differences(from event: EventSubmission) -> [String] {
+            var fields: [String] = []
+            if caseID != event.caseID { fields.append("case_id") }
+            if type != event.type.rawValue { fields.append("type") }
+            if schemaVersion != Int64(event.schemaVersion) { fields.append("schema_version") }
+            if occurredAt != event.occurredAt { fields.append("occurred_at") }
+            if actor != event.actor { fields.append("actor") }
+            if Array(data.utf8) != event.canonicalData { fields.append("data") }
+            return fields
+        }
+    }
+
+    private func storedEvent(id: String) throws -> Existing? {
+        findEvent.bind(1, id)
+        defer { findEvent.reset() }
+        guard try findEvent.step() else { return nil }
+        return Existing(seq: findEvent.int64(0), caseID: findEvent.text(1), type: findEvent.text(2),
+                        schemaVersion: findEvent.int64(3), occurredAt: findEvent.text(4), actor: findEvent.text(5),
+                        data: findEvent.text(6))
+    }
+
+    private func voidTarget(id: String) throws -> StreamState.VoidTarget? {
+        guard let stored = try storedEvent(id: id), let type = EventType(rawValue: stored.type) else { return nil }
+        return StreamState.VoidTarget(caseID: stored.caseID, type: type, data: try JSONParser.parse(stored.data))
+    }
+}

@@ -1,0 +1,61 @@
+import CaseLedgerCore
+import GRDB
+
+/// What one batch did.
+public struct AppendSummary: Sendable, Equatable {
+    public let appended: Int
+    public let duplicates: Int
+    public let headSeq: Int64
+    public let headHash: String
+}
+
+extension Ledger {
+    /// Runs `body` with an appender inside one immediate transaction: all of it is written, or none.
+    ///
+    /// ```swift
+    /// try ledger.appendBatch { appender in try appender.append(event, line: 1) }
+    /// ```
+    public func appendBatch(now: Timestamp = LedgerClock.now(), _ body: (BatchAppender) throws -> Void) throws -> AppendSummary {
+        if let kind = try meta("kind"), kind != "ledger" {
+            throw LedgerError.ledgerUnavailable("\(path) is a \(kind), not a live ledger: it cannot be appended to")
+        }
+        do {
+            var summary: AppendSummary?
+            try database.inTransaction(.immediate) { db in
+                let appender = try BatchAppender(db: db, now: now)
+                try body(appender)
+                let head = try appender.finish()
+                summary = AppendSummary(appended: appender.appended, duplicates: appender.duplicates,
+                                        headSeq: head.seq, headHash: head.hash)
+                return .commit
+            }
+            return summary!
+        } catch let error as LedgerError {
+            throw error
+        } catch let error as DatabaseError {
+            throw LedgerError.storage(error.message ?? error.description)
+        }
+    }
+
+    /// Appends an NDJSON batch read from `fileDescriptor`, streaming: all of it, or none of it.
+    public func append(ndjsonFrom fileDescriptor: Int32, now: Timestamp = LedgerClock.now()) throws -> AppendSummary {
+        try appendBatch(now: now) { appender in
+            var count = 0
+            try LineReader(fileDescriptor: fileDescriptor).forEachLine { line, bytes in
+                count += 1
+                if count > Limits.maxBatchEvents {
+                    throw LedgerError.invalidInput("line \(line): a batch holds at most \(Limits.maxBatchEvents) events; split the input")
+                }
+                let json: JSONValue
+                do throws(JSONParseError) { json = try JSONParser.parse(bytes: bytes) } catch {
+                    throw LedgerError.invalidEvent(line: line, field: nil, reason: error.description)
+                }
+                let event: EventSubmission
+                do throws(FieldError) { event = try EventSubmission(json: json, now: appender.now) } catch {
+                    throw LedgerError.invalidEvent(line: line, field: error.path, reason: error.reason)
+                }
+                try appender.append(event, line: line)
+            }
+        }
+    }
+}

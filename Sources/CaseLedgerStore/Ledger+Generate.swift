@@ -1,0 +1,44 @@
+import CaseLedgerCore
+
+extension Ledger {
+    /// Appends a generated portfolio as one batch, through the same checks as any client's events.
+    public func append(_ generator: PortfolioGenerator, now: Timestamp = LedgerClock.now()) throws -> AppendSummary {
+        try appendBatch(now: now) { appender in
+            var line = 0
+            try generator.forEachEvent { envelope in
+                line += 1
+                let event: EventSubmission
+                do throws(FieldError) { event = try EventSubmission(json: envelope, now: appender.now) } catch {
+                    throw LedgerError.invalidEvent(line: line, field: error.path, reason: "generated event: " + error.reason)
+                }
+                try appender.append(event, line: line)
+            }
+        }
+    }
+
+    /// Counts for a quick look at what a ledger holds.
+    public struct Summary: Sendable {
+        public let events: Int
+        public let cases: Int
+        public let closedCases: Int
+        public let eventsByType: [(type: String, count: Int)]
+        public let actors: Int
+    }
+
+    public func summary() throws -> Summary {
+        try read { db in
+            let byType = try RawStatement(db, "SELECT type, count(*) FROM events GROUP BY type ORDER BY count(*) DESC, type")
+            var types: [(String, Int)] = []
+            while try byType.step() { types.append((byType.text(0), Int(byType.int64(1)))) }
+            byType.reset()
+            let counts = try RawStatement(db, """
+                SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM streams),
+                       (SELECT count(*) FROM events WHERE type = 'case.closed'), (SELECT count(DISTINCT actor) FROM events)
+                """)
+            defer { counts.reset() }
+            _ = try counts.step()
+            return Summary(events: Int(counts.int64(0)), cases: Int(counts.int64(1)), closedCases: Int(counts.int64(2)),
+                           eventsByType: types, actors: Int(counts.int64(3)))
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import CaseLedgerCore
+import GRDB
+
+/// Which events to read from the log.
+public struct LogQuery: Sendable {
+    public var caseID: String?
+    public var fromSeq: Int64
+    public var limit: Int?
+
+    public init(caseID: String? = nil, fromSeq: Int64 = 1, limit: Int? = nil) {
+        self.caseID = caseID
+        self.fromSeq = fromSeq
+        self.limit = limit
+    }
+}
+
+extension Ledger {
+    static let eventColumns = "seq, event_id, case_id, version, type, schema_version, occurred_at, recorded_at, actor, data, hash"
+
+    /// Streams the stored events that `query` selects, in `seq` order, without loading them all.
+    ///
+    /// ```swift
+    /// try ledger.forEachEvent(LogQuery(caseID: "C-1")) { event in print(event.type) }
+    /// ```
+    public func forEachEvent(_ query: LogQuery = LogQuery(), _ body: (StoredEvent) throws -> Void) throws {
+        try database.read { db in
+            let filter = query.caseID == nil ? "" : " AND case_id = ?"
+            let statement = try RawStatement(db, "SELECT \(Self.eventColumns) FROM events WHERE seq >= ?\(filter) ORDER BY seq LIMIT ?")
+            statement.bind(1, query.fromSeq)
+            if let caseID = query.caseID { statement.bind(2, caseID) }
+            statement.bind(query.caseID == nil ? 2 : 3, Int64(query.limit ?? -1))
+            defer { statement.reset() }
+            while try statement.step() {
+                try body(Self.storedEvent(statement))
+            }
+        }
+    }
+
+    static func storedEvent(_ row: RawStatement) -> StoredEvent {
+        StoredEvent(seq: row.int64(0), eventID: row.text(1), caseID: row.text(2), version: row.int64(3), type: row.text(4),
+                    schemaVersion: row.int64(5), occurredAt: row.text(6), recordedAt: row.text(7), actor: row.text(8),
+                    data: row.text(9), hash: row.text(10))
+    }
+
+    /// Counts the events that `query` selects.
+    public func count(caseID: String? = nil) throws -> Int {
+        try database.read { db in
+            if let caseID {
+                return try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE case_id = ?", arguments: [caseID]) ?? 0
+            }
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
+        }
+    }
+}

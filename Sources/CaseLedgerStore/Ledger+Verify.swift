@@ -1,0 +1,54 @@
+import CaseLedgerCore
+import GRDB
+
+/// The outcome of a chain check that passed.
+public struct ChainReport: Sendable, Equatable {
+    public let events: Int64
+    public let headHash: String
+}
+
+extension Ledger {
+    /// Recomputes the whole hash chain from the stored columns (CONTRACT §4) and checks the log's
+    /// invariants: `seq` 1, 2, 3 … with no gap, each case's `version` 1, 2, 3 …, `recorded_at` never
+    /// running backwards, `data` in canonical form. Throws `verificationFailed` naming the first bad `seq`.
+    public func verifyChain() throws -> ChainReport {
+        var expectedSeq: Int64 = 1
+        var previousHash = HashChain.genesis
+        var previousRecordedAt = ""
+        var versions: [String: Int64] = [:]
+        var canonical: [UInt8] = []
+        try forEachEvent { event in
+            func fail(_ reason: String) -> LedgerError { .verificationFailed(seq: event.seq, reason: reason) }
+            guard event.seq == expectedSeq else {
+                throw LedgerError.verificationFailed(seq: expectedSeq, reason: "seq \(expectedSeq) is missing (next stored seq is \(event.seq))")
+            }
+            let expectedVersion = (versions[event.caseID] ?? 0) + 1
+            guard event.version == expectedVersion else {
+                throw fail("case \(event.caseID) has version \(event.version) where \(expectedVersion) was due")
+            }
+            guard event.recordedAt >= previousRecordedAt else {
+                throw fail("recorded_at \(event.recordedAt) is earlier than the event before it (\(previousRecordedAt))")
+            }
+            let data: JSONValue
+            do { data = try JSONParser.parse(event.data) } catch { throw fail("data is not valid JSON: \(error)") }
+            canonical.removeAll(keepingCapacity: true)
+            CanonicalJSON.write(data, into: &canonical)
+            let canonicalData = canonical
+            canonical.removeAll(keepingCapacity: true)
+            StoredEvent.writeCanonical(seq: event.seq, eventID: event.eventID, caseID: event.caseID, version: event.version,
+                                       type: event.type, schemaVersion: event.schemaVersion, occurredAt: event.occurredAt,
+                                       recordedAt: event.recordedAt, actor: event.actor, canonicalData: canonicalData,
+                                       into: &canonical)
+            let hash = HashChain.next(previous: previousHash, canonical: canonical)
+            guard HashChain.hex(hash) == event.hash else {
+                throw fail("hash does not match the event's content and the chain before it (stored \(event.hash), computed \(HashChain.hex(hash)))")
+            }
+            if Array(event.data.utf8) != canonicalData { throw fail("data is not stored in canonical form") }
+            versions[event.caseID] = event.version
+            previousHash = hash
+            previousRecordedAt = event.recordedAt
+            expectedSeq += 1
+        }
+        return ChainReport(events: expectedSeq - 1, headHash: HashChain.hex(previousHash))
+    }
+}

@@ -1,0 +1,105 @@
+import CaseLedgerCore
+import Foundation
+import GRDB
+
+/// One ledger file: the append-only event log and the state kept beside it.
+///
+/// ```swift
+/// let ledger = try Ledger(path: "caseledger.sqlite", mode: .create)
+/// let summary = try ledger.append(ndjsonFrom: STDIN_FILENO)
+/// ```
+public final class Ledger {
+    public enum Mode: Sendable {
+        /// Create the file when missing.
+        case create
+        /// The file must exist.
+        case readWrite
+        /// The file must exist and is never written.
+        case readOnly
+    }
+
+    public let path: String
+    let database: DatabaseQueue
+
+    /// What a ledger file says about itself in `ledger_meta`.
+    public static let formatName = "caseledger"
+
+    public init(path: String, mode: Mode) throws {
+        self.path = path
+        let exists = FileManager.default.fileExists(atPath: path)
+        if !exists, mode != .create {
+            throw LedgerError.ledgerUnavailable("no ledger at \(path) (create one with `caseledger init --db \(path)`)")
+        }
+        var configuration = Configuration()
+        configuration.readonly = mode == .readOnly
+        configuration.busyMode = .timeout(30)
+        configuration.prepareDatabase { db in
+            if !db.configuration.readonly {
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+            }
+            // FULL: an acknowledged append survives power loss, not only a crash of this process.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            // 64 MiB of page cache: enough for the hot indexes, well inside the 256 MiB budget.
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+        }
+        do {
+            database = try DatabaseQueue(path: path, configuration: configuration)
+            if mode == .readOnly {
+                try database.read { db in try Self.checkFormat(db, path: path) }
+            } else {
+                try database.write { db in
+                    if try db.tableExists("ledger_meta") || (try db.tableExists("events")) {
+                        try Self.checkFormat(db, path: path)
+                    } else if try !db.tableExists("grdb_migrations"),
+                        try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0 > 0
+                    {
+                        throw LedgerError.ledgerUnavailable("\(path) is a SQLite database but not a CaseLedger ledger")
+                    }
+                }
+                try LedgerSchema.migrator.migrate(database)
+                try database.write { db in
+                    try db.execute(sql: "INSERT OR IGNORE INTO ledger_meta(key, value) VALUES ('format', ?), ('kind', 'ledger'), ('created_at', ?)",
+                                   arguments: [Self.formatName, LedgerClock.now().utcString])
+                }
+            }
+        } catch let error as LedgerError {
+            throw error
+        } catch let error as DatabaseError {
+            throw LedgerError.ledgerUnavailable("cannot open \(path): \(error.message ?? error.description)")
+        }
+    }
+
+    static func checkFormat(_ db: Database, path: String) throws {
+        guard try db.tableExists("ledger_meta"),
+            try String.fetchOne(db, sql: "SELECT value FROM ledger_meta WHERE key = 'format'") == formatName
+        else { throw LedgerError.ledgerUnavailable("\(path) is not a CaseLedger ledger") }
+    }
+
+    /// The last event's position and hash; seq 0 and 32 zero bytes for an empty log.
+    public struct Head: Sendable, Equatable {
+        public let seq: Int64
+        public let hash: String
+        public let recordedAt: String?
+    }
+
+    public func head() throws -> Head {
+        try database.read { db in try Self.head(db) }
+    }
+
+    static func head(_ db: Database) throws -> Head {
+        if let row = try Row.fetchOne(db, sql: "SELECT seq, hash, recorded_at FROM events ORDER BY seq DESC LIMIT 1") {
+            return Head(seq: row["seq"], hash: row["hash"], recordedAt: row["recorded_at"])
+        }
+        return Head(seq: 0, hash: HashChain.hex(HashChain.genesis), recordedAt: nil)
+    }
+
+    /// A value from `ledger_meta` (`kind` is `ledger`, or `replay` for a replay's output).
+    public func meta(_ key: String) throws -> String? {
+        try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM ledger_meta WHERE key = ?", arguments: [key]) }
+    }
+
+    /// Runs `body` on the underlying database, read-only. For tools and tests.
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try database.read(body)
+    }
+}

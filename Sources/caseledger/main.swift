@@ -1,0 +1,4 @@
+import CaseLedgerCLI
+import Foundation
+
+exit(CaseLedgerCommand.run(arguments: Array(CommandLine.arguments.dropFirst())))
