@@ -1,0 +1,44 @@
+import CaseLedgerCore
+import Foundation
+import XCTest
+
+final class GeneratorTests: XCTestCase {
+    func testSameSeedGivesTheSameEventsEventIdsIncluded() throws {
+        let folder = try TemporaryFolder()
+        for (name, seed) in [("a", "7"), ("b", "7"), ("c", "8")] {
+            XCTAssertEqual(try CLI.run(["generate", "--cases", "40", "--seed", seed, "--out", folder.path(name)]).exitCode, 0)
+        }
+        let a = try Data(contentsOf: folder.url.appendingPathComponent("a"))
+        XCTAssertEqual(a, try Data(contentsOf: folder.url.appendingPathComponent("b")))
+        XCTAssertNotEqual(a, try Data(contentsOf: folder.url.appendingPathComponent("c")))
+    }
+
+    func testGeneratedPortfolioIsAcceptedAndAppendingItAgainIsANoOp() throws {
+        let folder = try TemporaryFolder()
+        let db = try makeLedger(folder)
+        let first = try CLI.run(["generate", "--db", db, "--cases", "60", "--seed", "3", "--json"])
+        XCTAssertEqual(first.exitCode, 0, first.stderr)
+        let report = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as! [String: Any]
+        let appended = try XCTUnwrap(report["appended"] as? Int)
+        let again = try CLI.run(["generate", "--db", db, "--cases", "60", "--seed", "3", "--json"])
+        let second = try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(second["appended"] as? Int, 0)
+        XCTAssertEqual(second["duplicates"] as? Int, appended)
+        XCTAssertEqual(try CLI.run(["verify", "--db", db]).exitCode, 0)
+    }
+
+    /// The portfolio walks the whole life of DOMAIN.md: every event type turns up.
+    func testPortfolioUsesTheWholeCatalogueInSeveralTimeZones() throws {
+        var types: Set<String> = []
+        var zones: Set<String> = []
+        var offsets: Set<String> = []
+        PortfolioGenerator(cases: 400, seed: 1).forEachEvent { event in
+            types.insert(event["type"]!.stringValue!)
+            if let zone = event["data"]?["debtor_timezone"]?.stringValue { zones.insert(zone) }
+            offsets.insert(String(event["occurred_at"]!.stringValue!.suffix(6)))
+        }
+        XCTAssertEqual(types, Set(EventType.allCases.map(\.rawValue)))
+        XCTAssertGreaterThanOrEqual(zones.count, 5)
+        XCTAssertTrue(offsets.contains("-04:00") && offsets.contains("-05:00"), "New York daylight saving missing: \(offsets)")
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import GRDB
+import XCTest
+
+/// The hash chain of CONTRACT §4, checked by `caseledger verify` and by the README's stand-alone
+/// Python script, which must agree with each other, and both catch tampering.
+final class HashChainTests: XCTestCase {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// A ledger with generated cases plus events whose data holds Chinese text, control characters,
+    /// quotes, backslashes, emoji and U+2028: everything canonical JSON must get exactly right.
+    func makeAwkwardLedger(_ folder: TemporaryFolder) throws -> String {
+        let db = try makeLedger(folder)
+        XCTAssertEqual(try CLI.run(["generate", "--db", db, "--cases", "25", "--seed", "5"]).exitCode, 0)
+        let texts = [
+            #"债务人称本月失业，\n下月可还款。\t已记录。"#,
+            #"control \u0001\u001f and DEL \u007f, quote \" backslash \\ slash /"#,
+            #"emoji 😀 family 👨‍👩‍👧 line separator \u2028 paragraph \u2029"#,
+            #"combining é vs é, fullwidth ＡＢＣ"#,
+        ]
+        var lines = [Events.opened(caseID: "AWK-1")]
+        for text in texts {
+            lines.append(Events.line(caseID: "AWK-1", type: "note.recorded", data: #"{"text":"\#(text)"}"#))
+        }
+        let appended = try append(lines, to: db)
+        XCTAssertEqual(appended.exitCode, 0, appended.stderr)
+        return db
+    }
+
+    func testReadmeScriptAndVerifyAgreeOnAChainWithNonASCIIAndControlCharacters() throws {
+        let folder = try TemporaryFolder()
+        let db = try makeAwkwardLedger(folder)
+        let verify = try CLI.run(["verify", "--db", db])
+        XCTAssertEqual(verify.exitCode, 0, verify.stderr)
+        XCTAssertTrue(verify.stdout.hasPrefix("ok: "), verify.stdout)
+
+        let python = try runReadmeScript(on: db)
+        XCTAssertEqual(python.status, 0, python.output)
+        XCTAssertEqual(python.output, verify.stdout, "the README script and verify disagree")
+    }
+
+    func testEditedRowBehindTheTriggersIsCaughtByVerifyAndByTheScript() throws {
+        let folder = try TemporaryFolder()
+        let db = try makeAwkwardLedger(folder)
+        let target: Int64 = 17
+        try tamper(db, "UPDATE events SET data = '{\"direction\":\"outbound\",\"duration_s\":0,\"outcome\":\"connected\",\"party\":\"debtor\"}' WHERE seq = \(target)", dropping: "events_no_update")
+
+        let verify = try CLI.run(["verify", "--db", db])
+        XCTAssertEqual(verify.exitCode, 4)
+        XCTAssertTrue(verify.stderr.contains("seq \(target)"), verify.stderr)
+
+        let json = try CLI.run(["verify", "--db", db, "--json"])
+        XCTAssertEqual(json.exitCode, 4)
+        let report = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(report["ok"] as? Bool, false)
+        XCTAssertEqual(report["first_bad_seq"] as? Int, Int(target))
+
+        let python = try runReadmeScript(on: db)
+        XCTAssertNotEqual(python.status, 0)
+        XCTAssertTrue(python.output.contains("chain broken at seq \(target)"), python.output)
+    }
+
+    func testDeletedRowIsCaughtAsAGap() throws {
+        let folder = try TemporaryFolder()
+        let db = try makeAwkwardLedger(folder)
+        try tamper(db, "DELETE FROM events WHERE seq = 40", dropping: "events_no_delete")
+        let verify = try CLI.run(["verify", "--db", db])
+        XCTAssertEqual(verify.exitCode, 4)
+        XCTAssertTrue(verify.stderr.contains("seq 40"), verify.stderr)
+    }
+
+    func testRecordedAtRewrittenIsCaught() throws {
+        let folder = try TemporaryFolder()
+        let db = try makeAwkwardLedger(folder)
+        try tamper(db, "UPDATE events SET recorded_at = '2020-01-01T00:00:00.000000Z' WHERE seq = 3", dropping: "events_no_update")
+        let verify = try CLI.run(["verify", "--db", db])
+        XCTAssertEqual(verify.exitCode, 4)
+        XCTAssertTrue(verify.stderr.contains("seq 3"), verify.stderr)
+    }
+
+    func testTriggersRefuseUpdateAndDeleteThroughSQL() throws {
+        let folder = try TemporaryFolder()
+        let db = try makeAwkwardLedger(folder)
+        let queue = try DatabaseQueue(path: db)
+        XCTAssertThrowsError(try queue.write { try $0.execute(sql: "UPDATE events SET actor = 'collector:x' WHERE seq = 1") }) {
+            XCTAssertTrue("\($0)".contains("append-only"), "\($0)")
+        }
+        XCTAssertThrowsError(try queue.write { try $0.execute(sql: "DELETE FROM events WHERE seq = 1") })
+        try queue.close()
+        XCTAssertEqual(try CLI.run(["verify", "--db", db]).exitCode, 0)
+    }
+
+    // MARK: - Helpers
+
+    /// Edits the ledger the way an insider with SQL access would: drop the guard, change a row.
+    func tamper(_ db: String, _ sql: String, dropping trigger: String) throws {
+        let queue = try DatabaseQueue(path: db)
+        try queue.write { db in
+            try db.execute(sql: "DROP TRIGGER \(trigger)")
+            try db.execute(sql: sql)
+        }
+        try queue.close()
+    }
+
+    /// Extracts the script from the README (so the README stays true) and runs it on `log --json`.
+    func runReadmeScript(on db: String) throws -> (status: Int32, output: String) {
+        let readme = try String(contentsOf: Self.repository.appendingPathComponent("README.md"), encoding: .utf8)
+        let marker = try XCTUnwrap(readme.range(of: "<!-- verify-chain.py -->\n```python\n"))
+        let end = try XCTUnwrap(readme.range(of: "\n```", range: marker.upperBound..<readme.endIndex))
+        let folder = try TemporaryFolder()
+        let script = try folder.write("verify_chain.py", String(readme[marker.upperBound..<end.lowerBound]) + "\n")
+        let log = try CLI.run(["log", "--db", db, "--json"])
+        XCTAssertEqual(log.exitCode, 0, log.stderr)
+        let input = try folder.write("log.ndjson", log.stdout)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "python3 '\(script)' < '\(input)' 2>&1"]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
