@@ -44,7 +44,8 @@ let package = Package(
         .plugin(name: "EmbedSchemas", capability: .buildTool(), dependencies: ["schema-embedder"]),
         .testTarget(
             name: "CaseLedgerTests",
-            dependencies: ["CaseLedgerCore", "CaseLedgerStore", "caseledger", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["CaseLedgerCore", "CaseLedgerStore", "caseledger", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["Fixtures", "Support/jsonschema_verdicts.py"]
         ),
     ],
     swiftLanguageModes: [.v6]

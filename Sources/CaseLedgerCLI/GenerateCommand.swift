@@ -19,12 +19,15 @@ struct Generate: ParsableCommand {
     @Option(help: ArgumentHelp("Write NDJSON to this file instead of appending.", valueName: "file"))
     var out: String?
 
+    @Option(name: .customLong("id-style"), help: "Event ids: v7 (time-ordered, the default) or v4 (random).")
+    var idStyle: PortfolioGenerator.IDStyle = .v7
+
     func validate() throws {
         guard cases >= 1, cases <= 1_000_000 else { throw ValidationError("--cases must be between 1 and 1000000") }
     }
 
     func run() throws {
-        let generator = PortfolioGenerator(cases: cases, seed: seed)
+        let generator = PortfolioGenerator(cases: cases, seed: seed, idStyle: idStyle)
         if let out {
             let written = try PortfolioExport.write(generator, to: out)
             report(["cases": cases, "events": written, "path": out], human: "wrote \(written) events for \(cases) cases to \(out)")
@@ -67,3 +70,5 @@ enum PortfolioExport {
         return count
     }
 }
+
+extension PortfolioGenerator.IDStyle: ExpressibleByArgument {}

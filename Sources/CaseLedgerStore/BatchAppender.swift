@@ -9,7 +9,7 @@ public final class BatchAppender {
     /// The ledger clock for this batch; `recorded_at` of every event in it.
     public let now: Timestamp
     let recordedAt: String
-    private(set) var seq: Int64
+    private var seq: Int64
     private var previousHash: [UInt8]
     public private(set) var appended = 0
     public private(set) var duplicates = 0
@@ -17,6 +17,7 @@ public final class BatchAppender {
     private var states: [String: StreamState] = [:]
     private var dirty: Set<String> = []
     private var canonical: [UInt8] = []
+    private var hashHex: [UInt8] = []
 
     private let insertEvent: RawStatement
     private let findEvent: RawStatement
@@ -40,6 +41,7 @@ public final class BatchAppender {
         insertEvent = try RawStatement(db, """
             INSERT INTO events (seq, event_id, case_id, version, type, schema_version, occurred_at, recorded_at, actor, data, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (event_id) DO NOTHING
             """)
         findEvent = try RawStatement(db, "SELECT seq, case_id, type, schema_version, occurred_at, actor, data FROM events WHERE event_id = ?")
         loadState = try RawStatement(db, "SELECT state FROM streams WHERE case_id = ?")
@@ -57,34 +59,34 @@ public final class BatchAppender {
     }
 
     /// Appends one event, or recognises it as a repeat. `line` is where it stood in the batch, for errors.
+    ///
+    /// A repeat is recognised before any rejection is reported, but without a lookup on the common
+    /// path: the insert itself skips an existing `event_id`, and only then (or when a check fails)
+    /// is the stored event read and compared.
     @discardableResult
     public func append(_ event: EventSubmission, line: Int) throws -> Outcome {
-        if let existing = try storedEvent(id: event.eventID) {
-            let differences = existing.differences(from: event)
-            guard differences.isEmpty else {
-                throw LedgerError.invalidEvent(
-                    line: line, field: "event_id",
-                    reason: "\(event.eventID) is already recorded at seq \(existing.seq) with different content (\(differences.joined(separator: ", ")) differ)")
-            }
-            duplicates += 1
-            return .duplicate(seq: existing.seq)
-        }
-        var state = try streamState(event.caseID)
-        let currentVersion = state?.version ?? 0
-        if let expected = event.expectedVersion, expected != currentVersion {
-            throw LedgerError.conflict(line: line, caseID: event.caseID, expected: expected, actual: currentVersion)
-        }
+        let cached = try streamState(event.caseID)
+        var state = cached
         do {
-            if state == nil {
-                state = try StreamState.open(event)
-            } else {
-                try state!.admit(event) { id in try self.voidTarget(id: id) }
+            let currentVersion = state?.version ?? 0
+            if let expected = event.expectedVersion, expected != currentVersion {
+                throw LedgerError.conflict(line: line, caseID: event.caseID, expected: expected, actual: currentVersion)
             }
-        } catch let error as FieldError {
-            throw LedgerError.invalidEvent(line: line, field: error.path, reason: error.reason)
+            do {
+                if state == nil {
+                    state = try StreamState.open(event)
+                } else {
+                    try state!.admit(event) { id in try self.voidTarget(id: id) }
+                }
+            } catch let error as FieldError {
+                throw LedgerError.invalidEvent(line: line, field: error.path, reason: error.reason)
+            }
+        } catch {
+            if let repeated = try repeatOf(event, line: line) { return repeated }
+            throw error
         }
         let version = Int64(state!.version)
-        seq += 1
+        let seq = self.seq + 1
         canonical.removeAll(keepingCapacity: true)
         StoredEvent.writeCanonical(seq: seq, eventID: event.eventID, caseID: event.caseID, version: version,
                                    type: event.type.rawValue, schemaVersion: Int64(event.schemaVersion),
@@ -101,15 +103,35 @@ public final class BatchAppender {
         insertEvent.bind(8, recordedAt)
         insertEvent.bind(9, event.actor)
         insertEvent.bind(10, utf8: event.canonicalData)
-        insertEvent.bind(11, HashChain.hex(hash))
-        defer { insertEvent.reset() }
+        HashChain.writeHex(hash, into: &hashHex)
+        insertEvent.bind(11, utf8: hashHex)
         _ = try insertEvent.step()
+        insertEvent.reset()
+        guard insertEvent.changes == 1 else {
+            // The event_id is already in the log: a repeat, or a clash.
+            if let repeated = try repeatOf(event, line: line) { return repeated }
+            throw LedgerError.storage("event \(event.eventID) was neither inserted nor found")
+        }
+        self.seq = seq
         previousHash = hash
         appended += 1
         states[event.caseID] = state
         dirty.insert(event.caseID)
         if states.count > Limits.batchStateCacheCases { try flushStates(evict: true) }
         return .appended(seq: seq)
+    }
+
+    /// When `event`'s id is already in the log: a no-op for the same content, an error otherwise.
+    private func repeatOf(_ event: EventSubmission, line: Int) throws -> Outcome? {
+        guard let existing = try storedEvent(id: event.eventID) else { return nil }
+        let differences = existing.differences(from: event)
+        guard differences.isEmpty else {
+            throw LedgerError.invalidEvent(
+                line: line, field: "event_id",
+                reason: "\(event.eventID) is already recorded at seq \(existing.seq) with different content (\(differences.joined(separator: ", ")) differ)")
+        }
+        duplicates += 1
+        return .duplicate(seq: existing.seq)
     }
 
     /// Writes the changed case states back; called before the batch commits.

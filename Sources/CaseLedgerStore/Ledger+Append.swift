@@ -38,22 +38,10 @@ extension Ledger {
     }
 
     /// Appends an NDJSON batch read from `fileDescriptor`, streaming: all of it, or none of it.
+    /// Lines are parsed and checked on a second thread while this one appends.
     public func append(ndjsonFrom fileDescriptor: Int32, now: Timestamp = LedgerClock.now()) throws -> AppendSummary {
         try appendBatch(now: now) { appender in
-            var count = 0
-            try LineReader(fileDescriptor: fileDescriptor).forEachLine { line, bytes in
-                count += 1
-                if count > Limits.maxBatchEvents {
-                    throw LedgerError.invalidInput("line \(line): a batch holds at most \(Limits.maxBatchEvents) events; split the input")
-                }
-                let json: JSONValue
-                do throws(JSONParseError) { json = try JSONParser.parse(bytes: bytes) } catch {
-                    throw LedgerError.invalidEvent(line: line, field: nil, reason: error.description)
-                }
-                let event: EventSubmission
-                do throws(FieldError) { event = try EventSubmission(json: json, now: appender.now) } catch {
-                    throw LedgerError.invalidEvent(line: line, field: error.path, reason: error.reason)
-                }
+            try SubmissionPipeline(fileDescriptor: fileDescriptor, now: appender.now).run { line, event in
                 try appender.append(event, line: line)
             }
         }

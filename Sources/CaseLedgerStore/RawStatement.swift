@@ -45,6 +45,9 @@ struct RawStatement {
         }
     }
 
+    /// Rows changed by the last INSERT, UPDATE or DELETE on this connection.
+    var changes: Int32 { sqlite3_changes(connection) }
+
     func reset() {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)

@@ -51,7 +51,7 @@ public struct StreamState: Sendable, Equatable {
         guard event.type == .caseOpened else {
             throw FieldError(path: "case_id", reason: "case \(event.caseID) has not been opened (its first event must be case.opened, got \(event.type.rawValue))")
         }
-        return StreamState(caseID: event.caseID, version: 1, currency: event.data["currency"]!.stringValue!,
+        return StreamState(caseID: event.caseID, version: 1, currency: event.subject!,
                            openedAtMicros: event.occurred.epochMicros, closed: false, visits: [:], plans: [:],
                            restrictions: [:], complaints: [:], voided: [])
     }
@@ -68,8 +68,8 @@ public struct StreamState: Sendable, Equatable {
         if event.occurred.epochMicros < openedAtMicros {
             throw FieldError(path: "occurred_at", reason: "\(event.occurredAt) is before case \(caseID) was opened")
         }
-        let data = event.data
-        func id(_ key: String) -> String { data[key]!.stringValue! }
+        // The schema guarantees the subject (an id, or the currency) for the types that need one.
+        func id(_ key: String) -> String { event.subject! }
         switch event.type {
         case .paymentReceived:
             let paid = id("currency")

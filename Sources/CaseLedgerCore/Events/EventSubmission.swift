@@ -17,14 +17,26 @@ public struct EventSubmission: Sendable {
     public let occurred: Timestamp
     public let actor: String
     public let expectedVersion: Int?
-    public let data: JSONObject
+    /// The one value of `data` the domain rules look at, by type: the case's or payment's
+    /// `currency`, or the `visit_id`, `plan_id`, `restriction_id`, `complaint_id` or `voids` it names.
+    /// Kept instead of the parsed tree, so a batch in flight holds compact events.
+    public let subject: String?
     /// RFC 8785 bytes of `data`: what is stored and hashed.
     public let canonicalData: [UInt8]
 
-    /// The members a submission may carry. `schema_version` is optional (default: the newest).
-    public static let envelopeFields: Set<String> = [
-        "event_id", "case_id", "type", "occurred_at", "actor", "expected_version", "data", "schema_version",
-    ]
+    /// The member of `data` that `subject` holds for each type.
+    public static func subjectField(of type: EventType) -> String? {
+        switch type {
+        case .caseOpened, .paymentReceived: "currency"
+        case .visitBooked, .visitCompleted, .visitCancelled: "visit_id"
+        case .planOffered, .planAccepted, .planDeclined: "plan_id"
+        case .contactRestricted, .contactRestrictionLifted: "restriction_id"
+        case .complaintFiled, .complaintResolved: "complaint_id"
+        case .entryVoided: "voids"
+        case .callPlaced, .messageSent, .promiseMade, .caseEscalated, .noteRecorded, .caseClosed: nil
+        }
+    }
+
     /// The kinds an actor may be (`kind:id`).
     public static let actorKinds: Set<String> = ["collector", "visitor", "supervisor", "agency", "system", "debtor"]
 
@@ -33,35 +45,50 @@ public struct EventSubmission: Sendable {
         guard case .object(let envelope) = json else {
             throw FieldError(path: "event", reason: "expected a JSON object, got \(json.typeName)")
         }
-        for key in envelope.keys where !Self.envelopeFields.contains(key) {
-            let assigned = ["seq", "version", "recorded_at", "hash"].contains(key)
-            throw FieldError(path: key, reason: assigned ? "assigned by the ledger, not by the client" : "unknown field")
+        // One pass over the members: no hashing, no repeated lookups.
+        var fields: (eventID: JSONValue?, caseID: JSONValue?, type: JSONValue?, occurredAt: JSONValue?, actor: JSONValue?,
+                     expectedVersion: JSONValue?, data: JSONValue?, schemaVersion: JSONValue?)
+        for member in envelope.members {
+            switch member.key {
+            case "event_id": fields.eventID = member.value
+            case "case_id": fields.caseID = member.value
+            case "type": fields.type = member.value
+            case "occurred_at": fields.occurredAt = member.value
+            case "actor": fields.actor = member.value
+            case "data": fields.data = member.value
+            case "expected_version": fields.expectedVersion = member.value
+            case "schema_version": fields.schemaVersion = member.value
+            case "seq", "version", "recorded_at", "hash":
+                throw FieldError(path: member.key, reason: "assigned by the ledger, not by the client")
+            default:
+                throw FieldError(path: member.key, reason: "unknown field")
+            }
         }
-        func string(_ key: String) throws(FieldError) -> String {
-            guard let value = envelope[key] else { throw FieldError(path: key, reason: "required field is missing") }
+        func string(_ key: String, _ value: JSONValue?) throws(FieldError) -> String {
+            guard let value else { throw FieldError(path: key, reason: "required field is missing") }
             guard case .string(let text) = value else { throw FieldError(path: key, reason: "expected string, got \(value.typeName)") }
             return text
         }
 
-        let eventID = try string("event_id")
+        let eventID = try string("event_id", fields.eventID)
         guard UUIDText.isValid(eventID) else {
             throw FieldError(path: "event_id", reason: "expected a UUID (8-4-4-4-12 hex digits), got \(JSONSchema.quoted(eventID))")
         }
         self.eventID = eventID.lowercased()
 
-        let caseID = try string("case_id")
+        let caseID = try string("case_id", fields.caseID)
         guard Self.isValidCaseID(caseID) else {
             throw FieldError(path: "case_id", reason: "expected 1–\(Limits.maxCaseIDLength) characters of [A-Za-z0-9._:-], got \(JSONSchema.quoted(caseID))")
         }
         self.caseID = caseID
 
-        let typeName = try string("type")
+        let typeName = try string("type", fields.type)
         guard let type = EventType(rawValue: typeName) else {
             throw FieldError(path: "type", reason: "unknown event type \(JSONSchema.quoted(typeName))")
         }
         self.type = type
 
-        if let given = envelope["schema_version"] {
+        if let given = fields.schemaVersion {
             guard let version = given.intValue, catalogue.schema(for: type, version: Int(version)) != nil else {
                 let known = catalogue.versions(of: type).map(String.init).joined(separator: ", ")
                 throw FieldError(path: "schema_version", reason: "\(type.rawValue) has schema versions \(known); got \(CanonicalJSON.string(given))")
@@ -71,7 +98,7 @@ public struct EventSubmission: Sendable {
             schemaVersion = catalogue.currentVersion(of: type)
         }
 
-        occurredAt = try string("occurred_at")
+        occurredAt = try string("occurred_at", fields.occurredAt)
         guard let occurred = Timestamp(rfc3339: occurredAt) else {
             throw FieldError(path: "occurred_at", reason: "expected an RFC 3339 time with an offset (e.g. 2024-03-05T22:30:00+08:00), got \(JSONSchema.quoted(occurredAt))")
         }
@@ -80,12 +107,12 @@ public struct EventSubmission: Sendable {
         }
         self.occurred = occurred
 
-        actor = try string("actor")
+        actor = try string("actor", fields.actor)
         guard Self.isValidActor(actor) else {
             throw FieldError(path: "actor", reason: "expected kind:id with kind one of \(Self.actorKinds.sorted().joined(separator: ", ")) and an id of [A-Za-z0-9._@+-] (at most \(Limits.maxActorLength) characters in all), got \(JSONSchema.quoted(actor))")
         }
 
-        if let given = envelope["expected_version"] {
+        if let given = fields.expectedVersion {
             guard let version = given.intValue, version >= 0 else {
                 throw FieldError(path: "expected_version", reason: "expected integer ≥ 0, got \(CanonicalJSON.string(given))")
             }
@@ -94,15 +121,15 @@ public struct EventSubmission: Sendable {
             expectedVersion = nil
         }
 
-        guard let dataValue = envelope["data"] else { throw FieldError(path: "data", reason: "required field is missing") }
+        guard let dataValue = fields.data else { throw FieldError(path: "data", reason: "required field is missing") }
         try catalogue.schema(for: type, version: schemaVersion)!.validate(dataValue, at: "data")
         guard case .object(let data) = dataValue else { throw FieldError(path: "data", reason: "expected object") }
         canonicalData = CanonicalJSON.bytes(dataValue)
         guard canonicalData.count <= Limits.maxDataBytes else {
             throw FieldError(path: "data", reason: "\(canonicalData.count) bytes; at most \(Limits.maxDataBytes) allowed")
         }
-        self.data = data
         try Self.checkSemantics(type: type, data: data)
+        subject = Self.subjectField(of: type).flatMap { data[$0]?.stringValue }
     }
 
     /// What a schema cannot say: the time zone exists, dates are in order, amounts add up.
@@ -133,23 +160,35 @@ public struct EventSubmission: Sendable {
     }
 
     static func isValidCaseID(_ id: String) -> Bool {
-        let u = id.utf8
-        guard !u.isEmpty, u.count <= Limits.maxCaseIDLength else { return false }
-        return u.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
-                || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: ":") || c == UInt8(ascii: "-")
+        var id = id
+        return id.withUTF8 { u in
+            guard !u.isEmpty, u.count <= Limits.maxCaseIDLength else { return false }
+            for c in u where !(isAlphanumeric(c) || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: ":") || c == UInt8(ascii: "-")) {
+                return false
+            }
+            return true
         }
     }
 
     static func isValidActor(_ actor: String) -> Bool {
-        guard actor.utf8.count <= Limits.maxActorLength, let colon = actor.firstIndex(of: ":") else { return false }
-        let id = actor.utf8[actor.utf8.index(after: colon)...]
-        guard actorKinds.contains(String(actor[..<colon])), !id.isEmpty else { return false }
-        return id.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
-                || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: "@") || c == UInt8(ascii: "+")
-                || c == UInt8(ascii: "-")
+        var actor = actor
+        return actor.withUTF8 { u in
+            guard u.count <= Limits.maxActorLength, let colon = u.firstIndex(of: UInt8(ascii: ":")), colon + 1 < u.count else { return false }
+            let kind = UnsafeBufferPointer(rebasing: u[0..<colon])
+            guard actorKindBytes.contains(where: { $0.elementsEqual(kind) }) else { return false }
+            for c in u[(colon + 1)...] where !(isAlphanumeric(c) || c == UInt8(ascii: ".") || c == UInt8(ascii: "_")
+                || c == UInt8(ascii: "@") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-")) {
+                return false
+            }
+            return true
         }
+    }
+
+    private static let actorKindBytes: [[UInt8]] = actorKinds.map { Array($0.utf8) }
+
+    @inline(__always)
+    static func isAlphanumeric(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
     }
 }
 

@@ -113,12 +113,18 @@ public enum HashChain {
 
     public static func hex(_ bytes: [UInt8]) -> String {
         var out = [UInt8]()
+        writeHex(bytes, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Lowercase hex of `bytes`, replacing `out`'s contents (no String on the append hot path).
+    public static func writeHex(_ bytes: [UInt8], into out: inout [UInt8]) {
+        out.removeAll(keepingCapacity: true)
         out.reserveCapacity(bytes.count * 2)
         for byte in bytes {
             out.append(hexDigits[Int(byte >> 4)])
             out.append(hexDigits[Int(byte & 0x0F)])
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Bytes of a 64-character lowercase hex hash, or nil when it is not one.

@@ -21,9 +21,17 @@ public struct PortfolioGenerator: Sendable {
     /// Cases generated together and merged by time before they are emitted.
     static let chunkCases = 256
 
-    public init(cases: Int, seed: UInt64, startDate: String = "2024-01-02", spanDays: Int = 540) {
+    /// How event ids are made: time-ordered UUIDv7 (the default, as modern producers do) or random UUIDv4.
+    public enum IDStyle: String, Sendable, CaseIterable {
+        case v7, v4
+    }
+
+    public let idStyle: IDStyle
+
+    public init(cases: Int, seed: UInt64, idStyle: IDStyle = .v7, startDate: String = "2024-01-02", spanDays: Int = 540) {
         self.cases = cases
         self.seed = seed
+        self.idStyle = idStyle
         self.startDay = CalendarDate.days(startDate) ?? 19_724
         self.spanDays = spanDays
     }
@@ -142,7 +150,7 @@ struct CaseScript {
 
     @discardableResult
     mutating func add(_ type: EventType, at seconds: Int64, actor: String, utc: Bool = false, _ data: JSONValue) -> String {
-        let id = random.uuid()
+        let id = generator.idStyle == .v7 ? random.uuidV7(unixMillis: seconds * 1000) : random.uuid()
         let envelope: JSONValue = .object(JSONObject([
             ("event_id", .string(id)), ("case_id", .string(caseID)), ("type", .string(type.rawValue)),
             ("occurred_at", .string(stamp(seconds, utc: utc))), ("actor", .string(actor)), ("data", data),

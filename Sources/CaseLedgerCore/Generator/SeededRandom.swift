@@ -35,10 +35,24 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         return items[items.count - 1].0
     }
 
-    /// A version-4 UUID drawn from this generator.
+    /// A version-4 (random) UUID drawn from this generator.
     public mutating func uuid() -> String {
         var bytes = (0..<2).flatMap { _ in withUnsafeBytes(of: next()) { Array($0) } }
         bytes[6] = (bytes[6] & 0x0F) | 0x40
+        return Self.format(bytes)
+    }
+
+    /// A version-7 UUID (RFC 9562): 48 bits of Unix milliseconds, then random bits. Time-ordered
+    /// ids keep the ledger's event_id index append-mostly.
+    public mutating func uuidV7(unixMillis: Int64) -> String {
+        var bytes = (0..<2).flatMap { _ in withUnsafeBytes(of: next()) { Array($0) } }
+        for i in 0..<6 { bytes[i] = UInt8(truncatingIfNeeded: unixMillis >> (8 * (5 - i))) }
+        bytes[6] = (bytes[6] & 0x0F) | 0x70
+        return Self.format(bytes)
+    }
+
+    static func format(_ bytes: [UInt8]) -> String {
+        var bytes = bytes
         bytes[8] = (bytes[8] & 0x3F) | 0x80
         let hex = HashChain.hex(bytes)
         let u = Array(hex)

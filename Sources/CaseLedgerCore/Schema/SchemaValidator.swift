@@ -104,83 +104,93 @@ public struct JSONSchema: Sendable {
 
     /// Throws the first violation found, naming the field path (`data.installments[2].due_date`).
     public func validate(_ value: JSONValue, at path: String = "data") throws(FieldError) {
-        try Self.check(value, against: root, at: path)
+        do {
+            try Self.check(value, against: root)
+        } catch {
+            // Paths are built only on failure: the valid path allocates nothing for them.
+            throw FieldError(path: path + error.path, reason: error.reason)
+        }
     }
 
-    static func check(_ value: JSONValue, against node: Node, at path: String) throws(FieldError) {
+    /// Checks `value`; a thrown error's path is relative (`.installments[2].due_date`).
+    static func check(_ value: JSONValue, against node: Node) throws(FieldError) {
         switch node {
         case .object(let properties, let required, let closed):
-            guard case .object(let object) = value else { throw mismatch("object", value, path) }
+            guard case .object(let object) = value else { throw mismatch("object", value) }
             for name in required where object[name] == nil {
-                throw FieldError(path: path + "." + name, reason: "required field is missing")
+                throw FieldError(path: "." + name, reason: "required field is missing")
             }
             for member in object.members {
                 guard let property = properties.first(where: { $0.name == member.key }) else {
                     if closed {
                         throw FieldError(
-                            path: path + "." + member.key,
+                            path: "." + member.key,
                             reason: "unknown field (allowed: \(properties.map(\.name).joined(separator: ", ")))")
                     }
                     continue
                 }
-                try check(member.value, against: property.schema, at: path + "." + member.key)
+                do { try check(member.value, against: property.schema) } catch {
+                    throw FieldError(path: "." + member.key + error.path, reason: error.reason)
+                }
             }
         case .string(let minLength, let maxLength, let allowed, let format):
-            guard case .string(let string) = value else { throw mismatch("string", value, path) }
+            guard case .string(let string) = value else { throw mismatch("string", value) }
             if let allowed, !allowed.contains(string) {
-                throw FieldError(path: path, reason: "expected one of \(allowed.joined(separator: ", ")); got \(quoted(string))")
+                throw FieldError(path: "", reason: "expected one of \(allowed.joined(separator: ", ")); got \(quoted(string))")
             }
             if minLength != nil || maxLength != nil {
                 let length = string.unicodeScalars.count
                 if let minLength, length < minLength {
-                    throw FieldError(path: path, reason: length == 0 ? "must not be empty" : "expected at least \(minLength) characters, got \(length)")
+                    throw FieldError(path: "", reason: length == 0 ? "must not be empty" : "expected at least \(minLength) characters, got \(length)")
                 }
                 if let maxLength, length > maxLength {
-                    throw FieldError(path: path, reason: "expected at most \(maxLength) characters, got \(length)")
+                    throw FieldError(path: "", reason: "expected at most \(maxLength) characters, got \(length)")
                 }
             }
             if let format {
                 switch format {
                 case .date where !CalendarDate.isValid(string):
-                    throw FieldError(path: path, reason: "expected a date YYYY-MM-DD, got \(quoted(string))")
+                    throw FieldError(path: "", reason: "expected a date YYYY-MM-DD, got \(quoted(string))")
                 case .dateTime where Timestamp(rfc3339: string) == nil:
-                    throw FieldError(path: path, reason: "expected an RFC 3339 date-time with an offset, got \(quoted(string))")
+                    throw FieldError(path: "", reason: "expected an RFC 3339 date-time with an offset, got \(quoted(string))")
                 case .uuid where !UUIDText.isValid(string):
-                    throw FieldError(path: path, reason: "expected a UUID (8-4-4-4-12 hex digits), got \(quoted(string))")
+                    throw FieldError(path: "", reason: "expected a UUID (8-4-4-4-12 hex digits), got \(quoted(string))")
                 default: break
                 }
             }
         case .integer(let minimum, let maximum, let allowed):
-            guard case .int(let number) = value else { throw mismatch("integer", value, path) }
+            guard case .int(let number) = value else { throw mismatch("integer", value) }
             if let minimum, number < minimum {
-                throw FieldError(path: path, reason: "expected integer ≥ \(minimum), got \(number)")
+                throw FieldError(path: "", reason: "expected integer ≥ \(minimum), got \(number)")
             }
             if let maximum, number > maximum {
-                throw FieldError(path: path, reason: "expected integer ≤ \(maximum), got \(number)")
+                throw FieldError(path: "", reason: "expected integer ≤ \(maximum), got \(number)")
             }
             if let allowed, !allowed.contains(number) {
-                throw FieldError(path: path, reason: "expected one of \(allowed.map(String.init).joined(separator: ", ")); got \(number)")
+                throw FieldError(path: "", reason: "expected one of \(allowed.map(String.init).joined(separator: ", ")); got \(number)")
             }
         case .boolean:
-            guard case .bool = value else { throw mismatch("boolean", value, path) }
+            guard case .bool = value else { throw mismatch("boolean", value) }
         case .array(let items, let minItems, let maxItems):
-            guard case .array(let elements) = value else { throw mismatch("array", value, path) }
+            guard case .array(let elements) = value else { throw mismatch("array", value) }
             if let minItems, elements.count < minItems {
-                throw FieldError(path: path, reason: "expected at least \(minItems) items, got \(elements.count)")
+                throw FieldError(path: "", reason: "expected at least \(minItems) items, got \(elements.count)")
             }
             if let maxItems, elements.count > maxItems {
-                throw FieldError(path: path, reason: "expected at most \(maxItems) items, got \(elements.count)")
+                throw FieldError(path: "", reason: "expected at most \(maxItems) items, got \(elements.count)")
             }
             if let items {
                 for (position, element) in elements.enumerated() {
-                    try check(element, against: items, at: "\(path)[\(position)]")
+                    do { try check(element, against: items) } catch {
+                        throw FieldError(path: "[\(position)]" + error.path, reason: error.reason)
+                    }
                 }
             }
         }
     }
 
-    static func mismatch(_ expected: String, _ value: JSONValue, _ path: String) -> FieldError {
-        FieldError(path: path, reason: "expected \(expected), got \(value.typeName)")
+    static func mismatch(_ expected: String, _ value: JSONValue) -> FieldError {
+        FieldError(path: "", reason: "expected \(expected), got \(value.typeName)")
     }
 
     static func quoted(_ string: String) -> String {
@@ -210,15 +220,18 @@ public struct SchemaLoadError: Error, Sendable, CustomStringConvertible {
 /// The textual UUID form the ledger accepts: 8-4-4-4-12 hex digits.
 public enum UUIDText {
     public static func isValid(_ text: String) -> Bool {
-        let u = text.utf8
-        guard u.count == 36 else { return false }
-        for (i, c) in u.enumerated() {
-            if i == 8 || i == 13 || i == 18 || i == 23 {
-                if c != UInt8(ascii: "-") { return false }
-            } else if !((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70)) {
-                return false
+        var text = text
+        return text.withUTF8 { u in
+            guard u.count == 36 else { return false }
+            for i in 0..<36 {
+                let c = u[i]
+                if i == 8 || i == 13 || i == 18 || i == 23 {
+                    if c != UInt8(ascii: "-") { return false }
+                } else if !((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70)) {
+                    return false
+                }
             }
+            return true
         }
-        return true
     }
 }
