@@ -13,6 +13,16 @@ public final class BatchAppender {
     private var previousHash: [UInt8]
     public private(set) var appended = 0
     public private(set) var duplicates = 0
+    /// The first repeats of the batch, with the `seq` each was recorded at (at most `maxReportedRepeats`).
+    public private(set) var repeats: [Repeat] = []
+    public static let maxReportedRepeats = 1000
+
+    /// An event sent again: where it stood in the batch, and where the log already holds it.
+    public struct Repeat: Sendable, Equatable {
+        public let line: Int
+        public let eventID: String
+        public let seq: Int64
+    }
 
     private var states: [String: StreamState] = [:]
     private var dirty: Set<String> = []
@@ -131,6 +141,9 @@ public final class BatchAppender {
                 reason: "\(event.eventID) is already recorded at seq \(existing.seq) with different content (\(differences.joined(separator: ", ")) differ)")
         }
         duplicates += 1
+        if repeats.count < Self.maxReportedRepeats {
+            repeats.append(Repeat(line: line, eventID: event.eventID, seq: existing.seq))
+        }
         return .duplicate(seq: existing.seq)
     }
 

@@ -5,6 +5,8 @@ import GRDB
 public struct AppendSummary: Sendable, Equatable {
     public let appended: Int
     public let duplicates: Int
+    /// The original `seq` of each repeated event (the first `BatchAppender.maxReportedRepeats`).
+    public let repeats: [BatchAppender.Repeat]
     public let headSeq: Int64
     public let headHash: String
 }
@@ -26,7 +28,7 @@ extension Ledger {
                 try body(appender)
                 let head = try appender.finish()
                 summary = AppendSummary(appended: appender.appended, duplicates: appender.duplicates,
-                                        headSeq: head.seq, headHash: head.hash)
+                                        repeats: appender.repeats, headSeq: head.seq, headHash: head.hash)
                 return .commit
             }
             return summary!

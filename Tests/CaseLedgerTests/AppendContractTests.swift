@@ -50,7 +50,7 @@ final class AppendContractTests: XCTestCase {
         let result = try ledger.append([Events.call(occurredAt: "2024-06-01T08:04:00+08:00"),
                                         Events.call(occurredAt: "2024-06-01T00:05:00Z")], environment: Self.pinnedClock)
         XCTAssertEqual(result.exitCode, 0, result.stderr)
-        XCTAssertEqual(result.stdout, appendSummary(appended: 2, duplicates: 0, head: 3))
+        XCTAssertEqual(result.stdout.appendCounts, appendSummary(appended: 2, duplicates: 0, head: 3))
         let recorded = try ledger.events().map { $0["recorded_at"] as? String ?? "" }
         for stamp in recorded {
             XCTAssertTrue(stamp.hasPrefix("2024-06-01T00:00:00"), "recorded_at \(stamp) does not follow CASELEDGER_CLOCK")
@@ -213,7 +213,7 @@ final class AppendContractTests: XCTestCase {
         let ledger = try LedgerUnderTest(self, seed: [Events.opened()])
         let result = try ledger.append(["", Events.call(), "\t", "", Events.call()])
         XCTAssertEqual(result.exitCode, 0, result.stderr)
-        XCTAssertEqual(result.stdout, appendSummary(appended: 2, duplicates: 0, head: 3))
+        XCTAssertEqual(result.stdout.appendCounts, appendSummary(appended: 2, duplicates: 0, head: 3))
     }
 
     // MARK: - Idempotency
@@ -223,25 +223,27 @@ final class AppendContractTests: XCTestCase {
         let ledger = try LedgerUnderTest(self, seed: [Events.opened()])
         let result = try ledger.append([call, Events.payment(), call])
         XCTAssertEqual(result.exitCode, 0, result.stderr)
-        XCTAssertEqual(result.stdout, appendSummary(appended: 2, duplicates: 1, head: 3))
+        XCTAssertEqual(result.stdout.appendCounts, appendSummary(appended: 2, duplicates: 1, head: 3))
         XCTAssertEqual(try ledger.events().map(\.seq), [1, 2, 3])
     }
 
     func testSameBatchAppendedTwiceIsANoOpThatKeepsTheOriginalSeq() throws {
         let batch = [Events.opened(), Events.call(), Events.opened(caseID: "C-2"), Events.payment()]
         let ledger = try LedgerUnderTest(self, seed: [])
-        XCTAssertEqual(try ledger.append(batch).stdout, appendSummary(appended: 4, duplicates: 0, head: 4))
+        XCTAssertEqual(try ledger.append(batch).stdout.appendCounts, appendSummary(appended: 4, duplicates: 0, head: 4))
         let log = try ledger.log()
 
         let again = try ledger.append(batch)
         XCTAssertEqual(again.exitCode, 0, again.stderr)
-        XCTAssertEqual(again.stdout, appendSummary(appended: 0, duplicates: 4, head: 4))
+        XCTAssertEqual(again.stdout.appendCounts, appendSummary(appended: 0, duplicates: 4, head: 4))
+        XCTAssertEqual(again.stdout.duplicateSeqs, [1, 2, 3, 4], "each repeat reports the seq it was recorded at")
         XCTAssertEqual(try ledger.log(), log, "a repeated batch changed the log")
 
         // A repeat of an older event after the log has grown: still a no-op, its seq unchanged.
-        XCTAssertEqual(try ledger.append([Events.call(caseID: "C-2")]).stdout, appendSummary(appended: 1, duplicates: 0, head: 5))
+        XCTAssertEqual(try ledger.append([Events.call(caseID: "C-2")]).stdout.appendCounts, appendSummary(appended: 1, duplicates: 0, head: 5))
         let repeatOfSecond = try ledger.append([batch[1]])
-        XCTAssertEqual(repeatOfSecond.stdout, appendSummary(appended: 0, duplicates: 1, head: 5))
+        XCTAssertEqual(repeatOfSecond.stdout.appendCounts, appendSummary(appended: 0, duplicates: 1, head: 5))
+        XCTAssertEqual(repeatOfSecond.stdout.duplicateSeqs, [2])
         let second = try XCTUnwrap(try ledger.events().first { $0.eventID == eventID(of: batch[1]) })
         XCTAssertEqual(second.seq, 2)
         try ledger.assertVerifies(events: 5)
@@ -256,7 +258,7 @@ final class AppendContractTests: XCTestCase {
 
         let again = try ledger.append([call])  // expected_version 1, but the case is at 3 now
         XCTAssertEqual(again.exitCode, 0, again.stderr)
-        XCTAssertEqual(again.stdout, appendSummary(appended: 0, duplicates: 1, head: 3))
+        XCTAssertEqual(again.stdout.appendCounts, appendSummary(appended: 0, duplicates: 1, head: 3))
         XCTAssertEqual(try ledger.log(), log)
     }
 
@@ -348,7 +350,7 @@ final class AppendContractTests: XCTestCase {
         XCTAssertEqual(again.exitCode, 0, again.stderr)
         XCTAssertEqual(try ledger.log(), log)
         try ledger.assertVerifies(events: 2)
-        XCTAssertEqual(try ledger.append([Events.call()]).stdout, appendSummary(appended: 1, duplicates: 0, head: 3))
+        XCTAssertEqual(try ledger.append([Events.call()]).stdout.appendCounts, appendSummary(appended: 1, duplicates: 0, head: 3))
     }
 }
 
@@ -391,7 +393,7 @@ extension AppendContractTests {
                                                file: StaticString = #filePath, line: UInt = #line) throws {
         let head = try ledger.events().count
         let result = try ledger.append(good)
-        XCTAssertEqual(result.stdout, appendSummary(appended: good.count, duplicates: 0, head: head + good.count),
+        XCTAssertEqual(result.stdout.appendCounts, appendSummary(appended: good.count, duplicates: 0, head: head + good.count),
                        result.stderr, file: file, line: line)
         XCTAssertEqual(try ledger.events().map(\.seq), Array(1...(head + good.count)), file: file, line: line)
     }
@@ -538,5 +540,21 @@ extension Events {
     static func restrictionLifted(_ restrictionID: String, caseID: String = "C-1") -> String {
         line(caseID: caseID, type: "contact.restriction_lifted", occurredAt: "2024-03-08T10:00:00+08:00", actor: "supervisor:li.na",
              data: #"{"restriction_id":"\#(restrictionID)","reason":"dispute resolved"}"#)
+    }
+}
+
+extension String {
+    /// The counts of an `append --json` summary, in the contract's order (extra members dropped).
+    var appendCounts: String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(utf8)) as? [String: Any],
+            let appended = object["appended"], let duplicates = object["duplicates"], let head = object["head_seq"]
+        else { return self }
+        return #"{"appended":\#(appended),"duplicates":\#(duplicates),"head_seq":\#(head)}"# + "\n"
+    }
+
+    /// The original seqs that an `append --json` summary reports for its repeated events.
+    var duplicateSeqs: [Int] {
+        let object = (try? JSONSerialization.jsonObject(with: Data(utf8))) as? [String: Any]
+        return ((object?["duplicate_events"] as? [[String: Any]]) ?? []).compactMap { $0["seq"] as? Int }
     }
 }

@@ -6,7 +6,7 @@ final class SmokeTests: XCTestCase {
         let db = try makeLedger(folder)
         let result = try append([Events.opened(), Events.call()], to: db)
         XCTAssertEqual(result.exitCode, 0, result.stderr)
-        XCTAssertEqual(result.stdout, #"{"appended":2,"duplicates":0,"head_seq":2}"# + "\n")
+        XCTAssertEqual(result.stdout, #"{"appended":2,"duplicate_events":[],"duplicates":0,"head_seq":2}"# + "\n")
         let log = try CLI.run(["log", "--db", db, "--json"])
         XCTAssertEqual(log.stdout.split(separator: "\n").count, 2)
     }
