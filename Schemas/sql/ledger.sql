@@ -30,24 +30,55 @@ CREATE TABLE events (
     UNIQUE (case_id, version)
 );
 
+-- The audit trail by actor reads this index, never the whole log.
+CREATE INDEX events_by_actor ON events (actor, seq);
+
 -- Nothing in the log can be changed through SQL.
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the event log is append-only: UPDATE is not allowed'); END;
 CREATE TRIGGER events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'the event log is append-only: DELETE is not allowed'); END;
 
--- The write-side state of each case: what append needs to judge the next event (its version,
--- currency, whether it is closed, its visits, plans, restrictions, complaints and voided events),
--- as JSON. Derived from the log and written in the same transaction as the events.
-CREATE TABLE streams (
-    case_id TEXT PRIMARY KEY,
-    version INTEGER NOT NULL,
-    state TEXT NOT NULL
-) WITHOUT ROWID;
-
 -- Facts about the file itself: format ('caseledger'), kind ('ledger', or 'replay' for a
 -- replay's output, which refuses appends), created_at.
 CREATE TABLE ledger_meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Projections: derived from the log, updated in the same transaction as every append,
+-- disposable and rebuildable. One row each: its code version when last built, and the last
+-- seq it has folded (its checkpoint). A ledger opened by code with another version rebuilds it.
+CREATE TABLE projections (
+    name TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    checkpoint_seq INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Projection `case_state`: each case's current state (CONTRACT §6).
+--   status, escalation  for `case list --status/--escalation`
+--   last_seq            the last event of the case folded in
+--   state               the fold itself (the events the case remembers), JSON
+--   view                what `case show --json` prints, JSON
+CREATE TABLE case_state (
+    case_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    escalation TEXT,
+    last_seq INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    view TEXT NOT NULL
+);
+CREATE INDEX case_state_by_status ON case_state (status, case_id);
+CREATE INDEX case_state_by_escalation ON case_state (escalation, case_id);
+
+-- Projection `audit`: which events were voided, by which event (and its seq), who, when, why.
+-- Audit entries are the events themselves, read through events_by_actor or (case_id, version).
+CREATE TABLE audit_voids (
+    voided_event_id TEXT PRIMARY KEY,
+    voiding_event_id TEXT NOT NULL,
+    voiding_seq INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    occurred_at TEXT NOT NULL,
+    reason TEXT NOT NULL
 ) WITHOUT ROWID;

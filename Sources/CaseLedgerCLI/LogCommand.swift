@@ -24,7 +24,7 @@ struct Log: ParsableCommand {
     }
 
     func run() throws {
-        let ledger = try Ledger(path: options.path, mode: .readOnly)
+        let ledger = try Ledger(path: options.path, mode: .read)
         let out = StdoutWriter()
         defer { out.flush() }
         try ledger.forEachEvent(LogQuery(caseID: caseID, fromSeq: fromSeq, limit: limit)) { event in

@@ -4,20 +4,23 @@ import CaseLedgerStore
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Recompute the hash chain over the whole log.",
-        discussion: "Exit 4 and the first bad seq when content, order or a hash does not match.")
+        abstract: "Recompute the hash chain over the whole log, and check every projection against a fresh rebuild.",
+        discussion: "Exit 4, naming the first bad seq (or the projection and case), when anything does not match.")
 
     @OptionGroup var options: LedgerOptions
 
     func run() throws {
-        let ledger = try Ledger(path: options.path, mode: .readOnly)
+        let ledger = try Ledger(path: options.path, mode: .read)
         do {
             let report = try ledger.verifyChain()
+            try ledger.verifyProjections()
             if options.json {
                 print(JSONValue.object(JSONObject([("ok", .bool(true)), ("events", .int(report.events)),
-                                                   ("head_hash", .string(report.headHash))])).jsonLine, terminator: "")
+                                                   ("head_hash", .string(report.headHash)),
+                                                   ("projections", .array(Projections.all.map { .string($0.name) }))])).jsonLine, terminator: "")
             } else {
                 print("ok: \(report.events) events, head \(report.headHash)")
+                print("projections ok: \(Projections.all.map(\.name).joined(separator: ", ")) equal a fresh rebuild")
             }
         } catch LedgerError.verificationFailed(let seq, let reason) {
             if options.json {

@@ -2,8 +2,8 @@ import CaseLedgerCore
 import GRDB
 
 /// Appends the events of one batch inside one SQLite transaction: idempotency, optimistic
-/// concurrency, the domain rules, `seq`/`version`, and the hash chain. The caller commits or
-/// rolls back the whole batch; nothing here is visible before the commit.
+/// concurrency, the domain rules, `seq`/`version`, the hash chain, and every projection kept
+/// current. The caller commits or rolls back the whole batch; nothing is visible before the commit.
 public final class BatchAppender {
     let db: Database
     /// The ledger clock for this batch; `recorded_at` of every event in it.
@@ -24,7 +24,8 @@ public final class BatchAppender {
         public let seq: Int64
     }
 
-    private var states: [String: StreamState] = [:]
+    /// Case states touched by this batch (the fold behind both the checks and the case projection).
+    private var states: [String: CaseState] = [:]
     private var dirty: Set<String> = []
     private var canonical: [UInt8] = []
     private var hashHex: [UInt8] = []
@@ -32,7 +33,7 @@ public final class BatchAppender {
     private let insertEvent: RawStatement
     private let findEvent: RawStatement
     private let loadState: RawStatement
-    private let saveState: RawStatement
+    private let projections: ProjectionWriter
 
     init(db: Database, now: Timestamp) throws {
         self.db = db
@@ -54,11 +55,8 @@ public final class BatchAppender {
             ON CONFLICT (event_id) DO NOTHING
             """)
         findEvent = try RawStatement(db, "SELECT seq, case_id, type, schema_version, occurred_at, actor, data FROM events WHERE event_id = ?")
-        loadState = try RawStatement(db, "SELECT state FROM streams WHERE case_id = ?")
-        saveState = try RawStatement(db, """
-            INSERT INTO streams (case_id, version, state) VALUES (?, ?, ?)
-            ON CONFLICT (case_id) DO UPDATE SET version = excluded.version, state = excluded.state
-            """)
+        loadState = try RawStatement(db, "SELECT state FROM case_state WHERE case_id = ?")
+        projections = try ProjectionWriter(db)
     }
 
     /// The outcome of one submission.
@@ -75,28 +73,27 @@ public final class BatchAppender {
     /// is the stored event read and compared.
     @discardableResult
     public func append(_ event: EventSubmission, line: Int) throws -> Outcome {
-        let cached = try streamState(event.caseID)
-        var state = cached
+        let seq = self.seq + 1
+        let caseEvent = event.caseEvent(seq: seq)
+        var target: VoidTarget?
+        var state: CaseState
         do {
-            let currentVersion = state?.version ?? 0
+            if case .voided(let id) = event.fact { target = try voidTarget(id: id) }
+            let current = try caseState(event.caseID)
+            let currentVersion = current?.version ?? 0
             if let expected = event.expectedVersion, expected != currentVersion {
                 throw LedgerError.conflict(line: line, caseID: event.caseID, expected: expected, actual: currentVersion)
             }
-            do {
-                if state == nil {
-                    state = try StreamState.open(event)
-                } else {
-                    try state!.admit(event) { id in try self.voidTarget(id: id) }
-                }
-            } catch let error as FieldError {
+            do throws(FieldError) {
+                state = try Self.judge(caseEvent, on: current, data: event.canonicalData, target: target)
+            } catch {
                 throw LedgerError.invalidEvent(line: line, field: error.path, reason: error.reason)
             }
         } catch {
             if let repeated = try repeatOf(event, line: line) { return repeated }
             throw error
         }
-        let version = Int64(state!.version)
-        let seq = self.seq + 1
+        let version = Int64(state.version)
         canonical.removeAll(keepingCapacity: true)
         StoredEvent.writeCanonical(seq: seq, eventID: event.eventID, caseID: event.caseID, version: version,
                                    type: event.type.rawValue, schemaVersion: Int64(event.schemaVersion),
@@ -125,10 +122,50 @@ public final class BatchAppender {
         self.seq = seq
         previousHash = hash
         appended += 1
+        if target != nil {
+            var marks: [AuditProjection.VoidMark] = []
+            AuditProjection.apply(caseEvent, to: &marks, target: target, data: String(decoding: event.canonicalData, as: UTF8.self))
+            for mark in marks { try projections.save(mark) }
+        }
         states[event.caseID] = state
         dirty.insert(event.caseID)
         if states.count > Limits.batchStateCacheCases { try flushStates(evict: true) }
         return .appended(seq: seq)
+    }
+
+    /// The case's state with `event` folded in, when the rules allow it.
+    private static func judge(_ event: CaseEvent, on current: CaseState?, data: [UInt8], target: VoidTarget?) throws(FieldError) -> CaseState {
+        guard var state = current else {
+            return try CaseState.opening(event, data: String(decoding: data, as: UTF8.self))
+        }
+        try state.check(event, target: target)
+        state.apply(event, data: String(decoding: data, as: UTF8.self), target: target)
+        return state
+    }
+
+    /// Writes the changed case states back and moves the projections' checkpoints; called before the commit.
+    func finish() throws -> Ledger.Head {
+        try flushStates(evict: false)
+        try ProjectionWriter.setCheckpoints(db, seq: seq)
+        return Ledger.Head(seq: seq, hash: HashChain.hex(previousHash), recordedAt: recordedAt)
+    }
+
+    private func flushStates(evict: Bool) throws {
+        for caseID in dirty { try projections.save(states[caseID]!) }
+        dirty.removeAll(keepingCapacity: true)
+        if evict { states.removeAll(keepingCapacity: true) }
+    }
+
+    private func caseState(_ caseID: String) throws -> CaseState? {
+        if let cached = states[caseID] { return cached }
+        loadState.bind(1, caseID)
+        defer { loadState.reset() }
+        guard try loadState.step() else { return nil }
+        guard let state = CaseState(storedJSON: loadState.text(0)) else {
+            throw LedgerError.storage("the stored state of case \(caseID) is unreadable; run `caseledger verify`")
+        }
+        states[caseID] = state
+        return state
     }
 
     /// When `event`'s id is already in the log: a no-op for the same content, an error otherwise.
@@ -145,38 +182,6 @@ public final class BatchAppender {
             repeats.append(Repeat(line: line, eventID: event.eventID, seq: existing.seq))
         }
         return .duplicate(seq: existing.seq)
-    }
-
-    /// Writes the changed case states back; called before the batch commits.
-    func finish() throws -> Ledger.Head {
-        try flushStates(evict: false)
-        return Ledger.Head(seq: seq, hash: HashChain.hex(previousHash), recordedAt: recordedAt)
-    }
-
-    private func flushStates(evict: Bool) throws {
-        for caseID in dirty {
-            let state = states[caseID]!
-            saveState.bind(1, caseID)
-            saveState.bind(2, Int64(state.version))
-            saveState.bind(3, utf8: CanonicalJSON.bytes(state.json))
-            defer { saveState.reset() }
-            _ = try saveState.step()
-        }
-        dirty.removeAll(keepingCapacity: true)
-        if evict { states.removeAll(keepingCapacity: true) }
-    }
-
-    private func streamState(_ caseID: String) throws -> StreamState? {
-        if let cached = states[caseID] { return cached }
-        loadState.bind(1, caseID)
-        defer { loadState.reset() }
-        guard try loadState.step() else { return nil }
-        let text = loadState.text(0)
-        guard let state = StreamState(json: try JSONParser.parse(text)) else {
-            throw LedgerError.storage("the stored state of case \(caseID) is unreadable")
-        }
-        states[caseID] = state
-        return state
     }
 
     struct Existing {
@@ -209,8 +214,10 @@ public final class BatchAppender {
                         data: findEvent.text(6))
     }
 
-    private func voidTarget(id: String) throws -> StreamState.VoidTarget? {
-        guard let stored = try storedEvent(id: id), let type = EventType(rawValue: stored.type) else { return nil }
-        return StreamState.VoidTarget(caseID: stored.caseID, type: type, data: try JSONParser.parse(stored.data))
+    private func voidTarget(id: String) throws -> VoidTarget? {
+        guard let stored = try storedEvent(id: id), let type = EventType(rawValue: stored.type),
+            case .object(let data) = try JSONParser.parse(stored.data)
+        else { return nil }
+        return VoidTarget(eventID: id, caseID: stored.caseID, type: type, fact: CaseFact(type: type, data: data))
     }
 }

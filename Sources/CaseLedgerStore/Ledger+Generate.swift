@@ -32,7 +32,7 @@ extension Ledger {
             while try byType.step() { types.append((byType.text(0), Int(byType.int64(1)))) }
             byType.reset()
             let counts = try RawStatement(db, """
-                SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM streams),
+                SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM case_state),
                        (SELECT count(*) FROM events WHERE type = 'case.closed'), (SELECT count(DISTINCT actor) FROM events)
                 """)
             defer { counts.reset() }

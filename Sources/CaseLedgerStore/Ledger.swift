@@ -14,7 +14,10 @@ public final class Ledger {
         case create
         /// The file must exist.
         case readWrite
-        /// The file must exist and is never written.
+        /// The file must exist; it is only read, except that projections whose version or
+        /// checkpoint is stale are rebuilt first (the reading commands).
+        case read
+        /// The file must exist and is never written, not even to rebuild a projection.
         case readOnly
     }
 
@@ -24,14 +27,16 @@ public final class Ledger {
     /// What a ledger file says about itself in `ledger_meta`.
     public static let formatName = "caseledger"
 
-    public init(path: String, mode: Mode) throws {
+    /// Opens (or creates) the ledger at `path`. Stale projections are rebuilt on opening, unless
+    /// `mode` is `.readOnly`; `report` hears about it (default: stderr).
+    public init(path: String, mode: Mode, report: @escaping (String) -> Void = Ledger.reportOnStandardError) throws {
         self.path = path
         let exists = FileManager.default.fileExists(atPath: path)
         if !exists, mode != .create {
             throw LedgerError.ledgerUnavailable("no ledger at \(path) (create one with `caseledger init --db \(path)`)")
         }
         var configuration = Configuration()
-        configuration.readonly = mode == .readOnly
+        configuration.readonly = mode == .readOnly || mode == .read
         configuration.busyMode = .timeout(30)
         configuration.prepareDatabase { db in
             if !db.configuration.readonly {
@@ -47,10 +52,29 @@ public final class Ledger {
             try db.execute(sql: "PRAGMA cache_size = -163840")
         }
         do {
-            database = try DatabaseQueue(path: path, configuration: configuration)
-            if mode == .readOnly {
+            if mode == .read {
+                // Rebuild stale projections through a short-lived writable connection, then read only.
+                let reader = try DatabaseQueue(path: path, configuration: configuration)
+                let stale = try reader.read { db in
+                    try Self.checkFormat(db, path: path)
+                    return try !Self.staleProjections(db).isEmpty
+                }
+                if stale {
+                    try reader.close()
+                    var writable = configuration
+                    writable.readonly = false
+                    let writer = try DatabaseQueue(path: path, configuration: writable)
+                    try writer.write { db in try Self.rebuildStaleProjections(db, report: report) }
+                    try writer.close()
+                    database = try DatabaseQueue(path: path, configuration: configuration)
+                } else {
+                    database = reader
+                }
+            } else if mode == .readOnly {
+                database = try DatabaseQueue(path: path, configuration: configuration)
                 try database.read { db in try Self.checkFormat(db, path: path) }
             } else {
+                database = try DatabaseQueue(path: path, configuration: configuration)
                 try database.write { db in
                     if try db.tableExists("ledger_meta") || (try db.tableExists("events")) {
                         try Self.checkFormat(db, path: path)
@@ -64,6 +88,7 @@ public final class Ledger {
                 try database.write { db in
                     try db.execute(sql: "INSERT OR IGNORE INTO ledger_meta(key, value) VALUES ('format', ?), ('kind', 'ledger'), ('created_at', ?)",
                                    arguments: [Self.formatName, LedgerClock.now().utcString])
+                    try Self.rebuildStaleProjections(db, report: report)
                 }
             }
         } catch let error as LedgerError {
@@ -71,6 +96,11 @@ public final class Ledger {
         } catch let error as DatabaseError {
             throw LedgerError.ledgerUnavailable("cannot open \(path): \(error.message ?? error.description)")
         }
+    }
+
+    /// Writes a line to stderr: how the store tells a person about a rebuild.
+    public static func reportOnStandardError(_ message: String) {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
     }
 
     static func checkFormat(_ db: Database, path: String) throws {

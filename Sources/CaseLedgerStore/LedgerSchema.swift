@@ -1,3 +1,4 @@
+import CaseLedgerCore
 import GRDB
 
 /// The ledger file's tables, created through GRDB migrations. `Schemas/sql/ledger.sql` documents
@@ -21,21 +22,66 @@ enum LedgerSchema {
                     hash TEXT NOT NULL,
                     UNIQUE (case_id, version)
                 );
+                CREATE INDEX events_by_actor ON events (actor, seq);
                 CREATE TRIGGER events_no_update BEFORE UPDATE ON events
                 BEGIN SELECT RAISE(ABORT, 'the event log is append-only: UPDATE is not allowed'); END;
                 CREATE TRIGGER events_no_delete BEFORE DELETE ON events
                 BEGIN SELECT RAISE(ABORT, 'the event log is append-only: DELETE is not allowed'); END;
-                CREATE TABLE streams (
-                    case_id TEXT PRIMARY KEY,
-                    version INTEGER NOT NULL,
-                    state TEXT NOT NULL
-                ) WITHOUT ROWID;
                 CREATE TABLE ledger_meta (
                     key TEXT PRIMARY KEY,
                     value TEXT NOT NULL
                 ) WITHOUT ROWID;
+                CREATE TABLE projections (
+                    name TEXT PRIMARY KEY,
+                    version INTEGER NOT NULL,
+                    checkpoint_seq INTEGER NOT NULL
+                ) WITHOUT ROWID;
                 """)
+            for tables in ProjectionTables.ddl.values {
+                for statement in tables { try db.execute(sql: statement) }
+            }
+            for (name, version) in Projections.all {
+                try db.execute(sql: "INSERT INTO projections (name, version, checkpoint_seq) VALUES (?, ?, 0)", arguments: [name, version])
+            }
         }
         return migrator
     }
+}
+
+/// The tables each projection owns: created with the ledger, dropped and created again on a rebuild.
+enum ProjectionTables {
+    static let ddl: [String: [String]] = [
+        CaseStateProjection.name: [
+            """
+            CREATE TABLE case_state (
+                case_id TEXT PRIMARY KEY,
+                version INTEGER NOT NULL,
+                status TEXT NOT NULL,
+                escalation TEXT,
+                last_seq INTEGER NOT NULL,
+                state TEXT NOT NULL,
+                view TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX case_state_by_status ON case_state (status, case_id)",
+            "CREATE INDEX case_state_by_escalation ON case_state (escalation, case_id)",
+        ],
+        AuditProjection.name: [
+            """
+            CREATE TABLE audit_voids (
+                voided_event_id TEXT PRIMARY KEY,
+                voiding_event_id TEXT NOT NULL,
+                voiding_seq INTEGER NOT NULL,
+                actor TEXT NOT NULL,
+                occurred_at TEXT NOT NULL,
+                reason TEXT NOT NULL
+            ) WITHOUT ROWID
+            """
+        ],
+    ]
+
+    static let tableNames: [String: [String]] = [
+        CaseStateProjection.name: ["case_state"],
+        AuditProjection.name: ["audit_voids"],
+    ]
 }

@@ -17,25 +17,11 @@ public struct EventSubmission: Sendable {
     public let occurred: Timestamp
     public let actor: String
     public let expectedVersion: Int?
-    /// The one value of `data` the domain rules look at, by type: the case's or payment's
-    /// `currency`, or the `visit_id`, `plan_id`, `restriction_id`, `complaint_id` or `voids` it names.
+    /// What the event means for its case (taken from `data`), for the rules and the case state.
     /// Kept instead of the parsed tree, so a batch in flight holds compact events.
-    public let subject: String?
+    public let fact: CaseFact
     /// RFC 8785 bytes of `data`: what is stored and hashed.
     public let canonicalData: [UInt8]
-
-    /// The member of `data` that `subject` holds for each type.
-    public static func subjectField(of type: EventType) -> String? {
-        switch type {
-        case .caseOpened, .paymentReceived: "currency"
-        case .visitBooked, .visitCompleted, .visitCancelled: "visit_id"
-        case .planOffered, .planAccepted, .planDeclined: "plan_id"
-        case .contactRestricted, .contactRestrictionLifted: "restriction_id"
-        case .complaintFiled, .complaintResolved: "complaint_id"
-        case .entryVoided: "voids"
-        case .callPlaced, .messageSent, .promiseMade, .caseEscalated, .noteRecorded, .caseClosed: nil
-        }
-    }
 
     /// The kinds an actor may be (`kind:id`).
     public static let actorKinds: Set<String> = ["collector", "visitor", "supervisor", "agency", "system", "debtor"]
@@ -129,10 +115,16 @@ public struct EventSubmission: Sendable {
             throw FieldError(path: "data", reason: "\(canonicalData.count) bytes; at most \(Limits.maxDataBytes) allowed")
         }
         try Self.checkSemantics(type: type, data: data)
-        subject = Self.subjectField(of: type).flatMap { data[$0]?.stringValue }
+        fact = CaseFact(type: type, data: data)
     }
 
     /// What a schema cannot say: the time zone exists, dates are in order, amounts add up.
+    /// The event as the case fold sees it, once the ledger has given it a `seq`.
+    public func caseEvent(seq: Int64) -> CaseEvent {
+        CaseEvent(seq: seq, eventID: eventID, caseID: caseID, type: type, occurredAt: occurredAt,
+                  occurredMicros: occurred.epochMicros, actor: actor, fact: fact)
+    }
+
     static func checkSemantics(type: EventType, data: JSONObject) throws(FieldError) {
         switch type {
         case .caseOpened:

@@ -1,0 +1,114 @@
+import ArgumentParser
+import CaseLedgerCore
+import CaseLedgerStore
+
+struct Case: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "case",
+        abstract: "The current state of cases.",
+        subcommands: [Show.self, List.self]
+    )
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The current state of one case.")
+
+        @OptionGroup var options: LedgerOptions
+
+        @Argument(help: "The case id.")
+        var caseID: String
+
+        func run() throws {
+            let view = try Ledger(path: options.path, mode: .read).caseView(caseID)
+            if options.json {
+                print(view.jsonLine, terminator: "")
+            } else {
+                print(CaseText.describe(view))
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One line per case (a JSON array with --json).")
+
+        @OptionGroup var options: LedgerOptions
+
+        @Option(help: "Only cases with this status: open, promised, plan_active, escalated, closed.")
+        var status: String?
+
+        @Option(help: "Only cases escalated to: supervisor, agency, legal (or none).")
+        var escalation: String?
+
+        func validate() throws {
+            if let status, !["open", "promised", "plan_active", "escalated", "closed"].contains(status) {
+                throw ValidationError("--status must be one of open, promised, plan_active, escalated, closed")
+            }
+            if let escalation, !["supervisor", "agency", "legal", "none"].contains(escalation) {
+                throw ValidationError("--escalation must be one of supervisor, agency, legal, none")
+            }
+        }
+
+        func run() throws {
+            let ledger = try Ledger(path: options.path, mode: .read)
+            let out = StdoutWriter()
+            defer { out.flush() }
+            if options.json { out.write("[") }
+            var first = true
+            try ledger.caseViews(status: status, escalation: escalation) { view in
+                if options.json {
+                    out.write((first ? "" : ",") + CanonicalJSON.string(view))
+                } else {
+                    out.write(CaseText.line(view) + "\n")
+                }
+                first = false
+            }
+            if options.json { out.write("]\n") }
+        }
+    }
+}
+
+/// How a case reads for a person.
+enum CaseText {
+    static func money(_ minor: Int64?, _ currency: String) -> String {
+        guard let minor else { return "?" }
+        let sign = minor < 0 ? "-" : ""
+        let cents = abs(minor) % 100
+        return "\(sign)\(abs(minor) / 100).\(cents < 10 ? "0" : "")\(cents) \(currency)"
+    }
+
+    static func line(_ view: JSONValue) -> String {
+        let currency = view["currency"]?.stringValue ?? ""
+        let escalation = view["escalation"]?.stringValue.map { " → \($0)" } ?? ""
+        return "\(view["case_id"]?.stringValue ?? "?")\t\(view["status"]?.stringValue ?? "?")\(escalation)\t"
+            + "balance \(money(view["balance_minor"]?.intValue, currency))\tv\(view["version"]?.intValue ?? 0)\t"
+            + "last event \(view["last_event_at"]?.stringValue ?? "?")"
+    }
+
+    static func describe(_ view: JSONValue) -> String {
+        let currency = view["currency"]?.stringValue ?? ""
+        func s(_ key: String) -> String { view[key]?.stringValue ?? "—" }
+        var lines = [
+            "case \(s("case_id")) — \(s("status"))" + (view["escalation"]?.stringValue.map { ", escalated to \($0)" } ?? ""),
+            "  \(s("product")) in \(s("region")), debtor time zone \(s("debtor_timezone"))",
+            "  principal \(money(view["principal_minor"]?.intValue, currency)) + fees \(money(view["fees_minor"]?.intValue, currency))"
+                + " − paid \(money(view["paid_minor"]?.intValue, currency)) = balance \(money(view["balance_minor"]?.intValue, currency))",
+            "  opened \(s("opened_at")); last event \(s("last_event_at")); version \(view["version"]?.intValue ?? 0)",
+        ]
+        if let contacts = view["contacts"] {
+            lines.append("  contacts: \(contacts["calls"]?.intValue ?? 0) calls, \(contacts["messages"]?.intValue ?? 0) messages, \(contacts["visits"]?.intValue ?? 0) visits")
+        }
+        if let plan = view["active_plan"], plan != .null {
+            lines.append("  active plan \(plan["plan_id"]?.stringValue ?? "?") (\(plan["kind"]?.stringValue ?? "?")): paid \(money(plan["paid_toward_minor"]?.intValue, currency)) of \(money(plan["total_minor"]?.intValue, currency))")
+        }
+        if let promise = view["latest_promise"], promise != .null {
+            lines.append("  latest promise: \(money(promise["amount_minor"]?.intValue, currency)) by \(promise["promised_date"]?.stringValue ?? "?")")
+        }
+        for restriction in view["restrictions"]?.arrayValue ?? [] {
+            lines.append("  restriction \(restriction["restriction_id"]?.stringValue ?? "?"): \(restriction["kind"]?.stringValue ?? "?") since \(restriction["since"]?.stringValue ?? "?")"
+                + (restriction["until"]?.stringValue.map { " until \($0)" } ?? ""))
+        }
+        let complaints = (view["open_complaints"]?.arrayValue ?? []).compactMap(\.stringValue)
+        if !complaints.isEmpty { lines.append("  open complaints: \(complaints.joined(separator: ", "))") }
+        if let reason = view["closed_reason"]?.stringValue { lines.append("  closed: \(reason.replacingOccurrences(of: "_", with: " "))") }
+        return lines.joined(separator: "\n")
+    }
+}

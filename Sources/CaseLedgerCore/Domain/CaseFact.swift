@@ -1,0 +1,139 @@
+/// What one event means for its case, taken once from `data`: the facts the case state folds and
+/// the domain rules judge. Built by the parsing thread on append, and from stored rows on
+/// rebuild, verify and replay, by this one function.
+public enum CaseFact: Sendable, Equatable {
+    case opened(Opening)
+    case call
+    case message
+    case visitBooked(visitID: String, location: String)
+    case visitCompleted(visitID: String)
+    case visitCancelled(visitID: String)
+    case planOffered(Plan)
+    case planDecided(planID: String, accepted: Bool)
+    case promise(amountMinor: Int64, date: String)
+    case payment(amountMinor: Int64, currency: String)
+    case escalated(to: String)
+    case complaintFiled(complaintID: String)
+    case complaintResolved(complaintID: String)
+    case restricted(Restriction)
+    case restrictionLifted(restrictionID: String)
+    case note
+    /// `voids` names the target; the store resolves what the target was (`VoidTarget`).
+    case voided(eventID: String)
+    case closed(reason: String)
+
+    public struct Opening: Sendable, Equatable {
+        public let currency: String
+        public let principalMinor: Int64
+        public let feesMinor: Int64
+        public let product: String
+        public let debtorTimeZone: String
+        public let region: String?
+    }
+
+    public struct Plan: Sendable, Equatable {
+        public let planID: String
+        public let kind: String
+        public let totalMinor: Int64
+        public let installments: [Installment]
+    }
+
+    public struct Installment: Sendable, Equatable {
+        public let dueDate: String
+        public let amountMinor: Int64
+    }
+
+    public struct Restriction: Sendable, Equatable {
+        public let restrictionID: String
+        public let kind: String
+        public let reason: String
+        public let until: String?
+        public let untilMicros: Int64?
+    }
+
+    /// Whether `type`'s fact needs anything from `data` (calls, messages and notes do not: a
+    /// rebuild skips parsing their data).
+    public static func needsData(_ type: EventType) -> Bool {
+        switch type {
+        case .callPlaced, .messageSent, .noteRecorded: false
+        default: true
+        }
+    }
+
+    /// The fact of an event whose `data` already matched its schema.
+    public init(type: EventType, data: JSONObject) {
+        func string(_ key: String) -> String { data[key]?.stringValue ?? "" }
+        func int(_ key: String) -> Int64 { data[key]?.intValue ?? 0 }
+        switch type {
+        case .caseOpened:
+            self = .opened(Opening(currency: string("currency"), principalMinor: int("principal_minor"),
+                                   feesMinor: int("fees_minor"), product: string("product"),
+                                   debtorTimeZone: string("debtor_timezone"), region: data["region"]?.stringValue))
+        case .callPlaced: self = .call
+        case .messageSent: self = .message
+        case .visitBooked: self = .visitBooked(visitID: string("visit_id"), location: string("location"))
+        case .visitCompleted: self = .visitCompleted(visitID: string("visit_id"))
+        case .visitCancelled: self = .visitCancelled(visitID: string("visit_id"))
+        case .planOffered:
+            let installments = (data["installments"]?.arrayValue ?? []).map {
+                Installment(dueDate: $0["due_date"]?.stringValue ?? "", amountMinor: $0["amount_minor"]?.intValue ?? 0)
+            }
+            self = .planOffered(Plan(planID: string("plan_id"), kind: string("kind"), totalMinor: int("total_minor"),
+                                     installments: installments))
+        case .planAccepted: self = .planDecided(planID: string("plan_id"), accepted: true)
+        case .planDeclined: self = .planDecided(planID: string("plan_id"), accepted: false)
+        case .promiseMade: self = .promise(amountMinor: int("amount_minor"), date: string("promised_date"))
+        case .paymentReceived: self = .payment(amountMinor: int("amount_minor"), currency: string("currency"))
+        case .caseEscalated: self = .escalated(to: string("to"))
+        case .complaintFiled: self = .complaintFiled(complaintID: string("complaint_id"))
+        case .complaintResolved: self = .complaintResolved(complaintID: string("complaint_id"))
+        case .contactRestricted:
+            let until = data["until"]?.stringValue
+            self = .restricted(Restriction(restrictionID: string("restriction_id"), kind: string("kind"), reason: string("reason"),
+                                           until: until, untilMicros: until.flatMap { Timestamp(rfc3339: $0)?.epochMicros }))
+        case .contactRestrictionLifted: self = .restrictionLifted(restrictionID: string("restriction_id"))
+        case .noteRecorded: self = .note
+        case .entryVoided: self = .voided(eventID: string("voids").lowercased())
+        case .caseClosed: self = .closed(reason: string("reason"))
+        }
+    }
+}
+
+/// One event as the case projection folds it: where it stands in the log, and its fact.
+public struct CaseEvent: Sendable {
+    public let seq: Int64
+    public let eventID: String
+    public let caseID: String
+    public let type: EventType
+    public let occurredAt: String
+    public let occurredMicros: Int64
+    public let actor: String
+    public let fact: CaseFact
+
+    public init(seq: Int64, eventID: String, caseID: String, type: EventType, occurredAt: String, occurredMicros: Int64,
+                actor: String, fact: CaseFact) {
+        self.seq = seq
+        self.eventID = eventID
+        self.caseID = caseID
+        self.type = type
+        self.occurredAt = occurredAt
+        self.occurredMicros = occurredMicros
+        self.actor = actor
+        self.fact = fact
+    }
+}
+
+/// The event an `entry.voided` points at, as the log holds it.
+public struct VoidTarget: Sendable {
+    public let eventID: String
+    public let caseID: String
+    public let type: EventType
+    public let fact: CaseFact
+
+    public init(eventID: String, caseID: String, type: EventType, fact: CaseFact) {
+        self.eventID = eventID
+        self.caseID = caseID
+        self.type = type
+        self.fact = fact
+    }
+}

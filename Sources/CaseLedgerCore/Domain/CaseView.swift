@@ -1,0 +1,177 @@
+/// The current state of a case as users see it (CONTRACT §6), derived from `CaseState`.
+///
+/// The rules, first match wins for `status`:
+/// - `closed`: the case has a `case.closed`;
+/// - `plan_active`: the latest accepted plan was accepted after the latest escalation, and the
+///   payments since its acceptance are below its `total_minor`;
+/// - `escalated`: any escalation;
+/// - `promised`: the latest `promise.made` is later than the latest payment, plan acceptance and escalation;
+/// - otherwise `open`.
+/// "Latest" and "later" go by `occurred_at`, then by `seq`; voided events never count.
+extension CaseState {
+    public var paidMinor: Int64 {
+        records.reduce(0) { sum, record in if case .payment(let amount, _) = record.fact { sum + amount } else { sum } }
+    }
+
+    public var balanceMinor: Int64 { opening.principalMinor + opening.feesMinor - paidMinor }
+
+    public var escalation: String? {
+        if case .escalated(let to) = latest({ if case .escalated = $0 { true } else { false } })?.fact { return to }
+        return nil
+    }
+
+    /// The latest accepted plan, with the payments made since it was accepted.
+    var acceptedPlan: (acceptance: Record, plan: CaseFact.Plan, paidTowardMinor: Int64)? {
+        guard let acceptance = latest({ if case .planDecided(_, true) = $0 { true } else { false } }),
+            case .planDecided(let planID, _) = acceptance.fact,
+            let offer = offer(planID), case .planOffered(let plan) = offer.fact
+        else { return nil }
+        let paid = records.reduce(Int64(0)) { sum, record in
+            if case .payment(let amount, _) = record.fact, record.occurredMicros >= acceptance.occurredMicros { sum + amount } else { sum }
+        }
+        return (acceptance, plan, paid)
+    }
+
+    public var status: String {
+        if isClosed { return "closed" }
+        let latestEscalation = latest { if case .escalated = $0 { true } else { false } }
+        if let accepted = acceptedPlan, latestEscalation.map({ accepted.acceptance.isLater(than: $0) }) ?? true,
+            accepted.paidTowardMinor < accepted.plan.totalMinor
+        {
+            return "plan_active"
+        }
+        if latestEscalation != nil { return "escalated" }
+        if let promise = latest({ if case .promise = $0 { true } else { false } }) {
+            let rivals = [
+                latest { if case .payment = $0 { true } else { false } },
+                latest { if case .planDecided(_, true) = $0 { true } else { false } },
+            ]
+            if rivals.allSatisfy({ $0.map { promise.isLater(than: $0) } ?? true }) { return "promised" }
+        }
+        return "open"
+    }
+
+    /// The accepted plan while it is active: not closed, and paid below its total.
+    public var activePlan: JSONValue {
+        guard !isClosed, let accepted = acceptedPlan, accepted.paidTowardMinor < accepted.plan.totalMinor else { return .null }
+        return .object(JSONObject([
+            ("plan_id", .string(accepted.plan.planID)), ("kind", .string(accepted.plan.kind)),
+            ("total_minor", .int(accepted.plan.totalMinor)),
+            ("installments", .array(accepted.plan.installments.map {
+                .object(JSONObject([("due_date", .string($0.dueDate)), ("amount_minor", .int($0.amountMinor))]))
+            })),
+            ("accepted_at", .string(accepted.acceptance.occurredAt)), ("paid_toward_minor", .int(accepted.paidTowardMinor)),
+        ]))
+    }
+
+    /// Restrictions not lifted and not past their `until` at the case's last event.
+    public var activeRestrictions: [JSONValue] {
+        records.compactMap { record in
+            guard case .restricted(let restriction) = record.fact else { return nil }
+            if records.contains(where: { $0.fact == .restrictionLifted(restrictionID: restriction.restrictionID) }) { return nil }
+            if let until = restriction.untilMicros, until <= lastEventMicros { return nil }
+            return .object(JSONObject([
+                ("restriction_id", .string(restriction.restrictionID)), ("kind", .string(restriction.kind)),
+                ("reason", .string(restriction.reason)), ("since", .string(record.occurredAt)),
+                ("until", restriction.until.map { .string($0) } ?? .null),
+            ]))
+        }
+    }
+
+    public var openComplaints: [String] {
+        records.compactMap { record in
+            guard case .complaintFiled(let complaint) = record.fact else { return nil }
+            return records.contains { $0.fact == .complaintResolved(complaintID: complaint) } ? nil : complaint
+        }
+    }
+
+    /// The case as `caseledger case show --json` prints it.
+    public var view: JSONValue {
+        let opening = opening
+        var closedReason: JSONValue = .null
+        if let closure, case .closed(let reason) = closure.fact { closedReason = .string(reason) }
+        var promise: JSONValue = .null
+        if let latest = latest({ if case .promise = $0 { true } else { false } }), case .promise(let amount, let date) = latest.fact {
+            promise = .object(JSONObject([("amount_minor", .int(amount)), ("promised_date", .string(date)), ("made_at", .string(latest.occurredAt))]))
+        }
+        return .object(JSONObject([
+            ("case_id", .string(caseID)), ("status", .string(status)), ("escalation", escalation.map { .string($0) } ?? .null),
+            ("currency", .string(opening.currency)), ("principal_minor", .int(opening.principalMinor)),
+            ("fees_minor", .int(opening.feesMinor)), ("paid_minor", .int(paidMinor)), ("balance_minor", .int(balanceMinor)),
+            ("version", .int(Int64(version))), ("last_seq", .int(lastSeq)),
+            ("opened_at", .string(openedAt)), ("last_event_at", .string(lastEventAt)),
+            ("active_plan", activePlan), ("restrictions", .array(activeRestrictions)),
+            ("open_complaints", .array(openComplaints.map { .string($0) })),
+            ("contacts", .object(JSONObject([("calls", .int(Int64(calls))), ("messages", .int(Int64(messages))), ("visits", .int(Int64(visits)))]))),
+            ("latest_promise", promise), ("closed_reason", closedReason),
+            ("product", .string(opening.product)), ("region", opening.region.map { .string($0) } ?? .null),
+            ("debtor_timezone", .string(opening.debtorTimeZone)),
+        ]))
+    }
+}
+
+// MARK: - Stored form (the case_state projection's `state` column)
+
+extension CaseState {
+    /// Deterministic JSON: the same state always gives the same bytes, so `verify` can compare.
+    public var storedJSON: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256 + records.count * 200)
+        out.append(contentsOf: #"{"case_id":"#.utf8)
+        CanonicalJSON.writeString(caseID, into: &out)
+        for (key, value) in [("version", Int64(version)), ("last_seq", lastSeq), ("last_event_us", lastEventMicros),
+                             ("calls", Int64(calls)), ("messages", Int64(messages)), ("visits", Int64(visits))] {
+            out.append(contentsOf: ",\"\(key)\":".utf8)
+            CanonicalJSON.writeInteger(value, into: &out)
+        }
+        out.append(contentsOf: #","last_event_at":"#.utf8)
+        CanonicalJSON.writeString(lastEventAt, into: &out)
+        out.append(contentsOf: #","voided":["#.utf8)
+        for (i, id) in voided.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            CanonicalJSON.writeString(id, into: &out)
+        }
+        out.append(contentsOf: #"],"records":["#.utf8)
+        for (i, record) in records.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: #"{"event_id":"#.utf8)
+            CanonicalJSON.writeString(record.eventID, into: &out)
+            out.append(contentsOf: #","seq":"#.utf8)
+            CanonicalJSON.writeInteger(record.seq, into: &out)
+            out.append(contentsOf: #","type":"#.utf8)
+            CanonicalJSON.writeString(record.type.rawValue, into: &out)
+            out.append(contentsOf: #","occurred_at":"#.utf8)
+            CanonicalJSON.writeString(record.occurredAt, into: &out)
+            out.append(contentsOf: #","occurred_us":"#.utf8)
+            CanonicalJSON.writeInteger(record.occurredMicros, into: &out)
+            out.append(contentsOf: #","data":"#.utf8)
+            out.append(contentsOf: record.data.utf8)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(contentsOf: "]}".utf8)
+        return out
+    }
+
+    /// Reads a state written by `storedJSON`; nil when it is not one.
+    public init?(storedJSON text: String) {
+        guard let json = try? JSONParser.parse(text), let caseID = json["case_id"]?.stringValue,
+            let version = json["version"]?.intValue, let lastSeq = json["last_seq"]?.intValue,
+            let lastEventAt = json["last_event_at"]?.stringValue, let lastEventMicros = json["last_event_us"]?.intValue
+        else { return nil }
+        var records: [Record] = []
+        for item in json["records"]?.arrayValue ?? [] {
+            guard let id = item["event_id"]?.stringValue, let seq = item["seq"]?.intValue,
+                let type = item["type"]?.stringValue.flatMap(EventType.init(rawValue:)),
+                let occurredAt = item["occurred_at"]?.stringValue, let micros = item["occurred_us"]?.intValue,
+                case .object(let data) = item["data"]
+            else { return nil }
+            records.append(Record(eventID: id, seq: seq, type: type, occurredAt: occurredAt, occurredMicros: micros,
+                                  data: CanonicalJSON.string(.object(data)), fact: CaseFact(type: type, data: data)))
+        }
+        guard case .opened = records.first?.fact else { return nil }
+        self.init(caseID: caseID, version: Int(version), lastSeq: lastSeq, lastEventAt: lastEventAt,
+                  lastEventMicros: lastEventMicros, calls: Int(json["calls"]?.intValue ?? 0),
+                  messages: Int(json["messages"]?.intValue ?? 0), visits: Int(json["visits"]?.intValue ?? 0),
+                  voided: (json["voided"]?.arrayValue ?? []).compactMap(\.stringValue), records: records)
+    }
+}

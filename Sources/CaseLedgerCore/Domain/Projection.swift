@@ -1,0 +1,71 @@
+/// A projection: a named, versioned fold of the log into tables of the ledger file, kept current
+/// in the same transaction as every append, and rebuilt from the log (drop, replay, new
+/// checkpoint) when its version changes. The fold is pure Swift, so the same code runs on append,
+/// on rebuild, in `verify` and in replay.
+///
+/// Bump `version` whenever the fold or its stored form changes: a ledger written by an older
+/// release then rebuilds the projection when it is opened.
+public protocol Projection {
+    associatedtype State
+    /// Stable name: the key of the projection's checkpoint.
+    static var name: String { get }
+    static var version: Int { get }
+    /// Folds one event into the state.
+    static func apply(_ event: CaseEvent, to state: inout State, target: VoidTarget?, data: @autoclosure () -> String)
+}
+
+/// Every case's current state (CONTRACT §6, `case show`, `case list`), one row per case.
+public enum CaseStateProjection: Projection {
+    public static let name = "case_state"
+    public static let version = 1
+
+    public static func apply(_ event: CaseEvent, to state: inout CaseState?, target: VoidTarget?, data: @autoclosure () -> String) {
+        if state == nil {
+            state = try? CaseState.opening(event, data: data())
+        } else {
+            state!.apply(event, data: data(), target: target)
+        }
+    }
+}
+
+/// The audit trail's one derived fact: which events were voided, by which event, who, when and
+/// why. Entries themselves are read from the log through the `(actor, seq)` and `(case_id,
+/// version)` indexes, with their summary sentence made by `AuditSummary`.
+public enum AuditProjection: Projection {
+    public static let name = "audit"
+    public static let version = 1
+
+    /// A voided event's mark.
+    public struct VoidMark: Sendable, Equatable {
+        public let voidedEventID: String
+        public let voidingEventID: String
+        public let voidingSeq: Int64
+        public let actor: String
+        public let occurredAt: String
+        public let reason: String
+
+        public init(voidedEventID: String, voidingEventID: String, voidingSeq: Int64, actor: String, occurredAt: String, reason: String) {
+            self.voidedEventID = voidedEventID
+            self.voidingEventID = voidingEventID
+            self.voidingSeq = voidingSeq
+            self.actor = actor
+            self.occurredAt = occurredAt
+            self.reason = reason
+        }
+    }
+
+    public static func apply(_ event: CaseEvent, to marks: inout [VoidMark], target: VoidTarget?, data: @autoclosure () -> String) {
+        guard case .voided(let id) = event.fact else { return }
+        let reason = (try? JSONParser.parse(data()))?["reason"]?.stringValue ?? ""
+        marks.append(VoidMark(voidedEventID: id, voidingEventID: event.eventID, voidingSeq: event.seq, actor: event.actor,
+                              occurredAt: event.occurredAt, reason: reason))
+    }
+}
+
+/// Every projection the ledger keeps, with its version: what `verify` checks and a version bump rebuilds.
+public enum Projections {
+    public static let all: [(name: String, version: Int)] = [
+        (CaseStateProjection.name, CaseStateProjection.version),
+        (AuditProjection.name, AuditProjection.version),
+    ]
+}

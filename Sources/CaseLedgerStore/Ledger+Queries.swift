@@ -1,0 +1,112 @@
+import CaseLedgerCore
+import GRDB
+
+/// One entry of the audit trail (CONTRACT §6).
+public struct AuditEntry: Sendable {
+    public let seq: Int64
+    public let eventID: String
+    public let caseID: String
+    public let type: String
+    public let occurredAt: String
+    public let recordedAt: String
+    public let actor: String
+    public let summary: String
+    /// The void that made this event void, when one did.
+    public let voidedBy: AuditProjection.VoidMark?
+
+    public var json: JSONValue {
+        var members: [(key: String, value: JSONValue)] = [
+            ("seq", .int(seq)), ("event_id", .string(eventID)), ("case_id", .string(caseID)), ("type", .string(type)),
+            ("occurred_at", .string(occurredAt)), ("recorded_at", .string(recordedAt)), ("actor", .string(actor)),
+            ("summary", .string(summary)), ("voided", .bool(voidedBy != nil)),
+        ]
+        if let voidedBy {
+            members.append(("voided_by", .object(JSONObject([
+                ("event_id", .string(voidedBy.voidingEventID)), ("seq", .int(voidedBy.voidingSeq)), ("actor", .string(voidedBy.actor)),
+                ("occurred_at", .string(voidedBy.occurredAt)), ("reason", .string(voidedBy.reason)),
+            ]))))
+        }
+        return .object(JSONObject(members))
+    }
+}
+
+/// Whose audit trail: one case, or one actor across cases.
+public enum AuditSubject: Sendable {
+    case caseID(String)
+    case actor(String)
+}
+
+extension Ledger {
+    /// A case's current state as `case show --json` prints it, or `notFound`.
+    public func caseView(_ caseID: String) throws -> JSONValue {
+        try database.read { db in
+            guard let view = try String.fetchOne(db, sql: "SELECT view FROM case_state WHERE case_id = ?", arguments: [caseID]) else {
+                throw LedgerError.notFound("no case \(caseID) in \(path)")
+            }
+            return try JSONParser.parse(view)
+        }
+    }
+
+    /// Every case (or those with `status` / `escalation`), in case_id order, as views.
+    /// `escalation` "none" selects cases never escalated.
+    public func caseViews(status: String? = nil, escalation: String? = nil, _ body: (JSONValue) throws -> Void) throws {
+        try database.read { db in
+            var conditions: [String] = []
+            var arguments: [String] = []
+            if let status {
+                conditions.append("status = ?")
+                arguments.append(status)
+            }
+            if let escalation {
+                if escalation == "none" { conditions.append("escalation IS NULL") } else {
+                    conditions.append("escalation = ?")
+                    arguments.append(escalation)
+                }
+            }
+            let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+            let rows = try RawStatement(db, "SELECT view FROM case_state\(filter) ORDER BY case_id")
+            for (index, argument) in arguments.enumerated() { rows.bind(Int32(index + 1), argument) }
+            defer { rows.reset() }
+            while try rows.step() { try body(try JSONParser.parse(rows.text(0))) }
+        }
+    }
+
+    /// The audit trail of a case or an actor, in `seq` order, voided events included and marked,
+    /// optionally only events that occurred in [from, to].
+    public func auditTrail(_ subject: AuditSubject, from: Timestamp? = nil, to: Timestamp? = nil,
+                           _ body: (AuditEntry) throws -> Void) throws {
+        try database.read { db in
+            let filter: String
+            let key: String
+            switch subject {
+            case .caseID(let id): (filter, key) = ("e.case_id = ? ORDER BY e.version", id)
+            case .actor(let actor): (filter, key) = ("e.actor = ? ORDER BY e.seq", actor)
+            }
+            let rows = try RawStatement(db, """
+                SELECT e.seq, e.event_id, e.case_id, e.type, e.occurred_at, e.recorded_at, e.actor, e.data,
+                       v.voiding_event_id, v.voiding_seq, v.actor, v.occurred_at, v.reason
+                FROM events e LEFT JOIN audit_voids v ON v.voided_event_id = e.event_id
+                WHERE \(filter)
+                """)
+            rows.bind(1, key)
+            defer { rows.reset() }
+            while try rows.step() {
+                let occurredAt = rows.text(4)
+                if from != nil || to != nil, let occurred = Timestamp(rfc3339: occurredAt) {
+                    if let from, occurred < from { continue }
+                    if let to, occurred > to { continue }
+                }
+                let type = rows.text(3)
+                let actor = rows.text(6)
+                let summary = EventType(rawValue: type).map {
+                    AuditSummary.sentence(type: $0, actor: actor, data: (try? JSONParser.parse(rows.text(7))) ?? .null)
+                } ?? type
+                let mark = rows.isNull(8) ? nil : AuditProjection.VoidMark(
+                    voidedEventID: rows.text(1), voidingEventID: rows.text(8), voidingSeq: rows.int64(9), actor: rows.text(10),
+                    occurredAt: rows.text(11), reason: rows.text(12))
+                try body(AuditEntry(seq: rows.int64(0), eventID: rows.text(1), caseID: rows.text(2), type: type,
+                                    occurredAt: occurredAt, recordedAt: rows.text(5), actor: actor, summary: summary, voidedBy: mark))
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import CaseLedgerCore
+import GRDB
+
+/// Writes projection rows: the one place that turns folded state into SQL, for append and rebuild alike.
+struct ProjectionWriter {
+    private let saveCase: RawStatement
+    private let saveMark: RawStatement
+
+    init(_ db: Database) throws {
+        saveCase = try RawStatement(db, """
+            INSERT INTO case_state (case_id, version, status, escalation, last_seq, state, view) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (case_id) DO UPDATE SET version = excluded.version, status = excluded.status,
+                escalation = excluded.escalation, last_seq = excluded.last_seq, state = excluded.state, view = excluded.view
+            """)
+        saveMark = try RawStatement(db, """
+            INSERT INTO audit_voids (voided_event_id, voiding_event_id, voiding_seq, actor, occurred_at, reason) VALUES (?, ?, ?, ?, ?, ?)
+            """)
+    }
+
+    /// The row a case's state is stored as; `verify` compares exactly these values.
+    struct CaseRow: Equatable {
+        let caseID: String
+        let version: Int64
+        let status: String
+        let escalation: String?
+        let lastSeq: Int64
+        let state: [UInt8]
+        let view: [UInt8]
+
+        init(_ state: CaseState) {
+            caseID = state.caseID
+            version = Int64(state.version)
+            status = state.status
+            escalation = state.escalation
+            lastSeq = state.lastSeq
+            self.state = state.storedJSON
+            view = CanonicalJSON.bytes(state.view)
+        }
+
+        init(caseID: String, version: Int64, status: String, escalation: String?, lastSeq: Int64, state: [UInt8], view: [UInt8]) {
+            self.caseID = caseID
+            self.version = version
+            self.status = status
+            self.escalation = escalation
+            self.lastSeq = lastSeq
+            self.state = state
+            self.view = view
+        }
+    }
+
+    func save(_ state: CaseState) throws {
+        let row = CaseRow(state)
+        saveCase.bind(1, row.caseID)
+        saveCase.bind(2, row.version)
+        saveCase.bind(3, row.status)
+        if let escalation = row.escalation { saveCase.bind(4, escalation) }
+        saveCase.bind(5, row.lastSeq)
+        saveCase.bind(6, utf8: row.state)
+        saveCase.bind(7, utf8: row.view)
+        defer { saveCase.reset() }
+        _ = try saveCase.step()
+    }
+
+    func save(_ mark: AuditProjection.VoidMark) throws {
+        saveMark.bind(1, mark.voidedEventID)
+        saveMark.bind(2, mark.voidingEventID)
+        saveMark.bind(3, mark.voidingSeq)
+        saveMark.bind(4, mark.actor)
+        saveMark.bind(5, mark.occurredAt)
+        saveMark.bind(6, mark.reason)
+        defer { saveMark.reset() }
+        _ = try saveMark.step()
+    }
+
+    static func setCheckpoints(_ db: Database, seq: Int64) throws {
+        try db.execute(sql: "UPDATE projections SET checkpoint_seq = ?", arguments: [seq])
+    }
+}
