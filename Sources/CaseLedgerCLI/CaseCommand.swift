@@ -87,7 +87,7 @@ enum CaseText {
         let currency = view["currency"]?.stringValue ?? ""
         func s(_ key: String) -> String { view[key]?.stringValue ?? "—" }
         var lines = [
-            "case \(s("case_id")) — \(s("status"))" + (view["escalation"]?.stringValue.map { ", escalated to \($0)" } ?? ""),
+            "case \(s("case_id")) — \(s("status"))" + (view["escalation"]?.stringValue.map { s("status") == "escalated" ? " to \($0)" : " (escalated to \($0))" } ?? ""),
             "  \(s("product")) in \(s("region")), debtor time zone \(s("debtor_timezone"))",
             "  principal \(money(view["principal_minor"]?.intValue, currency)) + fees \(money(view["fees_minor"]?.intValue, currency))"
                 + " − paid \(money(view["paid_minor"]?.intValue, currency)) = balance \(money(view["balance_minor"]?.intValue, currency))",

@@ -62,13 +62,44 @@ struct Demo: ParsableCommand {
         print()
 
         let report = try ledger.verifyChain()
+        try ledger.verifyProjections()
         print("4. verify: ok: \(report.events) events, head \(report.headHash)")
-        print("   (every event's hash = SHA-256(previous hash ‖ RFC 8785 bytes); any edit breaks the chain)\n")
+        print("   (every event's hash = SHA-256(previous hash ‖ RFC 8785 bytes); any edit breaks the chain)")
+        print("   projections case_state and audit equal a fresh rebuild from the log\n")
+
+        let featured = try Self.featuredCase(ledger)
+        print("5. One case, as its projection holds it (caseledger case show \(featured)):")
+        print(CaseText.describe(try ledger.caseView(featured)).split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
+        print()
+        print("6. Its audit trail (caseledger audit --case \(featured)), first entries and every voided one:")
+        var entries: [AuditEntry] = []
+        try ledger.auditTrail(.caseID(featured)) { entries.append($0) }
+        for entry in entries.prefix(8) + entries.dropFirst(8).filter({ $0.voidedBy != nil || $0.type == "entry.voided" }) {
+            let void = entry.voidedBy.map { "  [VOIDED by seq \($0.voidingSeq): \($0.reason)]" } ?? ""
+            print("   \(String(entry.seq).leftPadded(6))  \(entry.occurredAt)  \(entry.summary)\(void)")
+        }
+        print("   … \(entries.count) entries in all\n")
 
         print("Look further:")
-        print("   caseledger log --db \(path) --case C-2024-000001")
-        print("   caseledger log --db \(path) --json --limit 3")
+        print("   caseledger case list --db \(path) --status plan_active")
+        print("   caseledger audit --db \(path) --actor collector:zhang.wei --format csv")
+        print("   caseledger log --db \(path) --case \(featured) --json")
         print("   caseledger verify --db \(path)")
+    }
+
+    /// A case worth looking at: one with a voided event and a plan, if the portfolio has one.
+    static func featuredCase(_ ledger: Ledger) throws -> String {
+        var best: (score: Int, id: String)?
+        try ledger.caseViews { view in
+            let id = view["case_id"]!.stringValue!
+            var score = 0
+            if view["active_plan"] != .null { score += 2 }
+            if view["status"]?.stringValue == "escalated" { score += 1 }
+            score += min(2, (view["restrictions"]?.arrayValue?.count ?? 0))
+            if best == nil || score > best!.score { best = (score, id) }
+        }
+        guard let best else { throw LedgerError.notFound("the demo portfolio has no cases") }
+        return best.id
     }
 
     /// A stored event as its client sent it (the envelope without what the ledger assigned).

@@ -24,8 +24,9 @@ public final class BatchAppender {
         public let seq: Int64
     }
 
-    /// Case states touched by this batch (the fold behind both the checks and the case projection).
-    private var states: [String: CaseState] = [:]
+    /// Case states touched by this batch (the fold behind both the checks and the case projection),
+    /// boxed so that an event folds in place.
+    private var states: [String: CaseBox] = [:]
     private var dirty: Set<String> = []
     private var canonical: [UInt8] = []
     private var hashHex: [UInt8] = []
@@ -76,16 +77,16 @@ public final class BatchAppender {
         let seq = self.seq + 1
         let caseEvent = event.caseEvent(seq: seq)
         var target: VoidTarget?
-        var state: CaseState
+        let box: CaseBox?
         do {
             if case .voided(let id) = event.fact { target = try voidTarget(id: id) }
-            let current = try caseState(event.caseID)
-            let currentVersion = current?.version ?? 0
+            box = try caseBox(event.caseID)
+            let currentVersion = box?.state?.version ?? 0
             if let expected = event.expectedVersion, expected != currentVersion {
                 throw LedgerError.conflict(line: line, caseID: event.caseID, expected: expected, actual: currentVersion)
             }
             do throws(FieldError) {
-                state = try Self.judge(caseEvent, on: current, data: event.canonicalData, target: target)
+                try Self.check(caseEvent, on: box?.state, target: target)
             } catch {
                 throw LedgerError.invalidEvent(line: line, field: error.path, reason: error.reason)
             }
@@ -93,7 +94,7 @@ public final class BatchAppender {
             if let repeated = try repeatOf(event, line: line) { return repeated }
             throw error
         }
-        let version = Int64(state.version)
+        let version = Int64((box?.state?.version ?? 0) + 1)
         canonical.removeAll(keepingCapacity: true)
         StoredEvent.writeCanonical(seq: seq, eventID: event.eventID, caseID: event.caseID, version: version,
                                    type: event.type.rawValue, schemaVersion: Int64(event.schemaVersion),
@@ -122,25 +123,30 @@ public final class BatchAppender {
         self.seq = seq
         previousHash = hash
         appended += 1
+        // Inserted: fold the event into the case, in place.
+        let data = String(decoding: event.canonicalData, as: UTF8.self)
+        if let box {
+            box.state!.apply(caseEvent, data: data, target: target)
+        } else {
+            states[event.caseID] = CaseBox(try? CaseState.opening(caseEvent, data: data))
+        }
         if target != nil {
             var marks: [AuditProjection.VoidMark] = []
-            AuditProjection.apply(caseEvent, to: &marks, target: target, data: String(decoding: event.canonicalData, as: UTF8.self))
+            AuditProjection.apply(caseEvent, to: &marks, target: target, data: data)
             for mark in marks { try projections.save(mark) }
         }
-        states[event.caseID] = state
         dirty.insert(event.caseID)
         if states.count > Limits.batchStateCacheCases { try flushStates(evict: true) }
         return .appended(seq: seq)
     }
 
-    /// The case's state with `event` folded in, when the rules allow it.
-    private static func judge(_ event: CaseEvent, on current: CaseState?, data: [UInt8], target: VoidTarget?) throws(FieldError) -> CaseState {
-        guard var state = current else {
-            return try CaseState.opening(event, data: String(decoding: data, as: UTF8.self))
+    /// Throws when the rules do not let `event` follow `current` (nil: the case does not exist yet).
+    private static func check(_ event: CaseEvent, on current: CaseState?, target: VoidTarget?) throws(FieldError) {
+        if let current {
+            try current.check(event, target: target)
+        } else {
+            _ = try CaseState.opening(event, data: "")
         }
-        try state.check(event, target: target)
-        state.apply(event, data: String(decoding: data, as: UTF8.self), target: target)
-        return state
     }
 
     /// Writes the changed case states back and moves the projections' checkpoints; called before the commit.
@@ -151,12 +157,12 @@ public final class BatchAppender {
     }
 
     private func flushStates(evict: Bool) throws {
-        for caseID in dirty { try projections.save(states[caseID]!) }
+        for caseID in dirty { if let state = states[caseID]?.state { try projections.save(state) } }
         dirty.removeAll(keepingCapacity: true)
         if evict { states.removeAll(keepingCapacity: true) }
     }
 
-    private func caseState(_ caseID: String) throws -> CaseState? {
+    private func caseBox(_ caseID: String) throws -> CaseBox? {
         if let cached = states[caseID] { return cached }
         loadState.bind(1, caseID)
         defer { loadState.reset() }
@@ -164,8 +170,9 @@ public final class BatchAppender {
         guard let state = CaseState(storedJSON: loadState.text(0)) else {
             throw LedgerError.storage("the stored state of case \(caseID) is unreadable; run `caseledger verify`")
         }
-        states[caseID] = state
-        return state
+        let box = CaseBox(state)
+        states[caseID] = box
+        return box
     }
 
     /// When `event`'s id is already in the log: a no-op for the same content, an error otherwise.

@@ -4,44 +4,88 @@ import GRDB
 
 /// Every projection folded in memory from a stream of events: what a rebuild writes, what
 /// `verify` compares with the stored tables, and what a replay writes into its output.
+///
+/// Memory stays bounded by the open cases: nothing may follow `case.closed`, so a closed case's
+/// state is final and handed to `retire` as soon as it is folded.
 public struct ProjectionFold {
-    public private(set) var cases: [String: CaseState] = [:]
+    /// Open cases' states, boxed so that folding an event mutates them in place.
+    private var openCases: [String: CaseBox] = [:]
     public private(set) var marks: [AuditProjection.VoidMark] = []
     public private(set) var events: Int64 = 0
     public private(set) var lastSeq: Int64 = 0
+    public private(set) var caseCount = 0
 
     public init() {}
 
-    mutating func apply(_ event: CaseEvent, target: VoidTarget?, data: String) {
-        var state = cases.removeValue(forKey: event.caseID)
-        CaseStateProjection.apply(event, to: &state, target: target, data: data)
-        cases[event.caseID] = state
-        AuditProjection.apply(event, to: &marks, target: target, data: data)
+    mutating func apply(_ event: CaseEvent, target: VoidTarget?, data: String?, retire: (CaseState) throws -> Void) throws {
+        let box: CaseBox
+        if let open = openCases[event.caseID] {
+            box = open
+        } else {
+            box = CaseBox()
+            openCases[event.caseID] = box
+            caseCount += 1
+        }
+        CaseStateProjection.apply(event, to: &box.state, target: target, data: data ?? "{}")
+        if target != nil { AuditProjection.apply(event, to: &marks, target: target, data: data ?? "{}") }
         events += 1
         lastSeq = event.seq
+        if let state = box.state, state.isClosed {
+            openCases[event.caseID] = nil
+            try retire(state)
+        }
     }
+
+    /// The states of the cases still open, in case_id order.
+    var remaining: [CaseState] { openCases.keys.sorted().compactMap { openCases[$0]?.state } }
+}
+
+/// A case state in a box: mutated in place while it sits in a dictionary.
+final class CaseBox {
+    var state: CaseState?
+    init(_ state: CaseState? = nil) { self.state = state }
+}
+
+/// An event as the projections' feed reads it: only the columns a fold (or replay's filters) needs.
+public struct FeedRow: Sendable {
+    public let seq: Int64
+    public let caseID: String
+    public let type: EventType
+    public let occurredMicros: Int64
+    public let recordedAt: String
 }
 
 extension Ledger {
+    /// A small page cache for one-pass scans: reading the log in order gains nothing from a big one.
+    static let scanCacheKiB = 16_384
+
     /// Feeds the log's events, in `seq` order, as the projections fold them; `include` may skip
-    /// events (replay's filters). Void targets are resolved from the same database.
-    static func feedEvents(_ db: Database, include: (StoredEvent) -> Bool = { _ in true },
-                           _ body: (StoredEvent, CaseEvent, VoidTarget?) throws -> Void) throws {
-        let rows = try RawStatement(db, "SELECT \(eventColumns) FROM events ORDER BY seq")
+    /// events (replay's filters). `data` is read only for the types whose fact needs it. Void
+    /// targets are resolved from the same database.
+    static func feedEvents(_ db: Database, include: (FeedRow) -> Bool = { _ in true },
+                           _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
+        let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data FROM events ORDER BY seq")
         let lookup = try RawStatement(db, "SELECT case_id, type, data FROM events WHERE event_id = ?")
         defer { rows.reset() }
         while try rows.step() {
-            let stored = storedEvent(rows)
-            guard include(stored) else { continue }
-            guard let type = EventType(rawValue: stored.type), let occurred = Timestamp(rfc3339: stored.occurredAt) else {
-                throw LedgerError.verificationFailed(seq: stored.seq, reason: "unreadable type or occurred_at")
+            let seq = rows.int64(0)
+            let occurredAt = rows.text(4)
+            guard let type = EventType(rawValue: rows.text(3)), let occurred = Timestamp(rfc3339: occurredAt) else {
+                throw LedgerError.verificationFailed(seq: seq, reason: "unreadable type or occurred_at")
             }
+            let caseID = rows.text(2)
+            guard include(FeedRow(seq: seq, caseID: caseID, type: type, occurredMicros: occurred.epochMicros, recordedAt: rows.text(6))) else {
+                continue
+            }
+            var data: String?
             let fact: CaseFact
             if CaseFact.needsData(type) {
-                guard case .object(let data) = try? JSONParser.parse(stored.data) else {
-                    throw LedgerError.verificationFailed(seq: stored.seq, reason: "data is not a JSON object")
+                let text = rows.text(7)
+                guard case .object(let object) = try? JSONParser.parse(text) else {
+                    throw LedgerError.verificationFailed(seq: seq, reason: "data is not a JSON object")
                 }
-                fact = CaseFact(type: type, data: data)
+                data = text
+                fact = CaseFact(type: type, data: object)
             } else {
                 fact = type == .callPlaced ? .call : (type == .messageSent ? .message : .note)
             }
@@ -55,30 +99,40 @@ extension Ledger {
                 }
                 lookup.reset()
             }
-            let event = CaseEvent(seq: stored.seq, eventID: stored.eventID, caseID: stored.caseID, type: type,
-                                  occurredAt: stored.occurredAt, occurredMicros: occurred.epochMicros, actor: stored.actor, fact: fact)
-            try body(stored, event, target)
+            // Calls, messages and notes are only counted: their id and actor are never read by a fold.
+            let counted = data == nil
+            let event = CaseEvent(seq: seq, eventID: counted ? "" : rows.text(1), caseID: caseID, type: type, occurredAt: occurredAt,
+                                  occurredMicros: occurred.epochMicros, actor: counted ? "" : rows.text(5), fact: fact)
+            try body(event, target, data)
         }
     }
 
-    /// Folds every projection in memory from the log.
-    static func foldProjections(_ db: Database, include: (StoredEvent) -> Bool = { _ in true }) throws -> ProjectionFold {
+    /// Folds every projection from the log, handing each case's final state to `finished`
+    /// (closed cases as they close, the rest at the end), and returns the fold.
+    static func foldProjections(_ db: Database, include: (FeedRow) -> Bool = { _ in true },
+                                finished: (CaseState) throws -> Void) throws -> ProjectionFold {
+        try db.execute(sql: "PRAGMA cache_size = -\(scanCacheKiB)")
+        defer { try? db.execute(sql: "PRAGMA cache_size = -163840") }
         var fold = ProjectionFold()
-        try feedEvents(db, include: include) { stored, event, target in
-            fold.apply(event, target: target, data: stored.data)
+        try feedEvents(db, include: include) { event, target, data in
+            try fold.apply(event, target: target, data: data, retire: finished)
         }
+        for state in fold.remaining { try finished(state) }
         return fold
     }
 
-    /// Writes a fold into freshly created projection tables and sets their versions and checkpoints.
-    static func writeProjections(_ db: Database, _ fold: ProjectionFold, names: [String]) throws {
+    /// Drops and recreates the named projections' tables, folds the log into them, and sets
+    /// their versions and checkpoints. Returns the number of events folded.
+    @discardableResult
+    static func rebuild(_ db: Database, names: [String], include: (FeedRow) -> Bool = { _ in true }) throws -> Int64 {
         for name in names {
             for table in ProjectionTables.tableNames[name] ?? [] { try db.execute(sql: "DROP TABLE IF EXISTS \(table)") }
             for statement in ProjectionTables.ddl[name] ?? [] { try db.execute(sql: statement) }
         }
         let writer = try ProjectionWriter(db)
-        if names.contains(CaseStateProjection.name) {
-            for caseID in fold.cases.keys.sorted() { try writer.save(fold.cases[caseID]!) }
+        let writesCases = names.contains(CaseStateProjection.name)
+        let fold = try foldProjections(db, include: include) { state in
+            if writesCases { try writer.save(state) }
         }
         if names.contains(AuditProjection.name) {
             for mark in fold.marks { try writer.save(mark) }
@@ -87,6 +141,7 @@ extension Ledger {
             try db.execute(sql: "INSERT OR REPLACE INTO projections (name, version, checkpoint_seq) VALUES (?, ?, ?)",
                            arguments: [name, version, fold.lastSeq])
         }
+        return fold.events
     }
 
     /// Projections whose stored version or checkpoint does not match this code and this log.
@@ -110,19 +165,14 @@ extension Ledger {
             report("rebuilding projection \(projection.name) (stored version \(projection.stored.map(String.init) ?? "none"), code version \(projection.current))…")
         }
         let started = Date()
-        let fold = try foldProjections(db)
-        try writeProjections(db, fold, names: stale.map(\.name))
-        report(String(format: "rebuilt %@ from %lld events in %.2f s", stale.map(\.name).joined(separator: ", "), fold.events,
+        let events = try rebuild(db, names: stale.map(\.name))
+        report(String(format: "rebuilt %@ from %lld events in %.2f s", stale.map(\.name).joined(separator: ", "), events,
                       Date().timeIntervalSince(started)))
     }
 
     /// Rebuilds every projection from the log now, whatever their versions.
     public func rebuildProjections() throws -> Int64 {
-        try database.write { db in
-            let fold = try Self.foldProjections(db)
-            try Self.writeProjections(db, fold, names: Projections.all.map(\.name))
-            return fold.events
-        }
+        try database.write { db in try Self.rebuild(db, names: Projections.all.map(\.name)) }
     }
 
     /// Rebuilds every projection in memory and compares it with what is stored; throws
@@ -132,31 +182,27 @@ extension Ledger {
             if let stale = try Self.staleProjections(db).first {
                 throw LedgerError.verificationFailed(seq: nil, reason: "projection \(stale.name): its version or checkpoint does not match the code and the log")
             }
-            let fold = try Self.foldProjections(db)
-
-            let rows = try RawStatement(db, "SELECT case_id, version, status, escalation, last_seq, state, view FROM case_state ORDER BY case_id")
-            defer { rows.reset() }
-            var seen = 0
-            let expected = fold.cases.keys.sorted()
-            while try rows.step() {
-                let stored = ProjectionWriter.CaseRow(
-                    caseID: rows.text(0), version: rows.int64(1), status: rows.text(2), escalation: rows.isNull(3) ? nil : rows.text(3),
-                    lastSeq: rows.int64(4), state: Array(rows.text(5).utf8), view: Array(rows.text(6).utf8))
-                guard seen < expected.count, expected[seen] == stored.caseID else {
-                    let missing = seen < expected.count && expected[seen] < stored.caseID
-                    throw LedgerError.verificationFailed(seq: nil, reason: "projection case_state: case \(missing ? expected[seen] : stored.caseID) is \(missing ? "missing" : "stored but not in the log")")
+            let stored = try RawStatement(db, "SELECT version, status, escalation, last_seq, state, view FROM case_state WHERE case_id = ?")
+            let fold = try Self.foldProjections(db) { state in
+                stored.bind(1, state.caseID)
+                defer { stored.reset() }
+                guard try stored.step() else {
+                    throw LedgerError.verificationFailed(seq: nil, reason: "projection case_state: case \(state.caseID) is missing")
                 }
-                let rebuilt = ProjectionWriter.CaseRow(fold.cases[stored.caseID]!)
-                if rebuilt != stored {
-                    let field = rebuilt.status != stored.status ? "status" : rebuilt.version != stored.version ? "version"
-                        : rebuilt.escalation != stored.escalation ? "escalation" : rebuilt.lastSeq != stored.lastSeq ? "last_seq"
-                        : rebuilt.view != stored.view ? "view" : "state"
-                    throw LedgerError.verificationFailed(seq: nil, reason: "projection case_state differs from a rebuild for case \(stored.caseID) (\(field))")
+                let row = ProjectionWriter.CaseRow(
+                    caseID: state.caseID, version: stored.int64(0), status: stored.text(1), escalation: stored.isNull(2) ? nil : stored.text(2),
+                    lastSeq: stored.int64(3), state: Array(stored.text(4).utf8), view: Array(stored.text(5).utf8))
+                let rebuilt = ProjectionWriter.CaseRow(state)
+                if rebuilt != row {
+                    let field = rebuilt.status != row.status ? "status" : rebuilt.version != row.version ? "version"
+                        : rebuilt.escalation != row.escalation ? "escalation" : rebuilt.lastSeq != row.lastSeq ? "last_seq"
+                        : rebuilt.view != row.view ? "view" : "state"
+                    throw LedgerError.verificationFailed(seq: nil, reason: "projection case_state differs from a rebuild for case \(state.caseID) (\(field))")
                 }
-                seen += 1
             }
-            if seen < expected.count {
-                throw LedgerError.verificationFailed(seq: nil, reason: "projection case_state: case \(expected[seen]) is missing")
+            let storedCases = try Int.fetchOne(db, sql: "SELECT count(*) FROM case_state") ?? 0
+            if storedCases != fold.caseCount {
+                throw LedgerError.verificationFailed(seq: nil, reason: "projection case_state holds \(storedCases) cases, the log \(fold.caseCount)")
             }
 
             var storedMarks: [String: AuditProjection.VoidMark] = [:]

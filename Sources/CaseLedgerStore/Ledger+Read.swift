@@ -22,8 +22,9 @@ extension Ledger {
     /// ```swift
     /// try ledger.forEachEvent(LogQuery(caseID: "C-1")) { event in print(event.type) }
     /// ```
-    public func forEachEvent(_ query: LogQuery = LogQuery(), _ body: (StoredEvent) throws -> Void) throws {
+    public func forEachEvent(_ query: LogQuery = LogQuery(), cacheKiB: Int? = nil, _ body: (StoredEvent) throws -> Void) throws {
         try database.read { db in
+            if let cacheKiB { try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
             let filter = query.caseID == nil ? "" : " AND case_id = ?"
             let statement = try RawStatement(db, "SELECT \(Self.eventColumns) FROM events WHERE seq >= ?\(filter) ORDER BY seq LIMIT ?")
             statement.bind(1, query.fromSeq)

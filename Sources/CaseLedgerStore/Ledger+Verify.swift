@@ -17,7 +17,7 @@ extension Ledger {
         var previousRecordedAt = ""
         var versions: [String: Int64] = [:]
         var canonical: [UInt8] = []
-        try forEachEvent { event in
+        try forEachEvent(cacheKiB: Self.scanCacheKiB) { event in
             func fail(_ reason: String) -> LedgerError { .verificationFailed(seq: event.seq, reason: reason) }
             guard event.seq == expectedSeq else {
                 throw LedgerError.verificationFailed(seq: expectedSeq, reason: "seq \(expectedSeq) is missing (next stored seq is \(event.seq))")

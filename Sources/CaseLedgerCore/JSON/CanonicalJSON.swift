@@ -47,9 +47,18 @@ public enum CanonicalJSON {
     static func sortedMembers(_ object: JSONObject) -> [(key: String, value: JSONValue)] {
         var members = object.members
         if members.count > 1 {
-            members.sort { $0.key.utf16.lexicographicallyPrecedes($1.key.utf16) }
+            members.sort { precedes($0.key, $1.key) }
         }
         return members
+    }
+
+    /// UTF-16 code unit order. UTF-8 byte order is the same except where a key has a character
+    /// at or above U+E000 (lead byte 0xEE or more): only then compare in UTF-16.
+    static func precedes(_ a: String, _ b: String) -> Bool {
+        if a.utf8.contains(where: { $0 >= 0xEE }) || b.utf8.contains(where: { $0 >= 0xEE }) {
+            return a.utf16.lexicographicallyPrecedes(b.utf16)
+        }
+        return a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
     public static func writeInteger(_ value: Int64, into output: inout [UInt8]) {
