@@ -58,16 +58,15 @@ CREATE TABLE projections (
 -- Projection `case_state`: each case's current state (CONTRACT §6).
 --   status, escalation  for `case list --status/--escalation`
 --   last_seq            the last event of the case folded in
---   state               the fold itself (the events the case remembers), JSON
---   view                what `case show --json` prints, JSON
+--   state               the fold itself (the events the case remembers), JSON; `case show`
+--                       derives the view from it
 CREATE TABLE case_state (
     case_id TEXT PRIMARY KEY,
     version INTEGER NOT NULL,
     status TEXT NOT NULL,
     escalation TEXT,
     last_seq INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    view TEXT NOT NULL
+    state TEXT NOT NULL
 );
 CREATE INDEX case_state_by_status ON case_state (status, case_id);
 CREATE INDEX case_state_by_escalation ON case_state (escalation, case_id);

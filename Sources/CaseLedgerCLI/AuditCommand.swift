@@ -38,6 +38,9 @@ struct Audit: ParsableCommand {
 
     func run() throws {
         let ledger = try Ledger(path: options.path, mode: .read)
+        if let caseID, try ledger.count(caseID: caseID) == 0 {
+            throw LedgerError.notFound("no case \(caseID) in \(options.path)")
+        }
         let subject: AuditSubject = caseID.map { .caseID($0) } ?? .actor(actor!)
         let format = options.json ? .json : (self.format ?? .table)
         let out = StdoutWriter()
@@ -68,8 +71,7 @@ struct Audit: ParsableCommand {
             if count == 0 {
                 out.flush()
                 let who = caseID.map { "case \($0)" } ?? "actor \(actor!)"
-                guard try ledger.count(caseID: caseID) > 0 || actor != nil else { throw LedgerError.notFound("no case \(caseID!) in \(options.path)") }
-                Console.error("no events for \(who) in that period")
+                Console.error("no events for \(who)" + (from != nil || to != nil ? " in that period" : ""))
             }
         case .csv: break
         }

@@ -13,5 +13,5 @@ public enum Limits {
     /// How far `occurred_at` may run ahead of the ledger clock.
     public static let maxFutureSkewSeconds: Int64 = 5 * 60
     /// Case states kept in memory during a batch before they are written back.
-    public static let batchStateCacheCases = 10_000
+    public static let batchStateCacheCases = 4096
 }

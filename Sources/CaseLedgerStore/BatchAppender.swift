@@ -123,16 +123,15 @@ public final class BatchAppender {
         self.seq = seq
         previousHash = hash
         appended += 1
-        // Inserted: fold the event into the case, in place.
-        let data = String(decoding: event.canonicalData, as: UTF8.self)
+        // Inserted: fold the event into the case, in place (data as text only for what the case keeps).
         if let box {
-            box.state!.apply(caseEvent, data: data, target: target)
+            box.state!.apply(caseEvent, data: String(decoding: event.canonicalData, as: UTF8.self), target: target)
         } else {
-            states[event.caseID] = CaseBox(try? CaseState.opening(caseEvent, data: data))
+            states[event.caseID] = CaseBox(try? CaseState.opening(caseEvent, data: String(decoding: event.canonicalData, as: UTF8.self)))
         }
         if target != nil {
             var marks: [AuditProjection.VoidMark] = []
-            AuditProjection.apply(caseEvent, to: &marks, target: target, data: data)
+            AuditProjection.apply(caseEvent, to: &marks, target: target, data: String(decoding: event.canonicalData, as: UTF8.self))
             for mark in marks { try projections.save(mark) }
         }
         dirty.insert(event.caseID)

@@ -112,7 +112,7 @@ extension Ledger {
     static func foldProjections(_ db: Database, include: (FeedRow) -> Bool = { _ in true },
                                 finished: (CaseState) throws -> Void) throws -> ProjectionFold {
         try db.execute(sql: "PRAGMA cache_size = -\(scanCacheKiB)")
-        defer { try? db.execute(sql: "PRAGMA cache_size = -163840") }
+        defer { try? db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
         var fold = ProjectionFold()
         try feedEvents(db, include: include) { event, target, data in
             try fold.apply(event, target: target, data: data, retire: finished)
@@ -182,7 +182,7 @@ extension Ledger {
             if let stale = try Self.staleProjections(db).first {
                 throw LedgerError.verificationFailed(seq: nil, reason: "projection \(stale.name): its version or checkpoint does not match the code and the log")
             }
-            let stored = try RawStatement(db, "SELECT version, status, escalation, last_seq, state, view FROM case_state WHERE case_id = ?")
+            let stored = try RawStatement(db, "SELECT version, status, escalation, last_seq, state FROM case_state WHERE case_id = ?")
             let fold = try Self.foldProjections(db) { state in
                 stored.bind(1, state.caseID)
                 defer { stored.reset() }
@@ -191,12 +191,12 @@ extension Ledger {
                 }
                 let row = ProjectionWriter.CaseRow(
                     caseID: state.caseID, version: stored.int64(0), status: stored.text(1), escalation: stored.isNull(2) ? nil : stored.text(2),
-                    lastSeq: stored.int64(3), state: Array(stored.text(4).utf8), view: Array(stored.text(5).utf8))
+                    lastSeq: stored.int64(3), state: Array(stored.text(4).utf8))
                 let rebuilt = ProjectionWriter.CaseRow(state)
                 if rebuilt != row {
                     let field = rebuilt.status != row.status ? "status" : rebuilt.version != row.version ? "version"
                         : rebuilt.escalation != row.escalation ? "escalation" : rebuilt.lastSeq != row.lastSeq ? "last_seq"
-                        : rebuilt.view != row.view ? "view" : "state"
+                        : "state"
                     throw LedgerError.verificationFailed(seq: nil, reason: "projection case_state differs from a rebuild for case \(state.caseID) (\(field))")
                 }
             }

@@ -40,11 +40,18 @@ extension Ledger {
     /// A case's current state as `case show --json` prints it, or `notFound`.
     public func caseView(_ caseID: String) throws -> JSONValue {
         try database.read { db in
-            guard let view = try String.fetchOne(db, sql: "SELECT view FROM case_state WHERE case_id = ?", arguments: [caseID]) else {
+            guard let text = try String.fetchOne(db, sql: "SELECT state FROM case_state WHERE case_id = ?", arguments: [caseID]) else {
                 throw LedgerError.notFound("no case \(caseID) in \(path)")
             }
-            return try JSONParser.parse(view)
+            return try Self.view(ofStored: text, caseID: caseID)
         }
+    }
+
+    static func view(ofStored text: String, caseID: String) throws -> JSONValue {
+        guard let state = CaseState(storedJSON: text) else {
+            throw LedgerError.storage("the stored state of case \(caseID) is unreadable; run `caseledger verify`")
+        }
+        return state.view
     }
 
     /// Every case (or those with `status` / `escalation`), in case_id order, as views.
@@ -64,10 +71,10 @@ extension Ledger {
                 }
             }
             let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-            let rows = try RawStatement(db, "SELECT view FROM case_state\(filter) ORDER BY case_id")
+            let rows = try RawStatement(db, "SELECT case_id, state FROM case_state\(filter) ORDER BY case_id")
             for (index, argument) in arguments.enumerated() { rows.bind(Int32(index + 1), argument) }
             defer { rows.reset() }
-            while try rows.step() { try body(try JSONParser.parse(rows.text(0))) }
+            while try rows.step() { try body(try Self.view(ofStored: rows.text(1), caseID: rows.text(0))) }
         }
     }
 

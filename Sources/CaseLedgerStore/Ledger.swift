@@ -24,6 +24,9 @@ public final class Ledger {
     public let path: String
     let database: DatabaseQueue
 
+    /// SQLite's page cache for appends and queries.
+    static let cacheKiB = 131_072
+
     /// What a ledger file says about itself in `ledger_meta`.
     public static let formatName = "caseledger"
 
@@ -47,9 +50,9 @@ public final class Ledger {
             }
             // FULL: an acknowledged append survives power loss, not only a crash of this process.
             try db.execute(sql: "PRAGMA synchronous = FULL")
-            // 160 MiB of page cache: a million events' event_id index stays in memory, so big
-            // batches do not spill the same pages to the WAL again and again; inside the 256 MiB budget.
-            try db.execute(sql: "PRAGMA cache_size = -163840")
+            // 128 MiB of page cache: a million events' indexes stay in memory, so big batches do
+            // not spill the same pages to the WAL again and again; inside the 256 MiB budget.
+            try db.execute(sql: "PRAGMA cache_size = -\(Ledger.cacheKiB)")
         }
         do {
             if mode == .read {

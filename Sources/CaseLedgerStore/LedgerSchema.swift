@@ -59,8 +59,7 @@ enum ProjectionTables {
                 status TEXT NOT NULL,
                 escalation TEXT,
                 last_seq INTEGER NOT NULL,
-                state TEXT NOT NULL,
-                view TEXT NOT NULL
+                state TEXT NOT NULL
             )
             """,
             "CREATE INDEX case_state_by_status ON case_state (status, case_id)",

@@ -8,9 +8,9 @@ struct ProjectionWriter {
 
     init(_ db: Database) throws {
         saveCase = try RawStatement(db, """
-            INSERT INTO case_state (case_id, version, status, escalation, last_seq, state, view) VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO case_state (case_id, version, status, escalation, last_seq, state) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT (case_id) DO UPDATE SET version = excluded.version, status = excluded.status,
-                escalation = excluded.escalation, last_seq = excluded.last_seq, state = excluded.state, view = excluded.view
+                escalation = excluded.escalation, last_seq = excluded.last_seq, state = excluded.state
             """)
         saveMark = try RawStatement(db, """
             INSERT INTO audit_voids (voided_event_id, voiding_event_id, voiding_seq, actor, occurred_at, reason) VALUES (?, ?, ?, ?, ?, ?)
@@ -25,7 +25,6 @@ struct ProjectionWriter {
         let escalation: String?
         let lastSeq: Int64
         let state: [UInt8]
-        let view: [UInt8]
 
         init(_ state: CaseState) {
             caseID = state.caseID
@@ -34,17 +33,15 @@ struct ProjectionWriter {
             escalation = state.escalation
             lastSeq = state.lastSeq
             self.state = state.storedJSON
-            view = CanonicalJSON.bytes(state.view)
         }
 
-        init(caseID: String, version: Int64, status: String, escalation: String?, lastSeq: Int64, state: [UInt8], view: [UInt8]) {
+        init(caseID: String, version: Int64, status: String, escalation: String?, lastSeq: Int64, state: [UInt8]) {
             self.caseID = caseID
             self.version = version
             self.status = status
             self.escalation = escalation
             self.lastSeq = lastSeq
             self.state = state
-            self.view = view
         }
     }
 
@@ -56,7 +53,6 @@ struct ProjectionWriter {
         if let escalation = row.escalation { saveCase.bind(4, escalation) }
         saveCase.bind(5, row.lastSeq)
         saveCase.bind(6, utf8: row.state)
-        saveCase.bind(7, utf8: row.view)
         defer { saveCase.reset() }
         _ = try saveCase.step()
     }

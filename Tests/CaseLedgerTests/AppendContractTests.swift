@@ -416,14 +416,16 @@ extension AppendContractTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
         process.arguments = [db, sql]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
+        // Files, not pipes: a large output can never block the child while we wait on the other stream.
+        let folder = try TemporaryFolder()
+        for name in ["out", "err"] { FileManager.default.createFile(atPath: folder.path(name), contents: nil) }
+        process.standardOutput = FileHandle(forWritingAtPath: folder.path("out"))
+        process.standardError = FileHandle(forWritingAtPath: folder.path("err"))
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        let outData = try Data(contentsOf: folder.url.appendingPathComponent("out"))
+        let errData = try Data(contentsOf: folder.url.appendingPathComponent("err"))
         return CLI.Result(exitCode: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                           stderr: String(decoding: errData, as: UTF8.self))
     }

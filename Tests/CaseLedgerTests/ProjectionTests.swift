@@ -117,6 +117,18 @@ final class ProjectionTests: XCTestCase {
         XCTAssertEqual(try ledger.show("C-1")["status"] as? String, "promised", "later goes by the instant, not the text")
     }
 
+    func testAtTheSameInstantTheEventLaterInTheLogIsLater() throws {
+        let c = CaseScript()
+        // The same instant, written in two offsets: the log position decides.
+        try assertStatus("promised", after: [c.opened(), c.payment(100_000, at: march(3)), c.promise(200_000, at: "2024-03-03T02:00:00Z")])
+        try assertStatus("escalated", after: [
+            c.opened(),
+            c.offerPlan("P-1", installments: [300_000, 300_000], at: march(2)),
+            c.acceptPlan("P-1", at: march(3)),
+            c.escalate(to: "legal", at: "2024-03-03T02:00:00Z"),
+        ])
+    }
+
     // MARK: - Money, escalation, restrictions, complaints, contacts
 
     func testBalanceIsPrincipalPlusFeesMinusPaymentsAndAVoidedPaymentNoLongerCounts() throws {
@@ -354,7 +366,7 @@ final class ProjectionTests: XCTestCase {
         let before = try ledger.run(["case", "list", "--json"])
         try ledger.sql("""
             UPDATE projections SET version = 0 WHERE name = 'case_state';
-            UPDATE case_state SET status = 'closed', view = json_set(view, '$.status', 'closed') WHERE case_id = 'C-PLAN';
+            UPDATE case_state SET status = 'closed', state = json_set(state, '$.calls', 999) WHERE case_id = 'C-PLAN';
             """)
 
         let show = try ledger.run(["case", "show", "C-PLAN", "--json"])
