@@ -25,6 +25,9 @@ public struct CaseState: Sendable, Equatable {
     public private(set) var voided: [String]
     /// Records of the events that matter beyond a count, voided ones removed; the opening first.
     public private(set) var records: [Record]
+    /// Kept beside the records because every check reads them (a close cannot be voided).
+    public private(set) var isClosed: Bool
+    public let openedAtMicros: Int64
 
     /// One event the case remembers.
     public struct Record: Sendable, Equatable {
@@ -49,11 +52,9 @@ public struct CaseState: Sendable, Equatable {
     }
 
     public var openedAt: String { records[0].occurredAt }
-    public var openedAtMicros: Int64 { records[0].occurredMicros }
     public var currency: String { opening.currency }
 
-    public var closure: Record? { records.last { if case .closed = $0.fact { true } else { false } } }
-    public var isClosed: Bool { closure != nil }
+    public var closure: Record? { isClosed ? records.last { if case .closed = $0.fact { true } else { false } } : nil }
 
     // MARK: - Starting a case
 
@@ -65,7 +66,8 @@ public struct CaseState: Sendable, Equatable {
         let record = Record(eventID: event.eventID, seq: event.seq, type: event.type, occurredAt: event.occurredAt,
                             occurredMicros: event.occurredMicros, data: data, fact: event.fact)
         return CaseState(caseID: event.caseID, version: 1, lastSeq: event.seq, lastEventAt: event.occurredAt,
-                         lastEventMicros: event.occurredMicros, calls: 0, messages: 0, visits: 0, voided: [], records: [record])
+                         lastEventMicros: event.occurredMicros, calls: 0, messages: 0, visits: 0, voided: [], records: [record],
+                         isClosed: false, openedAtMicros: event.occurredMicros)
     }
 
     // MARK: - The append rules
@@ -73,7 +75,7 @@ public struct CaseState: Sendable, Equatable {
     /// Throws when `event` may not follow this state (CONTRACT §3 and the domain checks).
     /// `target` is what an `entry.voided` points at (nil when the log has no such event).
     public func check(_ event: CaseEvent, target: VoidTarget?) throws(FieldError) {
-        if let closure {
+        if isClosed, let closure {
             throw FieldError(path: "case_id", reason: "case \(caseID) was closed (\(closure.occurredAt)); no event may follow case.closed")
         }
         if event.occurredMicros < openedAtMicros {
@@ -167,6 +169,7 @@ public struct CaseState: Sendable, Equatable {
             }
         default:
             if case .visitCompleted = event.fact { visits += 1 }
+            if case .closed = event.fact { isClosed = true }
             records.append(Record(eventID: event.eventID, seq: event.seq, type: event.type, occurredAt: event.occurredAt,
                                   occurredMicros: event.occurredMicros, data: data(), fact: event.fact))
         }

@@ -172,6 +172,8 @@ extension CaseState {
         self.init(caseID: caseID, version: Int(version), lastSeq: lastSeq, lastEventAt: lastEventAt,
                   lastEventMicros: lastEventMicros, calls: Int(json["calls"]?.intValue ?? 0),
                   messages: Int(json["messages"]?.intValue ?? 0), visits: Int(json["visits"]?.intValue ?? 0),
-                  voided: (json["voided"]?.arrayValue ?? []).compactMap(\.stringValue), records: records)
+                  voided: (json["voided"]?.arrayValue ?? []).compactMap(\.stringValue), records: records,
+                  isClosed: records.contains { if case .closed = $0.fact { true } else { false } },
+                  openedAtMicros: records[0].occurredMicros)
     }
 }
