@@ -47,11 +47,14 @@ CREATE TABLE ledger_meta (
 ) WITHOUT ROWID;
 
 -- Projections: derived from the log, updated in the same transaction as every append,
--- disposable and rebuildable. One row each: its code version when last built, and the last
--- seq it has folded (its checkpoint). A ledger opened by code with another version rebuilds it.
+-- disposable and rebuildable. One row each: its code version when last built, its fingerprint
+-- (what else it was built from: for compliance, a digest of the shipped rulebooks), and the last
+-- seq it has folded (its checkpoint). A ledger opened by code with another version or
+-- fingerprint rebuilds it.
 CREATE TABLE projections (
     name TEXT PRIMARY KEY,
     version INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
     checkpoint_seq INTEGER NOT NULL
 ) WITHOUT ROWID;
 
@@ -80,4 +83,28 @@ CREATE TABLE audit_voids (
     actor TEXT NOT NULL,
     occurred_at TEXT NOT NULL,
     reason TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Projection `compliance`: every violation of the rulebooks in force (CONTRACT §6, §7), judged
+-- per case in the debtor's local time, contacts in occurred_at order. A case's rows are replaced
+-- whenever one of its events arrives (a late contact can change what breaks a limit).
+CREATE TABLE violations (
+    case_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    rule TEXT NOT NULL,
+    rulebook TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    local_time TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX violations_by_case ON violations (case_id, seq);
+CREATE INDEX violations_by_actor ON violations (actor, seq);
+
+-- Every case the compliance projection has judged: checked = 0 when no rulebook applied to any
+-- of its contacts (its region matches no rulebook's jurisdiction), and how many violations it has.
+CREATE TABLE compliance_cases (
+    case_id TEXT PRIMARY KEY,
+    checked INTEGER NOT NULL,
+    violations INTEGER NOT NULL
 ) WITHOUT ROWID;

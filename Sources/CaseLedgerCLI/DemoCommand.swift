@@ -61,11 +61,11 @@ struct Demo: ParsableCommand {
         }
         print()
 
-        let report = try ledger.verifyChain()
+        let chain = try ledger.verifyChain()
         try ledger.verifyProjections()
-        print("4. verify: ok: \(report.events) events, head \(report.headHash)")
+        print("4. verify: ok: \(chain.events) events, head \(chain.headHash)")
         print("   (every event's hash = SHA-256(previous hash ‖ RFC 8785 bytes); any edit breaks the chain)")
-        print("   projections case_state and audit equal a fresh rebuild from the log\n")
+        print("   projections \(Projections.all.map(\.name).joined(separator: ", ")) equal a fresh rebuild from the log\n")
 
         let featured = try Self.featuredCase(ledger)
         print("5. One case, as its projection holds it (caseledger case show \(featured)):")
@@ -80,7 +80,33 @@ struct Demo: ParsableCommand {
         }
         print("   … \(entries.count) entries in all\n")
 
+        let report = try ledger.compliance()
+        print("7. Compliance under the rulebooks in force (\(report.rulebooks.map(\.id).joined(separator: ", "))):")
+        print("   \(report.violations.count) violations in \(Set(report.violations.map(\.caseID)).count) of \(report.casesJudged) cases; \(report.notices.count) voided contacts listed as notices")
+        for (rule, count) in report.counts(by: { $0.rule }) {
+            print("   \(rule.padding(toLength: 28, withPad: " ", startingAt: 0)) \(String(count).leftPadded(6))")
+        }
+        let actors = report.counts(by: { $0.actor })
+        if !actors.isEmpty {
+            print("   most violations by: " + actors.prefix(3).map { "\($0.key) (\($0.count))" }.joined(separator: ", "))
+        }
+        print()
+
+        let complaints = try ledger.complaints()
+        let violating = Set(report.violations.map(\.caseID))
+        if let complaint = complaints.first(where: { violating.contains($0.caseID) }) ?? complaints.first {
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("evidence-\(complaint.complaintID)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let evidence = try ledger.evidence(complaint: complaint.complaintID, caseID: complaint.caseID)
+            try Evidence.writeAtomically(Data(CanonicalJSON.bytes(evidence) + [0x0A]), to: folder.appendingPathComponent("evidence.json"))
+            try Evidence.writeAtomically(Data(EvidenceHTML.render(evidence).utf8), to: folder.appendingPathComponent("evidence.html"))
+            print("8. Evidence pack for complaint \(complaint.complaintID) (case \(complaint.caseID)): \(evidence["violations"]?.arrayValue?.count ?? 0) violations, chain \(evidence["chain"]?["verified"]?.boolValue == true ? "verified" : "NOT verified")")
+            print("   \(folder.appendingPathComponent("evidence.html").path)")
+            print("   \(folder.appendingPathComponent("evidence.json").path)\n")
+        }
+
         print("Look further:")
+        print("   caseledger compliance --db \(path) --case \(featured)")
         print("   caseledger case list --db \(path) --status plan_active")
         print("   caseledger audit --db \(path) --actor collector:zhang.wei --format csv")
         print("   caseledger log --db \(path) --case \(featured) --json")

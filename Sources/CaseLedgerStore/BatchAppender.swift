@@ -126,8 +126,13 @@ public final class BatchAppender {
         // Inserted: fold the event into the case, in place (data as text only for what the case keeps).
         if let box {
             box.state!.apply(caseEvent, data: String(decoding: event.canonicalData, as: UTF8.self), target: target)
+            if box.compliance != nil {
+                ComplianceProjection.apply(caseEvent, to: &box.compliance, target: target,
+                                           data: String(decoding: event.canonicalData, as: UTF8.self))
+            }
         } else {
-            states[event.caseID] = CaseBox(try? CaseState.opening(caseEvent, data: String(decoding: event.canonicalData, as: UTF8.self)))
+            states[event.caseID] = CaseBox(try? CaseState.opening(caseEvent, data: String(decoding: event.canonicalData, as: UTF8.self)),
+                                           compliance: ComplianceCase(opening: caseEvent))
         }
         if target != nil {
             var marks: [AuditProjection.VoidMark] = []
@@ -155,8 +160,15 @@ public final class BatchAppender {
         return Ledger.Head(seq: seq, hash: HashChain.hex(previousHash), recordedAt: recordedAt)
     }
 
+    /// Writes each changed case's state, and judges its contacts again (a case that existed before
+    /// this batch has its contact history read from the log first).
     private func flushStates(evict: Bool) throws {
-        for caseID in dirty { if let state = states[caseID]?.state { try projections.save(state) } }
+        for caseID in dirty {
+            guard let box = states[caseID], let state = box.state else { continue }
+            try projections.save(state)
+            let record = try box.compliance ?? complianceFromLog(caseID)
+            try projections.save(ContactRules.judge(record, by: .inForce(.shipped)), caseID: caseID)
+        }
         dirty.removeAll(keepingCapacity: true)
         if evict { states.removeAll(keepingCapacity: true) }
     }
@@ -172,6 +184,16 @@ public final class BatchAppender {
         let box = CaseBox(state)
         states[caseID] = box
         return box
+    }
+
+    /// A case's contact history, read from its events in the log (this batch's included).
+    private func complianceFromLog(_ caseID: String) throws -> ComplianceCase {
+        var record: ComplianceCase?
+        try Ledger.feedCase(db, caseID: caseID) { event, target, data in
+            ComplianceProjection.apply(event, to: &record, target: target, data: data ?? "{}")
+        }
+        guard let record else { throw LedgerError.storage("case \(caseID) has no case.opened in the log") }
+        return record
     }
 
     /// When `event`'s id is already in the log: a no-op for the same content, an error otherwise.

@@ -17,7 +17,7 @@ public struct ProjectionFold {
 
     public init() {}
 
-    mutating func apply(_ event: CaseEvent, target: VoidTarget?, data: String?, retire: (CaseState) throws -> Void) throws {
+    mutating func apply(_ event: CaseEvent, target: VoidTarget?, data: String?, retire: (CaseBox) throws -> Void) throws {
         let box: CaseBox
         if let open = openCases[event.caseID] {
             box = open
@@ -27,23 +27,30 @@ public struct ProjectionFold {
             caseCount += 1
         }
         CaseStateProjection.apply(event, to: &box.state, target: target, data: data ?? "{}")
+        ComplianceProjection.apply(event, to: &box.compliance, target: target, data: data ?? "{}")
         if target != nil { AuditProjection.apply(event, to: &marks, target: target, data: data ?? "{}") }
         events += 1
         lastSeq = event.seq
         if let state = box.state, state.isClosed {
             openCases[event.caseID] = nil
-            try retire(state)
+            try retire(box)
         }
     }
 
-    /// The states of the cases still open, in case_id order.
-    var remaining: [CaseState] { openCases.keys.sorted().compactMap { openCases[$0]?.state } }
+    /// The cases still open, in case_id order.
+    var remaining: [CaseBox] { openCases.keys.sorted().compactMap { openCases[$0] } }
 }
 
-/// A case state in a box: mutated in place while it sits in a dictionary.
+/// One case's folds in a box, mutated in place while it sits in a dictionary: its state, and
+/// its contact history for the compliance rules (nil when it must be read from the log first).
 final class CaseBox {
     var state: CaseState?
-    init(_ state: CaseState? = nil) { self.state = state }
+    var compliance: ComplianceCase?
+
+    init(_ state: CaseState? = nil, compliance: ComplianceCase? = nil) {
+        self.state = state
+        self.compliance = compliance
+    }
 }
 
 /// An event as the projections' feed reads it: only the columns a fold (or replay's filters) needs.
@@ -65,6 +72,18 @@ extension Ledger {
     static func feedEvents(_ db: Database, include: (FeedRow) -> Bool = { _ in true },
                            _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
         let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data FROM events ORDER BY seq")
+        try feed(db, rows, include: include, body)
+    }
+
+    /// Feeds one case's events, in order, through its (case_id, version) index.
+    static func feedCase(_ db: Database, caseID: String, _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
+        let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data FROM events WHERE case_id = ? ORDER BY version")
+        rows.bind(1, caseID)
+        try feed(db, rows, include: { _ in true }, body)
+    }
+
+    private static func feed(_ db: Database, _ rows: RawStatement, include: (FeedRow) -> Bool,
+                             _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
         let lookup = try RawStatement(db, "SELECT case_id, type, data FROM events WHERE event_id = ?")
         defer { rows.reset() }
         while try rows.step() {
@@ -87,7 +106,7 @@ extension Ledger {
                 data = text
                 fact = CaseFact(type: type, data: object)
             } else {
-                fact = type == .callPlaced ? .call : (type == .messageSent ? .message : .note)
+                fact = .note
             }
             var target: VoidTarget?
             if case .voided(let id) = fact {
@@ -99,7 +118,7 @@ extension Ledger {
                 }
                 lookup.reset()
             }
-            // Calls, messages and notes are only counted: their id and actor are never read by a fold.
+            // Notes change nothing but the version: their id and actor are never read by a fold.
             let counted = data == nil
             let event = CaseEvent(seq: seq, eventID: counted ? "" : rows.text(1), caseID: caseID, type: type, occurredAt: occurredAt,
                                   occurredMicros: occurred.epochMicros, actor: counted ? "" : rows.text(5), fact: fact)
@@ -107,39 +126,45 @@ extension Ledger {
         }
     }
 
-    /// Folds every projection from the log, handing each case's final state to `finished`
+    /// Folds every projection from the log, handing each case's final folds to `finished`
     /// (closed cases as they close, the rest at the end), and returns the fold.
     static func foldProjections(_ db: Database, include: (FeedRow) -> Bool = { _ in true },
-                                finished: (CaseState) throws -> Void) throws -> ProjectionFold {
+                                finished: (CaseBox) throws -> Void) throws -> ProjectionFold {
         try db.execute(sql: "PRAGMA cache_size = -\(scanCacheKiB)")
         defer { try? db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
         var fold = ProjectionFold()
         try feedEvents(db, include: include) { event, target, data in
             try fold.apply(event, target: target, data: data, retire: finished)
         }
-        for state in fold.remaining { try finished(state) }
+        for box in fold.remaining { try finished(box) }
         return fold
     }
 
     /// Drops and recreates the named projections' tables, folds the log into them, and sets
     /// their versions and checkpoints. Returns the number of events folded.
     @discardableResult
-    static func rebuild(_ db: Database, names: [String], include: (FeedRow) -> Bool = { _ in true }) throws -> Int64 {
+    static func rebuild(_ db: Database, names: [String], rules: RulebookChoice = .inForce(.shipped),
+                        include: (FeedRow) -> Bool = { _ in true }) throws -> Int64 {
         for name in names {
             for table in ProjectionTables.tableNames[name] ?? [] { try db.execute(sql: "DROP TABLE IF EXISTS \(table)") }
             for statement in ProjectionTables.ddl[name] ?? [] { try db.execute(sql: statement) }
         }
         let writer = try ProjectionWriter(db)
         let writesCases = names.contains(CaseStateProjection.name)
-        let fold = try foldProjections(db, include: include) { state in
-            if writesCases { try writer.save(state) }
+        let writesCompliance = names.contains(ComplianceProjection.name)
+        let rules = rules
+        let fold = try foldProjections(db, include: include) { box in
+            if writesCases, let state = box.state { try writer.save(state) }
+            if writesCompliance, let record = box.compliance {
+                try writer.save(ContactRules.judge(record, by: rules), caseID: record.caseID)
+            }
         }
         if names.contains(AuditProjection.name) {
             for mark in fold.marks { try writer.save(mark) }
         }
-        for (name, version) in Projections.all where names.contains(name) {
-            try db.execute(sql: "INSERT OR REPLACE INTO projections (name, version, checkpoint_seq) VALUES (?, ?, ?)",
-                           arguments: [name, version, fold.lastSeq])
+        for (name, version, fingerprint) in Projections.all where names.contains(name) {
+            try db.execute(sql: "INSERT OR REPLACE INTO projections (name, version, fingerprint, checkpoint_seq) VALUES (?, ?, ?, ?)",
+                           arguments: [name, version, fingerprint, fold.lastSeq])
         }
         return fold.events
     }
@@ -148,11 +173,14 @@ extension Ledger {
     static func staleProjections(_ db: Database) throws -> [(name: String, stored: Int?, current: Int)] {
         let head = try head(db).seq
         var stale: [(String, Int?, Int)] = []
-        for (name, version) in Projections.all {
-            let row = try Row.fetchOne(db, sql: "SELECT version, checkpoint_seq FROM projections WHERE name = ?", arguments: [name])
+        for (name, version, fingerprint) in Projections.all {
+            let row = try Row.fetchOne(db, sql: "SELECT version, fingerprint, checkpoint_seq FROM projections WHERE name = ?", arguments: [name])
             let storedVersion: Int? = row?["version"]
+            let storedFingerprint: String? = row?["fingerprint"]
             let checkpoint: Int64? = row?["checkpoint_seq"]
-            if storedVersion != version || checkpoint != head { stale.append((name, storedVersion, version)) }
+            if storedVersion != version || storedFingerprint != fingerprint || checkpoint != head {
+                stale.append((name, storedVersion, version))
+            }
         }
         return stale
     }
@@ -183,7 +211,28 @@ extension Ledger {
                 throw LedgerError.verificationFailed(seq: nil, reason: "projection \(stale.name): its version or checkpoint does not match the code and the log")
             }
             let stored = try RawStatement(db, "SELECT version, status, escalation, last_seq, state FROM case_state WHERE case_id = ?")
-            let fold = try Self.foldProjections(db) { state in
+            let storedViolations = try RawStatement(db, """
+                SELECT rule, rulebook, event_id, seq, actor, local_time, detail FROM violations WHERE case_id = ? ORDER BY rowid
+                """)
+            var violationCount = 0
+            let fold = try Self.foldProjections(db) { box in
+                if let record = box.compliance {
+                    let rebuilt = ContactRules.judge(record, by: .inForce(.shipped)).violations
+                    violationCount += rebuilt.count
+                    storedViolations.bind(1, record.caseID)
+                    defer { storedViolations.reset() }
+                    var stored: [Violation] = []
+                    while try storedViolations.step() {
+                        stored.append(Violation(rule: storedViolations.text(0), rulebook: storedViolations.text(1),
+                                                eventID: storedViolations.text(2), seq: storedViolations.int64(3), caseID: record.caseID,
+                                                actor: storedViolations.text(4), localTime: storedViolations.text(5),
+                                                detail: storedViolations.text(6)))
+                    }
+                    if stored != rebuilt {
+                        throw LedgerError.verificationFailed(seq: nil, reason: "projection compliance differs from a rebuild for case \(record.caseID) (\(stored.count) violations stored, \(rebuilt.count) rebuilt)")
+                    }
+                }
+                guard let state = box.state else { return }
                 stored.bind(1, state.caseID)
                 defer { stored.reset() }
                 guard try stored.step() else {
@@ -199,6 +248,10 @@ extension Ledger {
                         : "state"
                     throw LedgerError.verificationFailed(seq: nil, reason: "projection case_state differs from a rebuild for case \(state.caseID) (\(field))")
                 }
+            }
+            let storedViolationCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM violations") ?? 0
+            if storedViolationCount != violationCount {
+                throw LedgerError.verificationFailed(seq: nil, reason: "projection compliance holds \(storedViolationCount) violations, a rebuild \(violationCount)")
             }
             let storedCases = try Int.fetchOne(db, sql: "SELECT count(*) FROM case_state") ?? 0
             if storedCases != fold.caseCount {

@@ -34,14 +34,16 @@ enum LedgerSchema {
                 CREATE TABLE projections (
                     name TEXT PRIMARY KEY,
                     version INTEGER NOT NULL,
+                    fingerprint TEXT NOT NULL,
                     checkpoint_seq INTEGER NOT NULL
                 ) WITHOUT ROWID;
                 """)
             for tables in ProjectionTables.ddl.values {
                 for statement in tables { try db.execute(sql: statement) }
             }
-            for (name, version) in Projections.all {
-                try db.execute(sql: "INSERT INTO projections (name, version, checkpoint_seq) VALUES (?, ?, 0)", arguments: [name, version])
+            for (name, version, fingerprint) in Projections.all {
+                try db.execute(sql: "INSERT INTO projections (name, version, fingerprint, checkpoint_seq) VALUES (?, ?, ?, 0)",
+                               arguments: [name, version, fingerprint])
             }
         }
         return migrator
@@ -65,6 +67,29 @@ enum ProjectionTables {
             "CREATE INDEX case_state_by_status ON case_state (status, case_id)",
             "CREATE INDEX case_state_by_escalation ON case_state (escalation, case_id)",
         ],
+        ComplianceProjection.name: [
+            """
+            CREATE TABLE violations (
+                case_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                rule TEXT NOT NULL,
+                rulebook TEXT NOT NULL,
+                event_id TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                local_time TEXT NOT NULL,
+                detail TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX violations_by_case ON violations (case_id, seq)",
+            "CREATE INDEX violations_by_actor ON violations (actor, seq)",
+            """
+            CREATE TABLE compliance_cases (
+                case_id TEXT PRIMARY KEY,
+                checked INTEGER NOT NULL,
+                violations INTEGER NOT NULL
+            ) WITHOUT ROWID
+            """,
+        ],
         AuditProjection.name: [
             """
             CREATE TABLE audit_voids (
@@ -82,5 +107,6 @@ enum ProjectionTables {
     static let tableNames: [String: [String]] = [
         CaseStateProjection.name: ["case_state"],
         AuditProjection.name: ["audit_voids"],
+        ComplianceProjection.name: ["violations", "compliance_cases"],
     ]
 }

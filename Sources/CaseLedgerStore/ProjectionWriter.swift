@@ -5,6 +5,9 @@ import GRDB
 struct ProjectionWriter {
     private let saveCase: RawStatement
     private let saveMark: RawStatement
+    private let dropViolations: RawStatement
+    private let saveViolation: RawStatement
+    private let saveComplianceCase: RawStatement
 
     init(_ db: Database) throws {
         saveCase = try RawStatement(db, """
@@ -15,6 +18,11 @@ struct ProjectionWriter {
         saveMark = try RawStatement(db, """
             INSERT INTO audit_voids (voided_event_id, voiding_event_id, voiding_seq, actor, occurred_at, reason) VALUES (?, ?, ?, ?, ?, ?)
             """)
+        dropViolations = try RawStatement(db, "DELETE FROM violations WHERE case_id = ?")
+        saveViolation = try RawStatement(db, """
+            INSERT INTO violations (case_id, seq, rule, rulebook, event_id, actor, local_time, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        saveComplianceCase = try RawStatement(db, "INSERT OR REPLACE INTO compliance_cases (case_id, checked, violations) VALUES (?, ?, ?)")
     }
 
     /// The row a case's state is stored as; `verify` compares exactly these values.
@@ -66,6 +74,30 @@ struct ProjectionWriter {
         saveMark.bind(6, mark.reason)
         defer { saveMark.reset() }
         _ = try saveMark.step()
+    }
+
+    /// Replaces a case's violations with `outcome`'s.
+    func save(_ outcome: ContactRules.Outcome, caseID: String) throws {
+        dropViolations.bind(1, caseID)
+        _ = try dropViolations.step()
+        dropViolations.reset()
+        for violation in outcome.violations {
+            saveViolation.bind(1, violation.caseID)
+            saveViolation.bind(2, violation.seq)
+            saveViolation.bind(3, violation.rule)
+            saveViolation.bind(4, violation.rulebook)
+            saveViolation.bind(5, violation.eventID)
+            saveViolation.bind(6, violation.actor)
+            saveViolation.bind(7, violation.localTime)
+            saveViolation.bind(8, violation.detail)
+            _ = try saveViolation.step()
+            saveViolation.reset()
+        }
+        saveComplianceCase.bind(1, caseID)
+        saveComplianceCase.bind(2, Int64(outcome.unchecked ? 0 : 1))
+        saveComplianceCase.bind(3, Int64(outcome.violations.count))
+        _ = try saveComplianceCase.step()
+        saveComplianceCase.reset()
     }
 
     static func setCheckpoints(_ db: Database, seq: Int64) throws {

@@ -3,10 +3,10 @@
 /// rebuild, verify and replay, by this one function.
 public enum CaseFact: Sendable, Equatable {
     case opened(Opening)
-    case call
-    case message
+    case call(Call)
+    case message(channel: String, party: String)
     case visitBooked(visitID: String, location: String)
-    case visitCompleted(visitID: String)
+    case visitCompleted(visitID: String, outcome: String)
     case visitCancelled(visitID: String)
     case planOffered(Plan)
     case planDecided(planID: String, accepted: Bool)
@@ -31,6 +31,16 @@ public enum CaseFact: Sendable, Equatable {
         public let region: String?
     }
 
+    /// A telephone call, as the contact rules see it.
+    public struct Call: Sendable, Equatable {
+        public let outbound: Bool
+        public let party: String
+        public let outcome: String
+        public let durationSeconds: Int64?
+
+        public var connected: Bool { outcome == "connected" }
+    }
+
     public struct Plan: Sendable, Equatable {
         public let planID: String
         public let kind: String
@@ -51,14 +61,8 @@ public enum CaseFact: Sendable, Equatable {
         public let untilMicros: Int64?
     }
 
-    /// Whether `type`'s fact needs anything from `data` (calls, messages and notes do not: a
-    /// rebuild skips parsing their data).
-    public static func needsData(_ type: EventType) -> Bool {
-        switch type {
-        case .callPlaced, .messageSent, .noteRecorded: false
-        default: true
-        }
-    }
+    /// Whether `type`'s fact needs anything from `data` (notes do not: a rebuild skips parsing them).
+    public static func needsData(_ type: EventType) -> Bool { type != .noteRecorded }
 
     /// The fact of an event whose `data` already matched its schema.
     public init(type: EventType, data: JSONObject) {
@@ -69,10 +73,12 @@ public enum CaseFact: Sendable, Equatable {
             self = .opened(Opening(currency: string("currency"), principalMinor: int("principal_minor"),
                                    feesMinor: int("fees_minor"), product: string("product"),
                                    debtorTimeZone: string("debtor_timezone"), region: data["region"]?.stringValue))
-        case .callPlaced: self = .call
-        case .messageSent: self = .message
+        case .callPlaced:
+            self = .call(Call(outbound: string("direction") == "outbound", party: string("party"), outcome: string("outcome"),
+                              durationSeconds: data["duration_s"]?.intValue))
+        case .messageSent: self = .message(channel: string("channel"), party: string("party"))
         case .visitBooked: self = .visitBooked(visitID: string("visit_id"), location: string("location"))
-        case .visitCompleted: self = .visitCompleted(visitID: string("visit_id"))
+        case .visitCompleted: self = .visitCompleted(visitID: string("visit_id"), outcome: string("outcome"))
         case .visitCancelled: self = .visitCancelled(visitID: string("visit_id"))
         case .planOffered:
             let installments = (data["installments"]?.arrayValue ?? []).map {
@@ -96,6 +102,14 @@ public enum CaseFact: Sendable, Equatable {
         case .entryVoided: self = .voided(eventID: string("voids").lowercased())
         case .caseClosed: self = .closed(reason: string("reason"))
         }
+    }
+}
+
+extension CaseFact {
+    /// True for the `visit.completed` of `visitID`.
+    func completesVisit(_ visitID: String) -> Bool {
+        if case .visitCompleted(visitID, _) = self { return true }
+        return false
     }
 }
 

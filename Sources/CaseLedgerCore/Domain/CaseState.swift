@@ -91,16 +91,16 @@ public struct CaseState: Sendable, Equatable {
             if has({ if case .visitBooked(visit, _) = $0 { true } else { false } }) {
                 throw FieldError(path: "data.visit_id", reason: "visit \(visit) is already booked")
             }
-            if has({ $0 == .visitCompleted(visitID: visit) }) {
+            if has({ $0.completesVisit(visit) }) {
                 throw FieldError(path: "data.visit_id", reason: "visit \(visit) is already completed")
             }
-        case .visitCompleted(let visit):
-            if has({ $0 == .visitCompleted(visitID: visit) || $0 == .visitCancelled(visitID: visit) }) {
+        case .visitCompleted(let visit, _):
+            if has({ $0.completesVisit(visit) || $0 == .visitCancelled(visitID: visit) }) {
                 throw FieldError(path: "data.visit_id", reason: "visit \(visit) is already completed or cancelled")
             }
         case .visitCancelled(let visit):
             let booked = has { if case .visitBooked(visit, _) = $0 { true } else { false } }
-            if !booked || has({ $0 == .visitCompleted(visitID: visit) || $0 == .visitCancelled(visitID: visit) }) {
+            if !booked || has({ $0.completesVisit(visit) || $0 == .visitCancelled(visitID: visit) }) {
                 throw FieldError(path: "data.visit_id", reason: "visit \(visit) is not a booked, pending visit of case \(caseID)")
             }
         case .planOffered(let plan):

@@ -62,10 +62,27 @@ public enum AuditProjection: Projection {
     }
 }
 
-/// Every projection the ledger keeps, with its version: what `verify` checks and a version bump rebuilds.
+/// Violations of the rulebooks in force (CONTRACT §6, §7), per case: a case's contacts are judged
+/// again whenever one of its events arrives, since a late contact can change what breaks a limit.
+public enum ComplianceProjection: Projection {
+    public static let name = "compliance"
+    public static let version = 1
+
+    public static func apply(_ event: CaseEvent, to record: inout ComplianceCase?, target: VoidTarget?, data: @autoclosure () -> String) {
+        if record == nil {
+            record = ComplianceCase(opening: event)
+        } else {
+            record!.add(event, voidReason: (try? JSONParser.parse(data()))?["reason"]?.stringValue ?? "")
+        }
+    }
+}
+
+/// Every projection the ledger keeps, with its version and fingerprint (what else it depends on:
+/// the shipped rulebooks, for compliance): what `verify` checks, and what a change rebuilds.
 public enum Projections {
-    public static let all: [(name: String, version: Int)] = [
-        (CaseStateProjection.name, CaseStateProjection.version),
-        (AuditProjection.name, AuditProjection.version),
+    public static let all: [(name: String, version: Int, fingerprint: String)] = [
+        (CaseStateProjection.name, CaseStateProjection.version, ""),
+        (AuditProjection.name, AuditProjection.version, ""),
+        (ComplianceProjection.name, ComplianceProjection.version, RulebookLibrary.shipped.fingerprint),
     ]
 }

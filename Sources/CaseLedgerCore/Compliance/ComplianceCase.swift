@@ -1,0 +1,156 @@
+import Foundation
+
+/// Everything the contact rules need about one case: its contacts, visit bookings, restrictions
+/// and their lifts, and which events were voided. Accumulated event by event in any order;
+/// judged in `occurred_at` order by `ContactRules`.
+public struct ComplianceCase: Sendable {
+    public let caseID: String
+    public let region: String?
+    public let timeZone: String
+    public private(set) var contacts: [Contact] = []
+    public private(set) var bookings: [Booking] = []
+    public private(set) var restrictions: [Restriction] = []
+    public private(set) var lifts: [(eventID: String, restrictionID: String, at: Int64, seq: Int64)] = []
+    /// Voided event id → the void's mark.
+    public private(set) var voids: [String: AuditProjection.VoidMark] = [:]
+
+    public struct Contact: Sendable {
+        public enum Kind: Sendable {
+            case call(CaseFact.Call)
+            case message(channel: String, party: String)
+            case visit(visitID: String, outcome: String)
+        }
+        public let eventID: String
+        public let seq: Int64
+        public let type: EventType
+        public let occurredMicros: Int64
+        public let actor: String
+        public let kind: Kind
+
+        /// Contact the rules judge: outbound calls, messages and completed visits (never inbound calls).
+        public var isOutbound: Bool {
+            if case .call(let call) = kind { return call.outbound }
+            return true
+        }
+
+        func isBefore(_ micros: Int64, _ seq: Int64) -> Bool { (occurredMicros, self.seq) < (micros, seq) }
+    }
+
+    public struct Booking: Sendable {
+        public let eventID: String
+        public let visitID: String
+        public let location: String
+        public let at: Int64
+        public let seq: Int64
+    }
+
+    public struct Restriction: Sendable {
+        public let eventID: String
+        public let restrictionID: String
+        public let kind: String
+        public let at: Int64
+        public let seq: Int64
+        public let untilMicros: Int64?
+    }
+
+    public init(caseID: String, region: String?, timeZone: String) {
+        self.caseID = caseID
+        self.region = region
+        self.timeZone = timeZone
+    }
+
+    /// The compliance view of a case from its opening.
+    public init?(opening event: CaseEvent) {
+        guard case .opened(let opening) = event.fact else { return nil }
+        self.init(caseID: event.caseID, region: opening.region, timeZone: opening.debtorTimeZone)
+    }
+
+    public mutating func add(_ event: CaseEvent, voidReason: @autoclosure () -> String) {
+        switch event.fact {
+        case .call(let call):
+            contacts.append(Contact(eventID: event.eventID, seq: event.seq, type: event.type, occurredMicros: event.occurredMicros,
+                                    actor: event.actor, kind: .call(call)))
+        case .message(let channel, let party):
+            contacts.append(Contact(eventID: event.eventID, seq: event.seq, type: event.type, occurredMicros: event.occurredMicros,
+                                    actor: event.actor, kind: .message(channel: channel, party: party)))
+        case .visitCompleted(let visitID, let outcome):
+            contacts.append(Contact(eventID: event.eventID, seq: event.seq, type: event.type, occurredMicros: event.occurredMicros,
+                                    actor: event.actor, kind: .visit(visitID: visitID, outcome: outcome)))
+        case .visitBooked(let visitID, let location):
+            bookings.append(Booking(eventID: event.eventID, visitID: visitID, location: location, at: event.occurredMicros, seq: event.seq))
+        case .restricted(let restriction):
+            restrictions.append(Restriction(eventID: event.eventID, restrictionID: restriction.restrictionID, kind: restriction.kind,
+                                            at: event.occurredMicros, seq: event.seq, untilMicros: restriction.untilMicros))
+        case .restrictionLifted(let restrictionID):
+            lifts.append((event.eventID, restrictionID, event.occurredMicros, event.seq))
+        case .voided(let id):
+            voids[id] = AuditProjection.VoidMark(voidedEventID: id, voidingEventID: event.eventID, voidingSeq: event.seq,
+                                                  actor: event.actor, occurredAt: event.occurredAt, reason: voidReason())
+        default:
+            break
+        }
+    }
+}
+
+/// A contact that broke a rule (CONTRACT §6).
+public struct Violation: Sendable, Equatable {
+    public let rule: String
+    public let rulebook: String
+    public let eventID: String
+    public let seq: Int64
+    public let caseID: String
+    public let actor: String
+    /// The debtor's wall-clock time of the contact, with the debtor's offset.
+    public let localTime: String
+    public let detail: String
+
+    public init(rule: String, rulebook: String, eventID: String, seq: Int64, caseID: String, actor: String, localTime: String, detail: String) {
+        self.rule = rule
+        self.rulebook = rulebook
+        self.eventID = eventID
+        self.seq = seq
+        self.caseID = caseID
+        self.actor = actor
+        self.localTime = localTime
+        self.detail = detail
+    }
+
+    public var json: JSONValue {
+        .object(JSONObject([
+            ("rule", .string(rule)), ("rulebook", .string(rulebook)), ("event_id", .string(eventID)), ("seq", .int(seq)),
+            ("case_id", .string(caseID)), ("actor", .string(actor)), ("local_time", .string(localTime)), ("detail", .string(detail)),
+        ]))
+    }
+}
+
+/// A voided contact: not a violation, but shown, because a void could hide a breach.
+public struct VoidNotice: Sendable, Equatable {
+    public let eventID: String
+    public let seq: Int64
+    public let type: String
+    public let caseID: String
+    public let actor: String
+    public let localTime: String
+    public let voidedBy: AuditProjection.VoidMark
+
+    public init(eventID: String, seq: Int64, type: String, caseID: String, actor: String, localTime: String, voidedBy: AuditProjection.VoidMark) {
+        self.eventID = eventID
+        self.seq = seq
+        self.type = type
+        self.caseID = caseID
+        self.actor = actor
+        self.localTime = localTime
+        self.voidedBy = voidedBy
+    }
+
+    public var json: JSONValue {
+        .object(JSONObject([
+            ("event_id", .string(eventID)), ("seq", .int(seq)), ("type", .string(type)), ("case_id", .string(caseID)),
+            ("actor", .string(actor)), ("local_time", .string(localTime)),
+            ("voided_by", .object(JSONObject([
+                ("event_id", .string(voidedBy.voidingEventID)), ("seq", .int(voidedBy.voidingSeq)), ("actor", .string(voidedBy.actor)),
+                ("occurred_at", .string(voidedBy.occurredAt)), ("reason", .string(voidedBy.reason)),
+            ]))),
+        ]))
+    }
+}

@@ -1,0 +1,168 @@
+/// A versioned set of contact limits (CONTRACT §7): `Schemas/rulebooks/<id>.json`. An absent
+/// (or null) limit is not checked.
+///
+/// ```swift
+/// let rulebook = try Rulebook(json: text)
+/// rulebook.contactHours   // (start: 480, end: 1320) minutes of the debtor's day, [start, end)
+/// ```
+public struct Rulebook: Sendable, Equatable {
+    public let id: String
+    public let title: String
+    public let jurisdiction: String
+    /// Days since 1970-01-01 of `effective_from` (a debtor-local date).
+    public let effectiveFromDay: Int
+    public let effectiveFrom: String
+    public let source: String
+    /// Minutes after local midnight: contact allowed in [start, end).
+    public let contactHours: (start: Int, end: Int)?
+    public let maxCallsPerDay: Int?
+    public let maxConnectedCallsPerDay: Int?
+    public let maxCallsPer7Days: Int?
+    public let quietDaysAfterConversation: Int?
+    public let visitsRequireBooking: Bool
+    public let honourRestrictions: Bool
+    public let forbidsThirdPartyContact: Bool
+    /// The file as written, for evidence packs and replay records.
+    public let json: JSONValue
+
+    public static func == (a: Rulebook, b: Rulebook) -> Bool { a.json == b.json }
+
+    public init(json text: String) throws(FieldError) {
+        let value: JSONValue
+        do { value = try JSONParser.parse(text) } catch { throw FieldError(path: "rulebook", reason: error.description) }
+        try self.init(value)
+    }
+
+    public init(_ value: JSONValue) throws(FieldError) {
+        guard case .object(let object) = value else { throw FieldError(path: "rulebook", reason: "expected a JSON object") }
+        let known: Set<String> = ["$schema", "id", "title", "jurisdiction", "effective_from", "source", "notes", "contact_hours",
+                                  "max_calls_per_day", "max_connected_calls_per_day", "max_calls_per_7_days",
+                                  "quiet_days_after_conversation", "visits_require_booking", "honour_restrictions", "third_party_contact"]
+        for key in object.keys where !known.contains(key) {
+            throw FieldError(path: key, reason: "unknown rulebook field (see Schemas/rulebook.schema.json)")
+        }
+        func string(_ key: String) throws(FieldError) -> String {
+            guard let text = object[key]?.stringValue, !text.isEmpty else { throw FieldError(path: key, reason: "required, a non-empty string") }
+            return text
+        }
+        func limit(_ key: String) throws(FieldError) -> Int? {
+            guard let given = object[key], given != .null else { return nil }
+            guard let number = given.intValue, number >= 1 else { throw FieldError(path: key, reason: "expected integer ≥ 1 or null") }
+            return Int(number)
+        }
+        func flag(_ key: String) throws(FieldError) -> Bool {
+            guard let given = object[key], given != .null else { return false }
+            guard let bool = given.boolValue else { throw FieldError(path: key, reason: "expected true, false or null") }
+            return bool
+        }
+        id = try string("id")
+        title = try string("title")
+        jurisdiction = try string("jurisdiction")
+        effectiveFrom = try string("effective_from")
+        guard let day = CalendarDate.days(effectiveFrom) else {
+            throw FieldError(path: "effective_from", reason: "expected a date YYYY-MM-DD, got \(effectiveFrom)")
+        }
+        effectiveFromDay = day
+        source = try string("source")
+        if let hours = object["contact_hours"], hours != .null {
+            guard let start = hours["start"]?.stringValue.flatMap(Self.minutes), let end = hours["end"]?.stringValue.flatMap(Self.minutes),
+                start < end
+            else { throw FieldError(path: "contact_hours", reason: "expected {\"start\": \"HH:MM\", \"end\": \"HH:MM\"} with start before end") }
+            contactHours = (start, end)
+        } else {
+            contactHours = nil
+        }
+        maxCallsPerDay = try limit("max_calls_per_day")
+        maxConnectedCallsPerDay = try limit("max_connected_calls_per_day")
+        maxCallsPer7Days = try limit("max_calls_per_7_days")
+        quietDaysAfterConversation = try limit("quiet_days_after_conversation")
+        visitsRequireBooking = try flag("visits_require_booking")
+        honourRestrictions = try flag("honour_restrictions")
+        switch object["third_party_contact"] {
+        case nil, .null?, .string("allow")?: forbidsThirdPartyContact = false
+        case .string("forbid")?: forbidsThirdPartyContact = true
+        default: throw FieldError(path: "third_party_contact", reason: "expected \"allow\", \"forbid\" or null")
+        }
+        json = value
+    }
+
+    /// Minutes after midnight of `HH:MM`.
+    static func minutes(_ text: String) -> Int? {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let h = Int(parts[0]), let m = Int(parts[1]),
+            (0...23).contains(h), (0...59).contains(m)
+        else { return nil }
+        return h * 60 + m
+    }
+
+    static func clock(_ minutes: Int) -> String { "\(pad(minutes / 60, 2)):\(pad(minutes % 60, 2))" }
+}
+
+/// How a case's contacts are judged: one rulebook for everything (`--rules FILE`), or the
+/// rulebooks in force (the shipped set, chosen per case and per event).
+public enum RulebookChoice: Sendable {
+    case given(Rulebook)
+    case inForce(RulebookLibrary)
+
+    /// The rulebook that judges a contact of a case in `region` on debtor-local `day`; nil when none applies.
+    public func rulebook(region: String?, localDay: Int) -> Rulebook? {
+        switch self {
+        case .given(let rulebook): rulebook
+        case .inForce(let library): library.inForce(region: region, localDay: localDay)
+        }
+    }
+
+    public var rulebooks: [Rulebook] {
+        switch self {
+        case .given(let rulebook): [rulebook]
+        case .inForce(let library): library.rulebooks
+        }
+    }
+}
+
+/// The shipped rulebooks (`Schemas/rulebooks/`, embedded at build time) and the choice of the
+/// one in force: for a case's `region`, the rulebooks whose jurisdiction is the region, a prefix
+/// of it at a '-' ("US" for "US-MA"), or "*"; the most specific jurisdiction that has a rulebook
+/// in force wins; among its rulebooks, the latest `effective_from` on or before the debtor-local
+/// day. No match: the contact is not checked (and the case is reported as unchecked).
+public struct RulebookLibrary: Sendable {
+    public let rulebooks: [Rulebook]
+
+    public init(rulebooks: [Rulebook]) {
+        self.rulebooks = rulebooks.sorted { ($0.jurisdiction, $0.effectiveFromDay, $0.id) < ($1.jurisdiction, $1.effectiveFromDay, $1.id) }
+    }
+
+    /// The rulebooks embedded in this build.
+    public static let shipped: RulebookLibrary = {
+        var books: [Rulebook] = []
+        for (path, text) in SchemaCatalogue.files.sorted(by: { $0.key < $1.key })
+        where path.hasPrefix("rulebooks/") && path.hasSuffix(".json") {
+            do { books.append(try Rulebook(json: text)) } catch { fatalError("shipped rulebook \(path) does not load: \(error)") }
+        }
+        return RulebookLibrary(rulebooks: books)
+    }()
+
+    /// A digest of the library: when the shipped rulebooks change, the compliance projection is rebuilt.
+    public var fingerprint: String {
+        var bytes: [UInt8] = []
+        for rulebook in rulebooks { CanonicalJSON.write(rulebook.json, into: &bytes) }
+        return HashChain.hex(HashChain.next(previous: HashChain.genesis, canonical: bytes))
+    }
+
+    public func inForce(region: String?, localDay: Int) -> Rulebook? {
+        var candidates: [String] = ["*"]
+        if let region {
+            var parts = region.split(separator: "-").map(String.init)
+            while !parts.isEmpty {
+                candidates.insert(parts.joined(separator: "-"), at: 0)
+                parts.removeLast()
+            }
+        }
+        for jurisdiction in candidates {
+            if let rulebook = rulebooks.last(where: { $0.jurisdiction == jurisdiction && $0.effectiveFromDay <= localDay }) {
+                return rulebook
+            }
+        }
+        return nil
+    }
+}
