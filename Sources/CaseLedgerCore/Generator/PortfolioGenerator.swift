@@ -195,16 +195,23 @@ struct CaseScript {
         var restrictionCount = 0
         let troubled = random.chance(0.06)  // a case whose collector breaks the rules more often
 
+        var lastConversationDay = Int.min / 2
         while workDay < lastDay, paid < owed {
             let restricted = clock < restrictedUntil
+            // After a conversation, collectors mostly give the debtor a quiet week (some do not).
+            let quietWeek = workDay - lastConversationDay < 7 && random.chance(troubled ? 0.5 : 0.93)
             // Outbound calls: usually 1–2 a day, sometimes a burst.
-            if !restricted || random.chance(0.08) {
+            if !quietWeek, !restricted || random.chance(0.08) {
                 let calls = random.chance(troubled ? 0.25 : 0.025) ? random.int(4...8) : random.int(1...2)
                 for _ in 0..<calls {
                     let (hour, minute) = callHour(troubled: troubled)
                     let at = max(clock + 60, localTime(day: workDay, hour: hour, minute: minute))
                     let outcome = placeCall(at: at, troubled: troubled)
-                    if outcome == "connected" { afterConversation(day: workDay, planOffered: &planOffered) }
+                    if outcome == "connected" {
+                        lastConversationDay = workDay
+                        afterConversation(day: workDay, planOffered: &planOffered)
+                        break
+                    }
                 }
             }
             // The debtor calls in now and then.
