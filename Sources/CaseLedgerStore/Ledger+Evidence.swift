@@ -89,17 +89,17 @@ extension Ledger {
                     kind = "visit"
                 }
                 let detail = stored.flatMap { event in
-                    (try? JSONParser.parse(event.data)).map { AuditSummary.sentence(type: contact.type, actor: contact.actor, data: $0) }
+                    (try? JSONParser.parse(event.data)).map { AuditSummary.sentence(type: contact.type, actor: record.actor(of: contact), data: $0) }
                 } ?? contact.type.rawValue
                 var members: [(key: String, value: JSONValue)] = [
                     ("seq", .int(contact.seq)), ("event_id", .string(contact.eventID)), ("type", .string(contact.type.rawValue)),
                     ("kind", .string(kind)), ("occurred_at", .string(stored?.occurredAt ?? "")), ("local_time", .string(local)),
-                    ("local_day", .string(Self.readableLocal(local))), ("actor", .string(contact.actor)),
+                    ("local_day", .string(Self.readableLocal(local))), ("actor", .string(record.actor(of: contact))),
                     ("direction", direction), ("party", party), ("detail", .string(detail)),
-                    ("voided", .bool(record.voids[contact.eventID] != nil)),
+                    ("voided", .bool(record.voidMark(of: contact.eventID) != nil)),
                     ("violations", .array((rulesByEvent[contact.eventID] ?? []).map { .string($0.rule) })),
                 ]
-                if let mark = record.voids[contact.eventID] { members.append(("voided_by", markJSON(mark))) }
+                if let mark = record.voidMark(of: contact.eventID) { members.append(("voided_by", markJSON(mark))) }
                 return .object(JSONObject(members))
             }
 

@@ -8,24 +8,35 @@ public struct ComplianceCase: Sendable {
     public let region: String?
     public let timeZone: String
     public private(set) var contacts: [Contact] = []
+    /// The case's actors, once each: contacts refer to them by position (a case has a handful).
+    public private(set) var actors: [String] = []
     public private(set) var bookings: [Booking] = []
     public private(set) var restrictions: [Restriction] = []
     public private(set) var lifts: [(eventID: String, restrictionID: String, at: Int64, seq: Int64)] = []
-    /// Voided event id → the void's mark.
-    public private(set) var voids: [String: AuditProjection.VoidMark] = [:]
+    /// Voided event id (as its 16 bytes) → the void's mark.
+    private(set) var voids: [CompactUUID: AuditProjection.VoidMark] = [:]
 
+    /// The void mark of `eventID`, when it was voided.
+    public func voidMark(of eventID: String) -> AuditProjection.VoidMark? {
+        voids.isEmpty ? nil : voids[CompactUUID(eventID)]
+    }
+
+    /// One contact, kept compact (a portfolio holds hundreds of thousands in memory on rebuild):
+    /// the event id as its 16 bytes, the actor as a position in `actors`.
     public struct Contact: Sendable {
         public enum Kind: Sendable {
             case call(CaseFact.Call)
             case message(channel: String, party: String)
             case visit(visitID: String, outcome: String)
         }
-        public let eventID: String
+        let id: CompactUUID
         public let seq: Int64
         public let type: EventType
         public let occurredMicros: Int64
-        public let actor: String
+        let actorIndex: Int32
         public let kind: Kind
+
+        public var eventID: String { id.string }
 
         /// Contact the rules judge: outbound calls, messages and completed visits (never inbound calls).
         public var isOutbound: Bool {
@@ -65,17 +76,27 @@ public struct ComplianceCase: Sendable {
         self.init(caseID: event.caseID, region: opening.region, timeZone: opening.debtorTimeZone)
     }
 
+    /// The actor of a contact.
+    public func actor(of contact: Contact) -> String { actors[Int(contact.actorIndex)] }
+
+    private mutating func contact(_ event: CaseEvent, _ kind: Contact.Kind) -> Contact {
+        let index: Int
+        if let known = actors.firstIndex(of: event.actor) { index = known } else {
+            actors.append(event.actor)
+            index = actors.count - 1
+        }
+        return Contact(id: CompactUUID(event.eventID), seq: event.seq, type: event.type, occurredMicros: event.occurredMicros,
+                       actorIndex: Int32(index), kind: kind)
+    }
+
     public mutating func add(_ event: CaseEvent, voidReason: @autoclosure () -> String) {
         switch event.fact {
         case .call(let call):
-            contacts.append(Contact(eventID: event.eventID, seq: event.seq, type: event.type, occurredMicros: event.occurredMicros,
-                                    actor: event.actor, kind: .call(call)))
+            contacts.append(contact(event, .call(call)))
         case .message(let channel, let party):
-            contacts.append(Contact(eventID: event.eventID, seq: event.seq, type: event.type, occurredMicros: event.occurredMicros,
-                                    actor: event.actor, kind: .message(channel: channel, party: party)))
+            contacts.append(contact(event, .message(channel: channel, party: party)))
         case .visitCompleted(let visitID, let outcome):
-            contacts.append(Contact(eventID: event.eventID, seq: event.seq, type: event.type, occurredMicros: event.occurredMicros,
-                                    actor: event.actor, kind: .visit(visitID: visitID, outcome: outcome)))
+            contacts.append(contact(event, .visit(visitID: visitID, outcome: outcome)))
         case .visitBooked(let visitID, let location):
             bookings.append(Booking(eventID: event.eventID, visitID: visitID, location: location, at: event.occurredMicros, seq: event.seq))
         case .restricted(let restriction):
@@ -84,7 +105,7 @@ public struct ComplianceCase: Sendable {
         case .restrictionLifted(let restrictionID):
             lifts.append((event.eventID, restrictionID, event.occurredMicros, event.seq))
         case .voided(let id):
-            voids[id] = AuditProjection.VoidMark(voidedEventID: id, voidingEventID: event.eventID, voidingSeq: event.seq,
+            voids[CompactUUID(id)] = AuditProjection.VoidMark(voidedEventID: id, voidingEventID: event.eventID, voidingSeq: event.seq,
                                                   actor: event.actor, occurredAt: event.occurredAt, reason: voidReason())
         default:
             break
@@ -152,5 +173,40 @@ public struct VoidNotice: Sendable, Equatable {
                 ("occurred_at", .string(voidedBy.occurredAt)), ("reason", .string(voidedBy.reason)),
             ]))),
         ]))
+    }
+}
+
+/// A UUID held as its 16 bytes (two words), so keeping one costs no allocation; `string` gives
+/// back the lowercase 8-4-4-4-12 form the ledger stores.
+struct CompactUUID: Sendable, Hashable {
+    let high: UInt64
+    let low: UInt64
+
+    init(_ text: String) {
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        var count = 0
+        for byte in text.utf8 {
+            let nibble: UInt64
+            switch byte {
+            case 48...57: nibble = UInt64(byte - 48)
+            case 97...102: nibble = UInt64(byte - 87)
+            case 65...70: nibble = UInt64(byte - 55)
+            default: continue
+            }
+            if count < 16 { high = high << 4 | nibble } else { low = low << 4 | nibble }
+            count += 1
+        }
+        self.high = high
+        self.low = low
+    }
+
+    var string: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16)
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: high >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: low >> UInt64(shift))) }
+        let hex = Array(HashChain.hex(bytes))
+        return String(hex[0..<8]) + "-" + String(hex[8..<12]) + "-" + String(hex[12..<16]) + "-" + String(hex[16..<20]) + "-" + String(hex[20..<32])
     }
 }

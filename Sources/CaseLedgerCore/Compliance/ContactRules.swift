@@ -15,41 +15,48 @@ public enum ContactRules {
 
     public static func judge(_ record: ComplianceCase, by choice: RulebookChoice) -> Outcome {
         var outcome = Outcome()
-        let zone = TimeZoneCache.zone(record.timeZone) ?? TimeZone(identifier: "UTC")!
+        var clock = ZoneClock(TimeZoneCache.zone(record.timeZone) ?? TimeZone(identifier: "UTC")!)
         let ordered = record.contacts.sorted { ($0.occurredMicros, $0.seq) < ($1.occurredMicros, $1.seq) }
 
         func local(_ micros: Int64) -> LocalTime {
             let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
-            let offset = zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(seconds)))
+            let offset = clock.offset(at: seconds)
             let localSeconds = seconds + Int64(offset)
             let day = Int(localSeconds >= 0 ? localSeconds / 86_400 : (localSeconds - 86_399) / 86_400)
             let minute = Int(localSeconds - Int64(day) * 86_400) / 60
             return LocalTime(micros: micros, offsetSeconds: offset, day: day, minute: minute)
         }
 
-        let liveBookings = record.bookings.filter { record.voids[$0.eventID] == nil }
-        let liveRestrictions = record.restrictions.filter { record.voids[$0.eventID] == nil }
-        let liveLifts = record.lifts.filter { record.voids[$0.eventID] == nil }
+        let liveBookings = record.bookings.filter { record.voidMark(of: $0.eventID) == nil }
+        let liveRestrictions = record.restrictions.filter { record.voidMark(of: $0.eventID) == nil }
+        let liveLifts = record.lifts.filter { record.voidMark(of: $0.eventID) == nil }
 
         var callsByDay: [Int: Int] = [:]
         var connectedByDay: [Int: Int] = [:]
         var recentCalls: [Int64] = []
         var lastConversation: (day: Int, seq: Int64, date: String)?
         var anyChecked = false
+        // Contacts come in time order: the rulebook in force changes at most at a day boundary.
+        var rulebookDay = Int.min
+        var dayRulebook: Rulebook?
 
         for contact in ordered {
             let when = local(contact.occurredMicros)
-            if let mark = record.voids[contact.eventID] {
+            if !record.voids.isEmpty, let mark = record.voids[contact.id] {
                 outcome.notices.append(VoidNotice(eventID: contact.eventID, seq: contact.seq, type: contact.type.rawValue,
-                                                  caseID: record.caseID, actor: contact.actor, localTime: when.time, voidedBy: mark))
+                                                  caseID: record.caseID, actor: record.actor(of: contact), localTime: when.time, voidedBy: mark))
                 continue
             }
-            let rulebook = choice.rulebook(region: record.region, localDay: when.day)
+            if when.day != rulebookDay {
+                rulebookDay = when.day
+                dayRulebook = choice.rulebook(region: record.region, localDay: when.day)
+            }
+            let rulebook = dayRulebook
             if rulebook != nil { anyChecked = true }
             func flag(_ rule: String, _ detail: String) {
                 guard let rulebook else { return }
                 outcome.violations.append(Violation(rule: rule, rulebook: rulebook.id, eventID: contact.eventID, seq: contact.seq,
-                                                    caseID: record.caseID, actor: contact.actor, localTime: when.time, detail: detail))
+                                                    caseID: record.caseID, actor: record.actor(of: contact), localTime: when.time, detail: detail))
             }
             let what: String
             var party: String?

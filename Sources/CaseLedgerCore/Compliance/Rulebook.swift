@@ -150,14 +150,16 @@ public struct RulebookLibrary: Sendable {
     }
 
     public func inForce(region: String?, localDay: Int) -> Rulebook? {
-        var candidates: [String] = ["*"]
+        // Most specific first: "US-MA", then "US", then "*".
+        var candidates: [String] = []
         if let region {
             var parts = region.split(separator: "-").map(String.init)
             while !parts.isEmpty {
-                candidates.insert(parts.joined(separator: "-"), at: 0)
+                candidates.append(parts.joined(separator: "-"))
                 parts.removeLast()
             }
         }
+        candidates.append("*")
         for jurisdiction in candidates {
             if let rulebook = rulebooks.last(where: { $0.jurisdiction == jurisdiction && $0.effectiveFromDay <= localDay }) {
                 return rulebook

@@ -91,8 +91,9 @@ public struct CaseState: Sendable, Equatable {
             if has({ if case .visitBooked(visit, _) = $0 { true } else { false } }) {
                 throw FieldError(path: "data.visit_id", reason: "visit \(visit) is already booked")
             }
-            if has({ $0.completesVisit(visit) }) {
-                throw FieldError(path: "data.visit_id", reason: "visit \(visit) is already completed")
+            // A booking may arrive late (feeds do), but it must have been made before the visit took place.
+            if let completion = records.first(where: { $0.fact.completesVisit(visit) }), event.occurredMicros >= completion.occurredMicros {
+                throw FieldError(path: "data.visit_id", reason: "visit \(visit) was already completed (\(completion.occurredAt)); a booking must come before it")
             }
         case .visitCompleted(let visit, _):
             if has({ $0.completesVisit(visit) || $0 == .visitCancelled(visitID: visit) }) {
