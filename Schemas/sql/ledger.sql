@@ -108,3 +108,11 @@ CREATE TABLE compliance_cases (
     checked INTEGER NOT NULL,
     violations INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- Only in a replay's output (`caseledger replay`), which holds a selection of a log: for each
+-- kept event whose predecessor in the source was left out, the hash it chains from, so that
+-- `verify` can still check every kept event's hash. Empty in a live ledger.
+CREATE TABLE replay_links (
+    seq INTEGER PRIMARY KEY,
+    previous_hash TEXT NOT NULL
+);

@@ -5,7 +5,24 @@ import Foundation
 
 struct Compliance: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Violations of the contact rules: under the rulebooks in force at each event's time, or under one rulebook file.",
+        abstract: "Violations of the contact rules, and what a rule change would change.",
+        subcommands: [Report.self, Diff.self],
+        defaultSubcommand: Report.self)
+
+    static func loadRulebook(_ path: String) throws -> Rulebook {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw LedgerError.invalidInput("cannot read rulebook \(path)")
+        }
+        do throws(FieldError) { return try Rulebook(json: text) } catch {
+            throw LedgerError.invalidInput("rulebook \(path): \(error.path): \(error.reason)")
+        }
+    }
+}
+
+extension Compliance {
+  struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Violations under the rulebooks in force at each event's time, or under one rulebook file (the default).",
         discussion: "Also lists every voided contact (a notice, not a violation: a void could hide a breach) and cases no rulebook applies to.")
 
     @OptionGroup var options: LedgerOptions
@@ -17,7 +34,7 @@ struct Compliance: ParsableCommand {
     var caseID: String?
 
     func run() throws {
-        let rulebook = try rules.map(Self.loadRulebook)
+        let rulebook = try rules.map(Compliance.loadRulebook)
         let ledger = try Ledger(path: options.path, mode: .read)
         let report = try ledger.compliance(rulebook: rulebook, caseID: caseID)
         if options.json {
@@ -53,13 +70,66 @@ struct Compliance: ParsableCommand {
             out.write("  seq \(String(n.seq).leftPadded(8))  \(n.caseID)  \(n.localTime)  \(n.type) by \(n.actor) — voided by \(n.voidedBy.actor) at \(n.voidedBy.occurredAt) (seq \(n.voidedBy.voidingSeq)): \(n.voidedBy.reason)\n")
         }
     }
+  }
 
-    static func loadRulebook(_ path: String) throws -> Rulebook {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw LedgerError.invalidInput("cannot read rulebook \(path)")
-        }
-        do throws(FieldError) { return try Rulebook(json: text) } catch {
-            throw LedgerError.invalidInput("rulebook \(path): \(error.path): \(error.reason)")
+  struct Diff: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The rule-change impact report: violations that appear and disappear when rulebook B replaces rulebook A.",
+        discussion: "Give --rules twice: first the rulebook now, then the one considered. The filters narrow the events judged, as for replay. Example: what changes for 2024 if the daily cap had been 2 instead of 3?")
+
+    @OptionGroup var options: LedgerOptions
+
+    @Option(help: ArgumentHelp("Two rulebook files: before, then after.", valueName: "file"))
+    var rules: [String] = []
+
+    @Option(help: "Judge events that occurred up to this RFC 3339 time.")
+    var until: String?
+
+    @Option(name: .customLong("known-at"), help: "Judge events recorded up to this RFC 3339 time.")
+    var knownAt: String?
+
+    @Option(name: .customLong("until-seq"), help: "Judge the log up to this seq.")
+    var untilSeq: Int64?
+
+    @Option(name: .customLong("case"), help: "Only this case.")
+    var caseID: String?
+
+    func validate() throws {
+        guard rules.count == 2 else { throw ValidationError("give --rules exactly twice: the rulebook before, then after") }
+        for (name, value) in [("--until", until), ("--known-at", knownAt)] {
+            if let value, Timestamp(rfc3339: value) == nil { throw ValidationError("\(name) must be an RFC 3339 time with an offset") }
         }
     }
+
+    func run() throws {
+        let before = try Compliance.loadRulebook(rules[0])
+        let after = try Compliance.loadRulebook(rules[1])
+        let filter = ReplayFilter(until: until.flatMap(Timestamp.init(rfc3339:)), knownAt: knownAt.flatMap(Timestamp.init(rfc3339:)),
+                                  untilSeq: untilSeq)
+        let diff = try Ledger(path: options.path, mode: .read).complianceDiff(before: before, after: after, filter: filter, caseID: caseID)
+        let out = StdoutWriter()
+        defer { out.flush() }
+        if options.json {
+            out.write(CanonicalJSON.bytes(diff.json))
+            out.write("\n")
+            return
+        }
+        out.write("\(before.id) → \(after.id): \(diff.beforeCount) → \(diff.afterCount) violations over \(diff.casesJudged) cases\n")
+        out.write("  \(diff.appeared.count) appear, \(diff.disappeared.count) disappear\n")
+        for (title, key) in [("by rule", { (v: Violation) in v.rule }), ("by actor", { (v: Violation) in v.actor })] {
+            var counts: [String: (Int, Int)] = [:]
+            for v in diff.appeared { counts[key(v), default: (0, 0)].0 += 1 }
+            for v in diff.disappeared { counts[key(v), default: (0, 0)].1 += 1 }
+            guard !counts.isEmpty else { continue }
+            out.write("\n\(title):\n")
+            for name in counts.keys.sorted() {
+                out.write("  \(name.padding(toLength: 28, withPad: " ", startingAt: 0)) +\(counts[name]!.0)  -\(counts[name]!.1)\n")
+            }
+        }
+        for (sign, list) in [("+", diff.appeared), ("-", diff.disappeared)] where !list.isEmpty {
+            out.write("\n")
+            for v in list { out.write("\(sign) seq \(v.seq)  \(v.caseID)  \(v.localTime)  \(v.rule) [\(v.rulebook)]  \(v.actor): \(v.detail)\n") }
+        }
+    }
+  }
 }

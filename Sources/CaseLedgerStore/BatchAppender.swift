@@ -35,6 +35,7 @@ public final class BatchAppender {
     private let findEvent: RawStatement
     private let loadState: RawStatement
     private let projections: ProjectionWriter
+    private let rules: RulebookChoice
 
     init(db: Database, now: Timestamp) throws {
         self.db = db
@@ -58,6 +59,7 @@ public final class BatchAppender {
         findEvent = try RawStatement(db, "SELECT seq, case_id, type, schema_version, occurred_at, actor, data FROM events WHERE event_id = ?")
         loadState = try RawStatement(db, "SELECT state FROM case_state WHERE case_id = ?")
         projections = try ProjectionWriter(db)
+        rules = try Ledger.rules(db)
     }
 
     /// The outcome of one submission.
@@ -167,7 +169,7 @@ public final class BatchAppender {
             guard let box = states[caseID], let state = box.state else { continue }
             try projections.save(state)
             let record = try box.compliance ?? complianceFromLog(caseID)
-            try projections.save(ContactRules.judge(record, by: .inForce(.shipped)), caseID: caseID)
+            try projections.save(ContactRules.judge(record, by: rules), caseID: caseID)
         }
         dirty.removeAll(keepingCapacity: true)
         if evict { states.removeAll(keepingCapacity: true) }

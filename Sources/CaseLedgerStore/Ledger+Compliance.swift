@@ -53,7 +53,7 @@ extension Ledger {
             if let caseID, try Int.fetchOne(db, sql: "SELECT count(*) FROM case_state WHERE case_id = ?", arguments: [caseID]) == 0 {
                 throw LedgerError.notFound("no case \(caseID) in \(path)")
             }
-            let choice: RulebookChoice = rulebook.map { .given($0) } ?? .inForce(.shipped)
+            let choice: RulebookChoice = try rulebook.map { .given($0) } ?? Self.rules(db)
             var outcomes: [ContactRules.Outcome] = []
             var judged = 0
             var unchecked: [String] = []
@@ -113,7 +113,9 @@ extension Ledger {
         voided.reset()
         let judged = try Int.fetchOne(db, sql: "SELECT count(*) FROM compliance_cases") ?? 0
         let unchecked = try String.fetchAll(db, sql: "SELECT case_id FROM compliance_cases WHERE checked = 0 ORDER BY case_id")
-        return ComplianceReport(mode: .inForce, rulebooks: RulebookLibrary.shipped.rulebooks, violations: violations,
+        let stored = try Self.rules(db)
+        let mode: ComplianceReport.Mode = if case .given = stored { .given } else { .inForce }
+        return ComplianceReport(mode: mode, rulebooks: stored.rulebooks, violations: violations,
                                 notices: notices, casesJudged: judged, uncheckedCases: unchecked)
     }
 
@@ -129,5 +131,69 @@ extension Ledger {
         guard let time = Timestamp(rfc3339: occurredAt), let timeZone = TimeZoneCache.zone(zone) else { return occurredAt }
         let offset = timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(time.epochMicros / 1_000_000)))
         return time.string(offsetMinutes: offset / 60)
+    }
+}
+
+/// What changes when one rulebook replaces another: violations that appear and disappear.
+public struct ComplianceDiff: Sendable {
+    public let before: Rulebook
+    public let after: Rulebook
+    public let filter: ReplayFilter
+    public let casesJudged: Int
+    public let beforeCount: Int
+    public let afterCount: Int
+    public let appeared: [Violation]
+    public let disappeared: [Violation]
+
+    /// The same breach under two rulebooks: the contact, the rule, and whether the limit was on connected calls.
+    static func key(_ v: Violation) -> String { "\(v.eventID)|\(v.rule)|\(v.detail.contains("connected call") ? "connected" : "")" }
+
+    public var json: JSONValue {
+        func tally(_ key: (Violation) -> String) -> JSONValue {
+            var counts: [String: (Int, Int)] = [:]
+            for v in appeared { counts[key(v), default: (0, 0)].0 += 1 }
+            for v in disappeared { counts[key(v), default: (0, 0)].1 += 1 }
+            return .object(JSONObject(counts.keys.sorted().map { name in
+                (name, .object(JSONObject([("appeared", .int(Int64(counts[name]!.0))), ("disappeared", .int(Int64(counts[name]!.1)))])))
+            }))
+        }
+        return .object(JSONObject([
+            ("before", .string(before.id)), ("after", .string(after.id)), ("filters", filter.json),
+            ("summary", .object(JSONObject([
+                ("cases_judged", .int(Int64(casesJudged))), ("violations_before", .int(Int64(beforeCount))),
+                ("violations_after", .int(Int64(afterCount))), ("appeared", .int(Int64(appeared.count))),
+                ("disappeared", .int(Int64(disappeared.count))),
+                ("by_rule", tally { $0.rule }), ("by_actor", tally { $0.actor }), ("by_case", tally { $0.caseID }),
+            ]))),
+            ("appeared", .array(appeared.map(\.json))), ("disappeared", .array(disappeared.map(\.json))),
+        ]))
+    }
+}
+
+extension Ledger {
+    /// The rule-change impact report: every case judged under `before` and under `after`, on the
+    /// events `filter` keeps, in one pass over the log.
+    public func complianceDiff(before: Rulebook, after: Rulebook, filter: ReplayFilter = ReplayFilter(),
+                               caseID: String? = nil) throws -> ComplianceDiff {
+        try database.read { db in
+            var judged = 0
+            var beforeAll: [Violation] = []
+            var afterAll: [Violation] = []
+            _ = try Self.foldProjections(db, include: { row in
+                (caseID == nil || row.caseID == caseID!) && filter.keeps(seq: row.seq, occurredMicros: row.occurredMicros, recordedAt: row.recordedAt)
+            }) { box in
+                guard let record = box.compliance else { return }
+                judged += 1
+                beforeAll += ContactRules.judge(record, by: .given(before)).violations
+                afterAll += ContactRules.judge(record, by: .given(after)).violations
+            }
+            let beforeKeys = Set(beforeAll.map(ComplianceDiff.key))
+            let afterKeys = Set(afterAll.map(ComplianceDiff.key))
+            func ordered(_ list: [Violation]) -> [Violation] { list.sorted { ($0.caseID, $0.seq, $0.rule) < ($1.caseID, $1.seq, $1.rule) } }
+            return ComplianceDiff(before: before, after: after, filter: filter, casesJudged: judged,
+                                  beforeCount: beforeAll.count, afterCount: afterAll.count,
+                                  appeared: ordered(afterAll.filter { !beforeKeys.contains(ComplianceDiff.key($0)) }),
+                                  disappeared: ordered(beforeAll.filter { !afterKeys.contains(ComplianceDiff.key($0)) }))
+        }
     }
 }

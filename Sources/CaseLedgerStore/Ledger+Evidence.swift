@@ -52,7 +52,8 @@ extension Ledger {
                 if event.seq <= filing.seq { asOfFiling = current }
             }
             guard let current, let record else { throw LedgerError.storage("case \(caseID) has no case.opened in the log") }
-            let outcome = ContactRules.judge(record, by: .inForce(.shipped))
+            let rules = try Self.rules(db)
+            let outcome = ContactRules.judge(record, by: rules)
 
             let resolution = events.first { event in
                 event.type == EventType.complaintResolved.rawValue
@@ -107,7 +108,7 @@ extension Ledger {
             var usedRulebooks: [Rulebook] = []
             for contact in record.contacts {
                 let day = CalendarDate.days(String(Self.localTime(events.first { $0.eventID == contact.eventID }?.occurredAt ?? "", zone: zone).prefix(10))) ?? 0
-                if let rulebook = RulebookLibrary.shipped.inForce(region: record.region, localDay: day), !usedRulebooks.contains(rulebook) {
+                if let rulebook = rules.rulebook(region: record.region, localDay: day), !usedRulebooks.contains(rulebook) {
                     usedRulebooks.append(rulebook)
                 }
             }
@@ -127,7 +128,7 @@ extension Ledger {
                 ("contacts", .array(contacts)),
                 ("violations", .array(outcome.violations.map(\.json))),
                 ("notices", .array(outcome.notices.map(\.json))),
-                ("rulebook", .object(JSONObject([("mode", .string("in_force")), ("rulebooks", .array(usedRulebooks.map(\.json)))]))),
+                ("rulebook", .object(JSONObject([("mode", .string({ if case .given = rules { "given" } else { "in_force" } }())), ("rulebooks", .array(usedRulebooks.map(\.json)))]))),
                 ("chain", .object(JSONObject([
                     ("first_seq", .int(events.first?.seq ?? 0)), ("last_seq", .int(events.last?.seq ?? 0)),
                     ("head_hash", .string(chain.report?.headHash ?? head.hash)),

@@ -143,8 +143,8 @@ extension Ledger {
     /// Drops and recreates the named projections' tables, folds the log into them, and sets
     /// their versions and checkpoints. Returns the number of events folded.
     @discardableResult
-    static func rebuild(_ db: Database, names: [String], rules: RulebookChoice = .inForce(.shipped),
-                        include: (FeedRow) -> Bool = { _ in true }) throws -> Int64 {
+    static func rebuild(_ db: Database, names: [String], include: (FeedRow) -> Bool = { _ in true }) throws -> Int64 {
+        let rules = try rules(db)
         for name in names {
             for table in ProjectionTables.tableNames[name] ?? [] { try db.execute(sql: "DROP TABLE IF EXISTS \(table)") }
             for statement in ProjectionTables.ddl[name] ?? [] { try db.execute(sql: statement) }
@@ -152,7 +152,6 @@ extension Ledger {
         let writer = try ProjectionWriter(db)
         let writesCases = names.contains(CaseStateProjection.name)
         let writesCompliance = names.contains(ComplianceProjection.name)
-        let rules = rules
         let fold = try foldProjections(db, include: include) { box in
             if writesCases, let state = box.state { try writer.save(state) }
             if writesCompliance, let record = box.compliance {
@@ -162,18 +161,38 @@ extension Ledger {
         if names.contains(AuditProjection.name) {
             for mark in fold.marks { try writer.save(mark) }
         }
-        for (name, version, fingerprint) in Projections.all where names.contains(name) {
+        for (name, version, fingerprint) in try expectedProjections(db) where names.contains(name) {
             try db.execute(sql: "INSERT OR REPLACE INTO projections (name, version, fingerprint, checkpoint_seq) VALUES (?, ?, ?, ?)",
                            arguments: [name, version, fingerprint, fold.lastSeq])
         }
         return fold.events
     }
 
+    /// How this ledger's compliance is judged: the shipped rulebooks in force, unless the ledger
+    /// is a replay made with `--rules`, which keeps its rulebook in `ledger_meta` (`rules`).
+    static func rules(_ db: Database) throws -> RulebookChoice {
+        guard let text = try String.fetchOne(db, sql: "SELECT value FROM ledger_meta WHERE key = 'rules'") else {
+            return .inForce(.shipped)
+        }
+        do throws(FieldError) { return .given(try Rulebook(json: text)) } catch {
+            throw LedgerError.ledgerUnavailable("the rulebook stored in this ledger does not load: \(error)")
+        }
+    }
+
+    /// The projections this ledger should hold, with the fingerprint of what they are built from.
+    static func expectedProjections(_ db: Database) throws -> [(name: String, version: Int, fingerprint: String)] {
+        let choice = try rules(db)
+        return Projections.all.map { projection in
+            guard projection.name == ComplianceProjection.name, case .given(let rulebook) = choice else { return projection }
+            return (projection.name, projection.version, RulebookLibrary(rulebooks: [rulebook]).fingerprint)
+        }
+    }
+
     /// Projections whose stored version or checkpoint does not match this code and this log.
     static func staleProjections(_ db: Database) throws -> [(name: String, stored: Int?, current: Int)] {
         let head = try head(db).seq
         var stale: [(String, Int?, Int)] = []
-        for (name, version, fingerprint) in Projections.all {
+        for (name, version, fingerprint) in try expectedProjections(db) {
             let row = try Row.fetchOne(db, sql: "SELECT version, fingerprint, checkpoint_seq FROM projections WHERE name = ?", arguments: [name])
             let storedVersion: Int? = row?["version"]
             let storedFingerprint: String? = row?["fingerprint"]
@@ -211,13 +230,14 @@ extension Ledger {
                 throw LedgerError.verificationFailed(seq: nil, reason: "projection \(stale.name): its version or checkpoint does not match the code and the log")
             }
             let stored = try RawStatement(db, "SELECT version, status, escalation, last_seq, state FROM case_state WHERE case_id = ?")
+            let choice = try Self.rules(db)
             let storedViolations = try RawStatement(db, """
                 SELECT rule, rulebook, event_id, seq, actor, local_time, detail FROM violations WHERE case_id = ? ORDER BY rowid
                 """)
             var violationCount = 0
             let fold = try Self.foldProjections(db) { box in
                 if let record = box.compliance {
-                    let rebuilt = ContactRules.judge(record, by: .inForce(.shipped)).violations
+                    let rebuilt = ContactRules.judge(record, by: choice).violations
                     violationCount += rebuilt.count
                     storedViolations.bind(1, record.caseID)
                     defer { storedViolations.reset() }

@@ -46,6 +46,14 @@ enum LedgerSchema {
                                arguments: [name, version, fingerprint])
             }
         }
+        migrator.registerMigration("v2-replay-links") { db in
+            try db.execute(sql: """
+                CREATE TABLE replay_links (
+                    seq INTEGER PRIMARY KEY,
+                    previous_hash TEXT NOT NULL
+                )
+                """)
+        }
         return migrator
     }
 }
