@@ -105,6 +105,38 @@ struct Demo: ParsableCommand {
             print("   \(folder.appendingPathComponent("evidence.json").path)\n")
         }
 
+        // The ledger as it stood: a regulator's "the case as it stood on 1 September 2024".
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        let asOf = "2024-09-01T00:00:00+08:00"
+        let replayPath = folder.appendingPathComponent("as-of-2024-09-01.sqlite").path
+        let replay = try Replay.run(source: path, output: replayPath, filter: ReplayFilter(until: Timestamp(rfc3339: asOf)))
+        print("9. Replay as of \(asOf) (caseledger replay --until \(asOf) --out …): \(replay.events) of \(replay.sourceEvents) events")
+        let then = try Ledger(path: replayPath, mode: .read)
+        if let view = try? then.caseView(featured) {
+            print("   \(featured) then: \(view["status"]?.stringValue ?? "?"), balance \(CaseText.money(view["balance_minor"]?.intValue, view["currency"]?.stringValue ?? ""))")
+        } else {
+            print("   \(featured) was not yet open then")
+        }
+        let nowView = try ledger.caseView(featured)
+        print("   \(featured) now:  \(nowView["status"]?.stringValue ?? "?"), balance \(CaseText.money(nowView["balance_minor"]?.intValue, nowView["currency"]?.stringValue ?? ""))")
+        print("   \(replayPath)\n")
+
+        // The rule-change question: what if the bank's daily cap had been 2 instead of 3?
+        if let policy = RulebookLibrary.shipped.rulebooks.first(where: { $0.id == "cn-bank-policy-2025" }), case .object(var object) = policy.json {
+            object["id"] = .string("cn-bank-policy-2025-cap2")
+            object["title"] = .string("What if: the bank policy with a daily cap of 2")
+            object["max_calls_per_day"] = .int(2)
+            let variant = try Rulebook(.object(object))
+            let diff = try ledger.complianceDiff(before: policy, after: variant)
+            print("10. Rule change: \(policy.id) → daily cap 2 instead of 3 (caseledger compliance diff --rules A --rules B):")
+            print("   \(diff.beforeCount) → \(diff.afterCount) violations: \(diff.appeared.count) appear, \(diff.disappeared.count) disappear, over \(diff.casesJudged) cases")
+            var byActor: [String: Int] = [:]
+            for violation in diff.appeared { byActor[violation.actor, default: 0] += 1 }
+            let top = byActor.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(3)
+            if !top.isEmpty { print("   most affected: " + top.map { "\($0.key) (+\($0.value))" }.joined(separator: ", ")) }
+            print()
+        }
+
         print("Look further:")
         print("   caseledger compliance --db \(path) --case \(featured)")
         print("   caseledger case list --db \(path) --status plan_active")

@@ -71,13 +71,13 @@ extension Ledger {
     /// targets are resolved from the same database.
     static func feedEvents(_ db: Database, include: (FeedRow) -> Bool = { _ in true },
                            _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
-        let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data FROM events ORDER BY seq")
+        let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events ORDER BY seq")
         try feed(db, rows, include: include, body)
     }
 
     /// Feeds one case's events, in order, through its (case_id, version) index.
     static func feedCase(_ db: Database, caseID: String, _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
-        let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data FROM events WHERE case_id = ? ORDER BY version")
+        let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events WHERE case_id = ? ORDER BY version")
         rows.bind(1, caseID)
         try feed(db, rows, include: { _ in true }, body)
     }
@@ -104,7 +104,8 @@ extension Ledger {
                     throw LedgerError.verificationFailed(seq: seq, reason: "data is not a JSON object")
                 }
                 data = text
-                fact = CaseFact(type: type, data: object)
+                // Older schema versions are read through the upcasters, as the newest version.
+                fact = CaseFact(type: type, data: Upcasters.upcast(type, from: Int(rows.int64(8)), object))
             } else {
                 fact = .note
             }

@@ -16,6 +16,7 @@ extension Ledger {
         // next kept event chains from, so every kept event is still checked against its hash.
         let links: [Int64: String] = try database.read { db in
             var links: [Int64: String] = [:]
+            guard try db.tableExists("replay_links") else { return links }
             for row in try Row.fetchAll(db, sql: "SELECT seq, previous_hash FROM replay_links") { links[row["seq"]] = row["previous_hash"] }
             return links
         }

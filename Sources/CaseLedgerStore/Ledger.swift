@@ -60,6 +60,8 @@ public final class Ledger {
                 let reader = try DatabaseQueue(path: path, configuration: configuration)
                 let stale = try reader.read { db in
                     try Self.checkFormat(db, path: path)
+                    // A file written by an older release: migrate it first, then rebuild what is stale.
+                    guard try LedgerSchema.migrator.hasCompletedMigrations(db) else { return true }
                     return try !Self.staleProjections(db).isEmpty
                 }
                 if stale {
@@ -67,6 +69,7 @@ public final class Ledger {
                     var writable = configuration
                     writable.readonly = false
                     let writer = try DatabaseQueue(path: path, configuration: writable)
+                    try LedgerSchema.migrator.migrate(writer)
                     try writer.write { db in try Self.rebuildStaleProjections(db, report: report) }
                     try writer.close()
                     database = try DatabaseQueue(path: path, configuration: configuration)

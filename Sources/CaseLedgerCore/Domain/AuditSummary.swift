@@ -17,7 +17,8 @@ public enum AuditSummary {
         case .callPlaced:
             let duration = data["duration_s"]?.intValue.map { ", \($0) s" } ?? ""
             let verb = s("direction") == "inbound" ? "took a call from" : "called"
-            return "\(who) \(verb) the \(words("party")) (\(s("direction"))): \(words("outcome"))\(duration)"
+            let campaign = data["dialer_campaign"]?.stringValue.map { ", campaign \($0)" } ?? ""
+            return "\(who) \(verb) the \(words("party")) (\(s("direction"))): \(words("outcome"))\(duration)\(campaign)"
         case .messageSent:
             let channel = ["sms": "an SMS", "letter": "a letter", "email": "an e-mail", "app": "an app notice"][s("channel")] ?? s("channel")
             return "\(who) sent the \(words("party")) \(channel) (\(s("template")))"

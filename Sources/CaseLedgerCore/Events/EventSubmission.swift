@@ -115,7 +115,7 @@ public struct EventSubmission: Sendable {
             throw FieldError(path: "data", reason: "\(canonicalData.count) bytes; at most \(Limits.maxDataBytes) allowed")
         }
         try Self.checkSemantics(type: type, data: data)
-        fact = CaseFact(type: type, data: data)
+        fact = CaseFact(type: type, data: Upcasters.upcast(type, from: schemaVersion, data, catalogue: catalogue))
     }
 
     /// What a schema cannot say: the time zone exists, dates are in order, amounts add up.
