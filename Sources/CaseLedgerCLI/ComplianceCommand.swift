@@ -82,30 +82,19 @@ extension Compliance {
     @Option(help: ArgumentHelp("Two rulebook files: before, then after.", valueName: "file"))
     var rules: [String] = []
 
-    @Option(help: "Judge events that occurred up to this RFC 3339 time.")
-    var until: String?
-
-    @Option(name: .customLong("known-at"), help: "Judge events recorded up to this RFC 3339 time.")
-    var knownAt: String?
-
-    @Option(name: .customLong("until-seq"), help: "Judge the log up to this seq.")
-    var untilSeq: Int64?
+    @OptionGroup var selection: SelectionOptions
 
     @Option(name: .customLong("case"), help: "Only this case.")
     var caseID: String?
 
     func validate() throws {
         guard rules.count == 2 else { throw ValidationError("give --rules exactly twice: the rulebook before, then after") }
-        for (name, value) in [("--until", until), ("--known-at", knownAt)] {
-            if let value, Timestamp(rfc3339: value) == nil { throw ValidationError("\(name) must be an RFC 3339 time with an offset") }
-        }
     }
 
     func run() throws {
         let before = try Compliance.loadRulebook(rules[0])
         let after = try Compliance.loadRulebook(rules[1])
-        let filter = ReplayFilter(until: until.flatMap(Timestamp.init(rfc3339:)), knownAt: knownAt.flatMap(Timestamp.init(rfc3339:)),
-                                  untilSeq: untilSeq)
+        let filter = selection.filter
         let diff = try Ledger(path: options.path, mode: .read).complianceDiff(before: before, after: after, filter: filter, caseID: caseID)
         let out = StdoutWriter()
         defer { out.flush() }

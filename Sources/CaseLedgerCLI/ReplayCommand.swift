@@ -14,14 +14,7 @@ struct ReplayCommand: ParsableCommand {
 
     @OptionGroup var options: LedgerOptions
 
-    @Option(help: "Keep events that occurred up to this RFC 3339 time.")
-    var until: String?
-
-    @Option(name: .customLong("known-at"), help: "Keep events recorded (known to the ledger) up to this RFC 3339 time.")
-    var knownAt: String?
-
-    @Option(name: .customLong("until-seq"), help: "Keep the log up to this seq.")
-    var untilSeq: Int64?
+    @OptionGroup var selection: SelectionOptions
 
     @Option(help: ArgumentHelp("Rebuild compliance under this rulebook file instead of the rulebooks in force.", valueName: "file"))
     var rules: String?
@@ -32,19 +25,9 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "No progress on stderr.")
     var quiet = false
 
-    func validate() throws {
-        for (name, value) in [("--until", until), ("--known-at", knownAt)] {
-            if let value, Timestamp(rfc3339: value) == nil {
-                throw ValidationError("\(name) must be an RFC 3339 time with an offset, e.g. 2024-03-01T00:00:00+08:00")
-            }
-        }
-        if let untilSeq, untilSeq < 0 { throw ValidationError("--until-seq must be ≥ 0") }
-    }
-
     func run() throws {
         let rulebook = try rules.map(Compliance.loadRulebook)
-        let filter = ReplayFilter(until: until.flatMap(Timestamp.init(rfc3339:)), knownAt: knownAt.flatMap(Timestamp.init(rfc3339:)),
-                                  untilSeq: untilSeq)
+        let filter = selection.filter
         let showProgress = !quiet && isatty(STDERR_FILENO) == 1
         let started = Date()
         signal(SIGINT) { _ in interrupted = 1 }
