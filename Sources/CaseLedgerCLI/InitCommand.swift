@@ -14,7 +14,7 @@ struct Init: ParsableCommand {
             print(JSONValue.object(JSONObject([("path", .string(options.path)), ("head_seq", .int(head.seq)),
                                                ("head_hash", .string(head.hash))])).jsonLine, terminator: "")
         } else {
-            print("ledger ready at \(options.path): \(head.seq) events, head \(head.hash)")
+            print("ledger ready at \(options.path): head seq \(head.seq), hash \(head.hash)")
         }
     }
 }

@@ -56,6 +56,14 @@ public enum Replay {
         }
         let sourceLedger = try Ledger(path: source, mode: .readOnly)
         let sourceHead = try sourceLedger.head()
+        let sourceEvents = Int64(try sourceLedger.count())
+        // A source that is itself a replay has gaps of its own, bridged by its links.
+        let sourceLinks: [Int64: String] = try sourceLedger.read { db in
+            guard try db.tableExists("replay_links") else { return [:] }
+            return Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT seq, previous_hash FROM replay_links").map {
+                (($0["seq"] as Int64), ($0["previous_hash"] as String))
+            })
+        }
         let partial = output + ".partial-\(getpid())"
         func removePartial() {
             for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: partial + suffix) }
@@ -78,24 +86,29 @@ public enum Replay {
                         """)
                     let link = try RawStatement(db, "INSERT INTO replay_links (seq, previous_hash) VALUES (?, ?)")
                     var previousHash = HashChain.hex(HashChain.genesis)
+                    var previousSeq: Int64 = 0
                     var previousKept = true
                     var read: Int64 = 0
                     try sourceLedger.forEachEvent(cacheKiB: Ledger.scanCacheKiB) { event in
                         read += 1
                         if read % 20_000 == 0 {
                             if cancelled() { throw LedgerError.invalidInput("replay interrupted; no output written") }
-                            progress(read, sourceHead.seq)
+                            progress(read, sourceEvents)
                         }
                         let occurred = Timestamp(rfc3339: event.occurredAt)?.epochMicros ?? .max
                         let keep = filter.keeps(seq: event.seq, occurredMicros: occurred, recordedAt: event.recordedAt)
+                        // The hash this event chains from: its predecessor's, or across a gap the source already had, the source's link.
+                        let gapInSource = event.seq != previousSeq + 1
+                        let chainsFrom = gapInSource ? (sourceLinks[event.seq] ?? previousHash) : previousHash
                         defer {
                             previousHash = event.hash
+                            previousSeq = event.seq
                             previousKept = keep
                         }
                         guard keep else { return }
-                        if !previousKept {
+                        if !previousKept || gapInSource {
                             link.bind(1, event.seq)
-                            link.bind(2, previousHash)
+                            link.bind(2, chainsFrom)
                             _ = try link.step()
                             link.reset()
                         }
@@ -114,7 +127,7 @@ public enum Replay {
                         insert.reset()
                         kept += 1
                     }
-                    progress(sourceHead.seq, sourceHead.seq)
+                    progress(sourceEvents, sourceEvents)
                     try Ledger.rebuild(db, names: Projections.all.map(\.name))
                     let choice = try Ledger.rules(db)
                     info = .object(JSONObject([
@@ -132,7 +145,7 @@ public enum Replay {
             }
             try FileManager.default.moveItem(atPath: partial, toPath: output)
             removePartial()
-            return ReplaySummary(output: output, events: kept, sourceEvents: sourceHead.seq, info: info)
+            return ReplaySummary(output: output, events: kept, sourceEvents: sourceEvents, info: info)
         } catch {
             removePartial()
             throw error
