@@ -176,24 +176,31 @@ extension Ledger {
     public func complianceDiff(before: Rulebook, after: Rulebook, filter: ReplayFilter = ReplayFilter(),
                                caseID: String? = nil) throws -> ComplianceDiff {
         try database.read { db in
+            // A violation belongs to one contact of one case, so each case is compared as it
+            // finishes and only what differs is kept: memory stays that of the fold.
             var judged = 0
-            var beforeAll: [Violation] = []
-            var afterAll: [Violation] = []
+            var beforeCount = 0
+            var afterCount = 0
+            var appeared: [Violation] = []
+            var disappeared: [Violation] = []
             _ = try Self.foldProjections(db, include: { row in
                 (caseID == nil || row.caseID == caseID!) && filter.keeps(seq: row.seq, occurredMicros: row.occurredMicros, recordedAt: row.recordedAt)
             }) { box in
                 guard let record = box.compliance else { return }
                 judged += 1
-                beforeAll += ContactRules.judge(record, by: .given(before)).violations
-                afterAll += ContactRules.judge(record, by: .given(after)).violations
+                let was = ContactRules.judge(record, by: .given(before)).violations
+                let is_ = ContactRules.judge(record, by: .given(after)).violations
+                beforeCount += was.count
+                afterCount += is_.count
+                let wasKeys = Set(was.map(ComplianceDiff.key))
+                let isKeys = Set(is_.map(ComplianceDiff.key))
+                appeared += is_.filter { !wasKeys.contains(ComplianceDiff.key($0)) }
+                disappeared += was.filter { !isKeys.contains(ComplianceDiff.key($0)) }
             }
-            let beforeKeys = Set(beforeAll.map(ComplianceDiff.key))
-            let afterKeys = Set(afterAll.map(ComplianceDiff.key))
             func ordered(_ list: [Violation]) -> [Violation] { list.sorted { ($0.caseID, $0.seq, $0.rule) < ($1.caseID, $1.seq, $1.rule) } }
             return ComplianceDiff(before: before, after: after, filter: filter, casesJudged: judged,
-                                  beforeCount: beforeAll.count, afterCount: afterAll.count,
-                                  appeared: ordered(afterAll.filter { !beforeKeys.contains(ComplianceDiff.key($0)) }),
-                                  disappeared: ordered(beforeAll.filter { !afterKeys.contains(ComplianceDiff.key($0)) }))
+                                  beforeCount: beforeCount, afterCount: afterCount,
+                                  appeared: ordered(appeared), disappeared: ordered(disappeared))
         }
     }
 }
