@@ -778,30 +778,3 @@ private final class ComplianceLedger {
         return status.stdout
     }
 }
-
-/// Runs a tool with its output in files in `folder` (a pipe could fill and block it), killing it after `timeout` seconds.
-private func runTool(_ path: String, _ arguments: [String], in folder: TemporaryFolder, timeout: TimeInterval) throws -> CLI.Result {
-    let name = URL(fileURLWithPath: path).lastPathComponent
-    let outPath = folder.path("\(name).out"), errPath = folder.path("\(name).err")
-    for output in [outPath, errPath] { _ = FileManager.default.createFile(atPath: output, contents: nil) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-    process.standardInput = FileHandle.nullDevice
-    var environment = ProcessInfo.processInfo.environment
-    environment["HOME"] = folder.url.path
-    process.environment = environment
-    try process.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning && Date() < deadline { usleep(20_000) }
-    if process.isRunning {
-        process.terminate()
-        process.waitUntilExit()
-        XCTFail("\(name) did not finish within \(Int(timeout)) s")
-    }
-    process.waitUntilExit()
-    return CLI.Result(exitCode: process.terminationStatus, stdout: try String(contentsOfFile: outPath, encoding: .utf8),
-                      stderr: try String(contentsOfFile: errPath, encoding: .utf8))
-}
