@@ -7,6 +7,9 @@ extension Ledger {
             var line = 0
             try generator.forEachEvent { envelope in
                 line += 1
+                if line > Limits.maxBatchEvents {
+                    throw LedgerError.invalidInput("a generated batch holds at most \(Limits.maxBatchEvents) events; generate fewer cases, or write NDJSON with --out and append it in parts")
+                }
                 let event: EventSubmission
                 do throws(FieldError) { event = try EventSubmission(json: envelope, now: appender.now) } catch {
                     throw LedgerError.invalidEvent(line: line, field: error.path, reason: "generated event: " + error.reason)

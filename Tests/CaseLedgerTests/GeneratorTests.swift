@@ -41,4 +41,21 @@ final class GeneratorTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(zones.count, 5)
         XCTAssertTrue(offsets.contains("-04:00") && offsets.contains("-05:00"), "New York daylight saving missing: \(offsets)")
     }
+
+    func testGenerateRefusesAnEmptyPortfolioAsAUsageError() throws {
+        let folder = try TemporaryFolder()
+        let result = try CLI.run(["generate", "--db", folder.path("l.sqlite"), "--cases", "0"])
+        XCTAssertEqual(result.exitCode, 2)
+        XCTAssertTrue(result.stderr.contains("--cases"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.path("l.sqlite")), "a refused generate created a ledger")
+    }
+
+    func testDemoRefusesToReuseAnExistingFileAndLeavesItUntouched() throws {
+        let folder = try TemporaryFolder()
+        let existing = try folder.write("mine.sqlite", "not to be touched")
+        let result = try CLI.run(["demo", "--db", existing])
+        XCTAssertEqual(result.exitCode, 1)
+        XCTAssertTrue(result.stderr.contains("already exists"), result.stderr)
+        XCTAssertEqual(try String(contentsOfFile: existing, encoding: .utf8), "not to be touched")
+    }
 }
