@@ -39,12 +39,14 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "caseledger", dependencies: ["CaseLedgerCLI"]),
+        // What `Tools/fuzz` runs under libFuzzer, and the test suite runs on its regression inputs.
+        .target(name: "CaseLedgerFuzzing", dependencies: ["CaseLedgerCore"]),
         // Build-time: turns Schemas/ into Swift constants so the binary is self-contained.
         .executableTarget(name: "schema-embedder", path: "Sources/schema-embedder"),
         .plugin(name: "EmbedSchemas", capability: .buildTool(), dependencies: ["schema-embedder"]),
         .testTarget(
             name: "CaseLedgerTests",
-            dependencies: ["CaseLedgerCore", "CaseLedgerStore", "caseledger", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CaseLedgerCore", "CaseLedgerStore", "CaseLedgerFuzzing", "caseledger", .product(name: "GRDB", package: "GRDB.swift")],
             exclude: ["Fixtures", "Support/jsonschema_verdicts.py"]
         ),
     ],

@@ -53,7 +53,8 @@ struct Case: ParsableCommand {
             defer { out.flush() }
             if options.json { out.write("[") }
             var first = true
-            try ledger.caseViews(status: status, escalation: escalation) { view in
+            var unreadable: [(String, LedgerError)] = []
+            try ledger.caseViews(status: status, escalation: escalation, unreadable: { unreadable.append(($0, $1)) }) { view in
                 if options.json {
                     out.write((first ? "" : ",") + CanonicalJSON.string(view))
                 } else {
@@ -62,6 +63,12 @@ struct Case: ParsableCommand {
                 first = false
             }
             if options.json { out.write("]\n") }
+            out.flush()
+            // One bad case never hides the others: they are listed, and this one is reported.
+            guard unreadable.isEmpty else {
+                for (_, error) in unreadable { Console.error("error: \(error.description)") }
+                throw LedgerError.storage("\(unreadable.count) case\(unreadable.count == 1 ? "" : "s") could not be listed: \(unreadable.map(\.0).prefix(10).joined(separator: ", "))")
+            }
         }
     }
 }

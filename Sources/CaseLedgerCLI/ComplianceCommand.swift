@@ -10,11 +10,9 @@ struct Compliance: ParsableCommand {
         defaultSubcommand: Report.self)
 
     static func loadRulebook(_ path: String) throws -> Rulebook {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw LedgerError.invalidInput("cannot read rulebook \(path)")
-        }
-        do throws(FieldError) { return try Rulebook(json: text) } catch {
-            throw LedgerError.invalidInput("rulebook \(path): \(error.path): \(error.reason)")
+        do throws(FieldError) { return try Rulebook.read(path: path) } catch {
+            let field = error.path.isEmpty || error.path == "rulebook" ? "" : "\(error.path): "
+            throw LedgerError.invalidInput("rulebook \(path): \(field)\(error.reason)")
         }
     }
 }

@@ -96,10 +96,8 @@ struct Demo: ParsableCommand {
         let violating = Set(report.violations.map(\.caseID))
         if let complaint = complaints.first(where: { violating.contains($0.caseID) }) ?? complaints.first {
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("evidence-\(complaint.complaintID)")
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let evidence = try ledger.evidence(complaint: complaint.complaintID, caseID: complaint.caseID)
-            try Evidence.writeAtomically(Data(CanonicalJSON.bytes(evidence) + [0x0A]), to: folder.appendingPathComponent("evidence.json"))
-            try Evidence.writeAtomically(Data(EvidenceHTML.render(evidence).utf8), to: folder.appendingPathComponent("evidence.html"))
+            _ = try Evidence.write(evidence, into: folder.path)
             print("8. Evidence pack for complaint \(complaint.complaintID) (case \(complaint.caseID)): \(evidence["violations"]?.arrayValue?.count ?? 0) violations, chain \(evidence["chain"]?["verified"]?.boolValue == true ? "verified" : "NOT verified")")
             print("   \(folder.appendingPathComponent("evidence.html").path)")
             print("   \(folder.appendingPathComponent("evidence.json").path)\n")

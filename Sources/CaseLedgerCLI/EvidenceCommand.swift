@@ -19,40 +19,45 @@ struct Evidence: ParsableCommand {
     @Option(help: ArgumentHelp("The folder to write into (created if missing).", valueName: "dir"))
     var out: String
 
+    func validate() throws {
+        if out.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--out must name a folder for evidence.json and evidence.html")
+        }
+    }
+
     func run() throws {
         let ledger = try Ledger(path: options.path, mode: .read)
         let evidence = try ledger.evidence(complaint: complaint, caseID: caseID)
-        let folder = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let json = folder.appendingPathComponent("evidence.json")
-        let html = folder.appendingPathComponent("evidence.html")
-        try Self.writeAtomically(Data(CanonicalJSON.bytes(evidence) + [0x0A]), to: json)
-        try Self.writeAtomically(Data(EvidenceHTML.render(evidence).utf8), to: html)
+        let (json, html) = try Self.write(evidence, into: out)
         let violations = evidence["violations"]?.arrayValue?.count ?? 0
         let verified = evidence["chain"]?["verified"]?.boolValue == true
         if options.json {
-            print(JSONValue.object(JSONObject([("json", .string(json.path)), ("html", .string(html.path)),
+            print(JSONValue.object(JSONObject([("json", .string(json)), ("html", .string(html)),
                                                ("case_id", evidence["complaint"]?["filing"]?["case_id"] ?? .null),
                                                ("violations", .int(Int64(violations))), ("chain_verified", .bool(verified))])).jsonLine,
                   terminator: "")
         } else {
             print("evidence pack for complaint \(complaint) (case \(evidence["complaint"]?["filing"]?["case_id"]?.stringValue ?? "?")): \(violations) violations, chain \(verified ? "verified" : "NOT verified")")
-            print("  \(json.path)")
-            print("  \(html.path)")
+            print("  \(json)")
+            print("  \(html)")
         }
     }
 
-    /// Writes to a temporary file beside `url`, then renames: a reader never sees half a file.
-    static func writeAtomically(_ data: Data, to url: URL) throws {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        do {
-            try data.write(to: temporary)
-            if FileManager.default.fileExists(atPath: url.path) { _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary) } else {
-                try FileManager.default.moveItem(at: temporary, to: url)
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw LedgerError.invalidInput("cannot write \(url.path): \(error.localizedDescription)")
+    /// Writes `DIR/evidence.json` and `DIR/evidence.html`, each whole or not at all; returns their paths.
+    static func write(_ evidence: JSONValue, into folder: String) throws -> (json: String, html: String) {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), !isFolder.boolValue {
+            throw LedgerError.invalidInput("--out \(folder) is a file; give a folder for evidence.json and evidence.html")
         }
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw LedgerError.invalidInput("cannot create the folder \(folder): \((error as NSError).localizedFailureReason ?? error.localizedDescription)")
+        }
+        let json = URL(fileURLWithPath: folder).appendingPathComponent("evidence.json").path
+        let html = URL(fileURLWithPath: folder).appendingPathComponent("evidence.html").path
+        try AtomicFile.write(CanonicalJSON.bytes(evidence) + [0x0A], to: json)
+        try AtomicFile.write(Array(EvidenceHTML.render(evidence).utf8), to: html)
+        return (json, html)
     }
 }

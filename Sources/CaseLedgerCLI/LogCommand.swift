@@ -24,7 +24,9 @@ struct Log: ParsableCommand {
     }
 
     func run() throws {
-        let ledger = try Ledger(path: options.path, mode: .read)
+        // The log needs no projection: read-only, so even a ledger that will not open for the
+        // other commands (a cut log) can be read out for investigation.
+        let ledger = try Ledger(path: options.path, mode: .readOnly)
         let out = StdoutWriter()
         defer { out.flush() }
         try ledger.forEachEvent(LogQuery(caseID: caseID, fromSeq: fromSeq, limit: limit)) { event in

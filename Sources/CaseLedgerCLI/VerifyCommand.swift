@@ -4,16 +4,16 @@ import CaseLedgerStore
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Recompute the hash chain over the whole log, and check every projection against a fresh rebuild.",
+        abstract: "Recompute the hash chain over the whole log, and check every projection against a fresh rebuild; writes nothing.",
         discussion: "Exit 4, naming the first bad seq (or the projection and case), when anything does not match.")
 
     @OptionGroup var options: LedgerOptions
 
     func run() throws {
-        let ledger = try Ledger(path: options.path, mode: .read)
+        // Read-only: verify never writes, not even to rebuild a projection; what it finds is reported as found.
+        let ledger = try Ledger(path: options.path, mode: .readOnly)
         do {
-            let report = try ledger.verifyChain()
-            try ledger.verifyProjections()
+            let report = try ledger.verify()
             if options.json {
                 print(JSONValue.object(JSONObject([("ok", .bool(true)), ("events", .int(report.events)),
                                                    ("head_hash", .string(report.headHash)),

@@ -15,4 +15,23 @@ public enum Limits {
     public static let maxFutureSkewSeconds: Int64 = 5 * 60
     /// Case states kept in memory during a batch before they are written back.
     public static let batchStateCacheCases = 4096
+    /// The largest amount or total the ledger keeps: 2^53 − 1, the largest integer every JSON
+    /// reader holds exactly. A case whose paid total or balance would pass it is refused.
+    public static let maxMinorUnits: Int64 = 9_007_199_254_740_991
+    /// Every date and time the ledger accepts lies in [earliestDay, latestDay] (days since
+    /// 1970-01-01): 1900-01-01 to 2200-12-31. Wide enough for any real account, narrow enough
+    /// that every instant in microseconds stays an exact JSON integer.
+    public static let earliestDate = "1900-01-01"
+    public static let latestDate = "2200-12-31"
+    public static let earliestDay = -25_567
+    public static let latestDay = 84_370
+    /// Events an append reads and checks before it asks for the write lock: a batch this size or
+    /// smaller holds no lock while its producer is slow; a larger one waits for this first part.
+    public static let prefetchEvents = 16_384
+    /// How long an append waits for another writer's lock before it gives up.
+    public static let lockWaitSeconds = 60
+    /// Largest rulebook file.
+    public static let maxRulebookBytes = 64 * 1024
+    /// Longest value echoed back in an error message, in characters.
+    public static let maxEchoedCharacters = 60
 }

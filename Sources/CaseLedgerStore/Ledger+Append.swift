@@ -34,18 +34,21 @@ extension Ledger {
             return summary!
         } catch let error as LedgerError {
             throw error
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            throw LedgerError.storage("another append holds the write lock of \(path); waited \(Self.lockWaitSeconds) s for it. Try again; if it persists, look for a stuck caseledger process")
         } catch let error as DatabaseError {
             throw LedgerError.storage(error.message ?? error.description)
         }
     }
 
     /// Appends an NDJSON batch read from `fileDescriptor`, streaming: all of it, or none of it.
-    /// Lines are parsed and checked on a second thread while this one appends.
-    public func append(ndjsonFrom fileDescriptor: Int32, now: Timestamp = LedgerClock.now()) throws -> AppendSummary {
-        try appendBatch(now: now) { appender in
-            try SubmissionPipeline(fileDescriptor: fileDescriptor, now: appender.now).run { line, event in
-                try appender.append(event, line: line)
-            }
+    /// Lines are parsed and checked on a second thread while this one appends. The write lock is
+    /// taken only once the input has ended or its first `Limits.prefetchEvents` events are checked.
+    public func append(ndjsonFrom fileDescriptor: Int32) throws -> AppendSummary {
+        let pipeline = SubmissionPipeline(fileDescriptor: fileDescriptor)
+        pipeline.waitUntilReady()
+        return try appendBatch(now: LedgerClock.now()) { appender in
+            try pipeline.run { line, event in try appender.append(event, line: line) }
         }
     }
 }

@@ -36,13 +36,7 @@ extension Ledger {
             var events: [StoredEvent] = []
             try self.forEachCaseEvent(db, caseID: caseID) { events.append($0) }
             var marks: [String: AuditProjection.VoidMark] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT v.* FROM audit_voids v JOIN events e ON e.event_id = v.voided_event_id WHERE e.case_id = ?
-                """, arguments: [caseID]) {
-                marks[row["voided_event_id"]] = AuditProjection.VoidMark(
-                    voidedEventID: row["voided_event_id"], voidingEventID: row["voiding_event_id"], voidingSeq: row["voiding_seq"],
-                    actor: row["actor"], occurredAt: row["occurred_at"], reason: row["reason"])
-            }
+            try Self.forEachVoidMark(db, caseID: caseID) { marks[$0.voidedEventID] = $0 }
             var asOfFiling: CaseState?
             var current: CaseState?
             var record: ComplianceCase?

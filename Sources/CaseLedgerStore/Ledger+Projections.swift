@@ -189,28 +189,56 @@ extension Ledger {
         }
     }
 
-    /// Projections whose stored version or checkpoint does not match this code and this log.
-    static func staleProjections(_ db: Database) throws -> [(name: String, stored: Int?, current: Int)] {
+    /// A projection that does not match this code and this log, and why, in words for a person.
+    struct StaleProjection {
+        let name: String
+        let reason: String
+        /// Built further than the log goes: events are missing, and only a person may decide what
+        /// to do. Never repaired by a rebuild, since the checkpoint is the one trace of the cut.
+        let isAheadOfLog: Bool
+    }
+
+    /// Projections whose stored version, fingerprint or checkpoint does not match this code and this log.
+    static func staleProjections(_ db: Database) throws -> [StaleProjection] {
         let head = try head(db).seq
-        var stale: [(String, Int?, Int)] = []
+        var stale: [StaleProjection] = []
         for (name, version, fingerprint) in try expectedProjections(db) {
-            let row = try Row.fetchOne(db, sql: "SELECT version, fingerprint, checkpoint_seq FROM projections WHERE name = ?", arguments: [name])
-            let storedVersion: Int? = row?["version"]
-            let storedFingerprint: String? = row?["fingerprint"]
-            let checkpoint: Int64? = row?["checkpoint_seq"]
-            if storedVersion != version || storedFingerprint != fingerprint || checkpoint != head {
-                stale.append((name, storedVersion, version))
+            guard let row = try Row.fetchOne(db, sql: "SELECT version, fingerprint, checkpoint_seq FROM projections WHERE name = ?", arguments: [name]) else {
+                stale.append(StaleProjection(name: name, reason: "it has no checkpoint in this file", isAheadOfLog: false))
+                continue
+            }
+            let storedVersion: Int = row["version"]
+            let storedFingerprint: String = row["fingerprint"]
+            let checkpoint: Int64 = row["checkpoint_seq"]
+            if checkpoint > head {
+                stale.append(StaleProjection(name: name, reason: "the log ends at seq \(head), but projection \(name) was built to seq \(checkpoint): events are missing", isAheadOfLog: true))
+            } else if storedVersion != version {
+                stale.append(StaleProjection(name: name, reason: "it was built by code version \(storedVersion), this is version \(version)", isAheadOfLog: false))
+            } else if storedFingerprint != fingerprint {
+                let what = name == ComplianceProjection.name ? "the rulebooks it was judged by" : "what it is built from"
+                stale.append(StaleProjection(name: name, reason: "\(what) changed since it was built", isAheadOfLog: false))
+            } else if checkpoint < head {
+                stale.append(StaleProjection(name: name, reason: "it was built to seq \(checkpoint), but the log holds events to seq \(head): events were added that it never saw", isAheadOfLog: false))
             }
         }
         return stale
     }
 
+    /// Refuses a ledger whose projections were built further than its log goes (a cut log).
+    static func refuseCutLog(_ db: Database, path: String) throws {
+        if let cut = try staleProjections(db).first(where: \.isAheadOfLog) {
+            throw LedgerError.verificationFailed(seq: nil, reason: "\(cut.reason). \(path) is left as it is; compare it with a backup or a signed checkpoint")
+        }
+    }
+
     /// Rebuilds the stale projections: drop, replay the log, new checkpoint. Says so through `report`.
-    static func rebuildStaleProjections(_ db: Database, report: (String) -> Void) throws {
+    /// A log cut short is refused, never rebuilt over.
+    static func rebuildStaleProjections(_ db: Database, path: String, report: (String) -> Void) throws {
+        try refuseCutLog(db, path: path)
         let stale = try staleProjections(db)
         guard !stale.isEmpty else { return }
         for projection in stale {
-            report("rebuilding projection \(projection.name) (stored version \(projection.stored.map(String.init) ?? "none"), code version \(projection.current))…")
+            report("rebuilding projection \(projection.name): \(projection.reason)…")
         }
         let started = Date()
         let events = try rebuild(db, names: stale.map(\.name))
@@ -220,15 +248,23 @@ extension Ledger {
 
     /// Rebuilds every projection from the log now, whatever their versions.
     public func rebuildProjections() throws -> Int64 {
-        try database.write { db in try Self.rebuild(db, names: Projections.all.map(\.name)) }
+        try database.write { db in
+            try Self.refuseCutLog(db, path: path)
+            return try Self.rebuild(db, names: Projections.all.map(\.name))
+        }
     }
 
     /// Rebuilds every projection in memory and compares it with what is stored; throws
     /// `verificationFailed` naming the projection and the first case (or event) that differs.
     public func verifyProjections() throws {
-        try database.read { db in
+        try database.read { db in try Self.verifyProjections(db) }
+    }
+
+    static func verifyProjections(_ db: Database) throws {
+        do {
             if let stale = try Self.staleProjections(db).first {
-                throw LedgerError.verificationFailed(seq: nil, reason: "projection \(stale.name): its version or checkpoint does not match the code and the log")
+                let advice = stale.isAheadOfLog ? "" : " (run `caseledger rebuild` if that is expected, then verify again)"
+                throw LedgerError.verificationFailed(seq: nil, reason: "projection \(stale.name) does not match the log: \(stale.reason)\(advice)")
             }
             let stored = try RawStatement(db, "SELECT version, status, escalation, last_seq, state FROM case_state WHERE case_id = ?")
             let choice = try Self.rules(db)
@@ -280,18 +316,32 @@ extension Ledger {
             }
 
             var storedMarks: [String: AuditProjection.VoidMark] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM audit_voids") {
-                let mark = AuditProjection.VoidMark(voidedEventID: row["voided_event_id"], voidingEventID: row["voiding_event_id"],
-                                                    voidingSeq: row["voiding_seq"], actor: row["actor"], occurredAt: row["occurred_at"],
-                                                    reason: row["reason"])
-                storedMarks[mark.voidedEventID] = mark
-            }
-            for mark in fold.marks where storedMarks.removeValue(forKey: mark.voidedEventID) != mark {
-                throw LedgerError.verificationFailed(seq: mark.voidingSeq, reason: "projection audit: the void of \(mark.voidedEventID) differs from a rebuild")
+            try Self.forEachVoidMark(db) { storedMarks[$0.voidedEventID] = $0 }
+            for mark in fold.marks {
+                let stored = storedMarks.removeValue(forKey: mark.voidedEventID)
+                guard stored != mark else { continue }
+                let field = stored == nil ? "missing" : stored!.voidingEventID != mark.voidingEventID ? "voiding_event_id"
+                    : stored!.voidingSeq != mark.voidingSeq ? "voiding_seq" : stored!.actor != mark.actor ? "actor"
+                    : stored!.occurredAt != mark.occurredAt ? "occurred_at" : "reason"
+                throw LedgerError.verificationFailed(seq: mark.voidingSeq, reason: "projection audit: the void of \(mark.voidedEventID) differs from a rebuild (\(field))")
             }
             if let extra = storedMarks.values.first {
                 throw LedgerError.verificationFailed(seq: extra.voidingSeq, reason: "projection audit: a void of \(extra.voidedEventID) is stored but not in the log")
             }
+        }
+    }
+
+    /// The audit projection's void marks (of one case, or all), read with their exact lengths:
+    /// a reason may hold any character, NUL included, which a C-string read would cut short.
+    static func forEachVoidMark(_ db: Database, caseID: String? = nil, _ body: (AuditProjection.VoidMark) throws -> Void) throws {
+        let columns = "v.voided_event_id, v.voiding_event_id, v.voiding_seq, v.actor, v.occurred_at, v.reason"
+        let rows = try RawStatement(db, caseID == nil ? "SELECT \(columns) FROM audit_voids v"
+            : "SELECT \(columns) FROM audit_voids v JOIN events e ON e.event_id = v.voided_event_id WHERE e.case_id = ?")
+        if let caseID { rows.bind(1, caseID) }
+        defer { rows.reset() }
+        while try rows.step() {
+            try body(AuditProjection.VoidMark(voidedEventID: rows.text(0), voidingEventID: rows.text(1), voidingSeq: rows.int64(2),
+                                              actor: rows.text(3), occurredAt: rows.text(4), reason: rows.text(5)))
         }
     }
 }

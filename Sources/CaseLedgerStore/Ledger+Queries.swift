@@ -48,15 +48,19 @@ extension Ledger {
     }
 
     static func view(ofStored text: String, caseID: String) throws -> JSONValue {
-        guard let state = CaseState(storedJSON: text) else {
-            throw LedgerError.storage("the stored state of case \(caseID) is unreadable; run `caseledger verify`")
-        }
+        guard let state = CaseState(storedJSON: text) else { throw unreadableState(caseID) }
         return state.view
     }
 
+    static func unreadableState(_ caseID: String) -> LedgerError {
+        .storage("the stored state of case \(caseID) is unreadable (not a state this code wrote); `caseledger verify` compares it with the log, `caseledger rebuild` rewrites it from the log")
+    }
+
     /// Every case (or those with `status` / `escalation`), in case_id order, as views.
-    /// `escalation` "none" selects cases never escalated.
-    public func caseViews(status: String? = nil, escalation: String? = nil, _ body: (JSONValue) throws -> Void) throws {
+    /// `escalation` "none" selects cases never escalated. A case whose stored state cannot be
+    /// read does not stop the listing: it is handed to `unreadable` and the rest follow.
+    public func caseViews(status: String? = nil, escalation: String? = nil, unreadable: (String, LedgerError) -> Void = { _, _ in },
+                          _ body: (JSONValue) throws -> Void) throws {
         try database.read { db in
             var conditions: [String] = []
             var arguments: [String] = []
@@ -74,7 +78,14 @@ extension Ledger {
             let rows = try RawStatement(db, "SELECT case_id, state FROM case_state\(filter) ORDER BY case_id")
             for (index, argument) in arguments.enumerated() { rows.bind(Int32(index + 1), argument) }
             defer { rows.reset() }
-            while try rows.step() { try body(try Self.view(ofStored: rows.text(1), caseID: rows.text(0))) }
+            while try rows.step() {
+                let caseID = rows.text(0)
+                guard let state = CaseState(storedJSON: rows.text(1)) else {
+                    unreadable(caseID, Self.unreadableState(caseID))
+                    continue
+                }
+                try body(state.view)
+            }
         }
     }
 

@@ -23,17 +23,21 @@ extension Ledger {
     /// try ledger.forEachEvent(LogQuery(caseID: "C-1")) { event in print(event.type) }
     /// ```
     public func forEachEvent(_ query: LogQuery = LogQuery(), cacheKiB: Int? = nil, _ body: (StoredEvent) throws -> Void) throws {
-        try database.read { db in
-            if let cacheKiB { try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
-            let filter = query.caseID == nil ? "" : " AND case_id = ?"
-            let statement = try RawStatement(db, "SELECT \(Self.eventColumns) FROM events WHERE seq >= ?\(filter) ORDER BY seq LIMIT ?")
-            statement.bind(1, query.fromSeq)
-            if let caseID = query.caseID { statement.bind(2, caseID) }
-            statement.bind(query.caseID == nil ? 2 : 3, Int64(query.limit ?? -1))
-            defer { statement.reset() }
-            while try statement.step() {
-                try body(Self.storedEvent(statement))
-            }
+        try database.read { db in try Self.forEachEvent(db, query, cacheKiB: cacheKiB, body) }
+    }
+
+    /// The same, inside a read the caller holds (one snapshot for several reads).
+    static func forEachEvent(_ db: Database, _ query: LogQuery = LogQuery(), cacheKiB: Int? = nil, _ body: (StoredEvent) throws -> Void) throws {
+        if let cacheKiB { try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
+        defer { if cacheKiB != nil { try? db.execute(sql: "PRAGMA cache_size = -\(Self.cacheKiB)") } }
+        let filter = query.caseID == nil ? "" : " AND case_id = ?"
+        let statement = try RawStatement(db, "SELECT \(Self.eventColumns) FROM events WHERE seq >= ?\(filter) ORDER BY seq LIMIT ?")
+        statement.bind(1, query.fromSeq)
+        if let caseID = query.caseID { statement.bind(2, caseID) }
+        statement.bind(query.caseID == nil ? 2 : 3, Int64(query.limit ?? -1))
+        defer { statement.reset() }
+        while try statement.step() {
+            try body(Self.storedEvent(statement))
         }
     }
 

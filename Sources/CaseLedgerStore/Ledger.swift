@@ -24,6 +24,15 @@ public final class Ledger {
     public let path: String
     let database: DatabaseQueue
 
+    /// How long to wait for another writer's lock: `Limits.lockWaitSeconds`, or
+    /// `CASELEDGER_LOCK_WAIT` (whole seconds, 1–3600) where an operator wants producers to queue longer.
+    public static var lockWaitSeconds: Int {
+        if let text = ProcessInfo.processInfo.environment["CASELEDGER_LOCK_WAIT"], let seconds = Int(text), (1...3600).contains(seconds) {
+            return seconds
+        }
+        return Limits.lockWaitSeconds
+    }
+
     /// SQLite's page cache for appends and queries.
     static let cacheKiB = 131_072
 
@@ -34,13 +43,17 @@ public final class Ledger {
     /// `mode` is `.readOnly`; `report` hears about it (default: stderr).
     public init(path: String, mode: Mode, report: @escaping (String) -> Void = Ledger.reportOnStandardError) throws {
         self.path = path
-        let exists = FileManager.default.fileExists(atPath: path)
+        var isFolder: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+        if isFolder.boolValue {
+            throw LedgerError.ledgerUnavailable("\(path) is a folder; --db names the ledger file itself (e.g. \(path)/caseledger.sqlite)")
+        }
         if !exists, mode != .create {
             throw LedgerError.ledgerUnavailable("no ledger at \(path) (create one with `caseledger init --db \(path)`)")
         }
         var configuration = Configuration()
         configuration.readonly = mode == .readOnly || mode == .read
-        configuration.busyMode = .timeout(30)
+        configuration.busyMode = .timeout(TimeInterval(Self.lockWaitSeconds))
         configuration.prepareDatabase { db in
             if !db.configuration.readonly {
                 // 16 KiB pages (only takes effect when the file is created): shallower B-trees and
@@ -62,6 +75,7 @@ public final class Ledger {
                     try Self.checkFormat(db, path: path)
                     // A file written by an older release: migrate it first, then rebuild what is stale.
                     guard try LedgerSchema.migrator.hasCompletedMigrations(db) else { return true }
+                    try Self.refuseCutLog(db, path: path)
                     return try !Self.staleProjections(db).isEmpty
                 }
                 if stale {
@@ -70,7 +84,7 @@ public final class Ledger {
                     writable.readonly = false
                     let writer = try DatabaseQueue(path: path, configuration: writable)
                     try LedgerSchema.migrator.migrate(writer)
-                    try writer.write { db in try Self.rebuildStaleProjections(db, report: report) }
+                    try writer.write { db in try Self.rebuildStaleProjections(db, path: path, report: report) }
                     try writer.close()
                     database = try DatabaseQueue(path: path, configuration: configuration)
                 } else {
@@ -94,11 +108,13 @@ public final class Ledger {
                 try database.write { db in
                     try db.execute(sql: "INSERT OR IGNORE INTO ledger_meta(key, value) VALUES ('format', ?), ('kind', 'ledger'), ('created_at', ?)",
                                    arguments: [Self.formatName, LedgerClock.now().utcString])
-                    try Self.rebuildStaleProjections(db, report: report)
+                    try Self.rebuildStaleProjections(db, path: path, report: report)
                 }
             }
         } catch let error as LedgerError {
             throw error
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            throw LedgerError.ledgerUnavailable("cannot open \(path): another process holds its write lock; waited \(Self.lockWaitSeconds) s")
         } catch let error as DatabaseError {
             throw LedgerError.ledgerUnavailable("cannot open \(path): \(error.message ?? error.description)")
         }

@@ -89,6 +89,8 @@ public enum Replay {
                     var previousSeq: Int64 = 0
                     var previousKept = true
                     var read: Int64 = 0
+                    var firstKept: JSONValue = .null
+                    var lastKept: JSONValue = .null
                     try sourceLedger.forEachEvent(cacheKiB: Ledger.scanCacheKiB) { event in
                         read += 1
                         if read % 20_000 == 0 {
@@ -126,6 +128,8 @@ public enum Replay {
                         _ = try insert.step()
                         insert.reset()
                         kept += 1
+                        lastKept = .object(JSONObject([("seq", .int(event.seq)), ("hash", .string(event.hash))]))
+                        if firstKept == .null { firstKept = lastKept }
                     }
                     progress(sourceEvents, sourceEvents)
                     try Ledger.rebuild(db, names: Projections.all.map(\.name))
@@ -134,6 +138,7 @@ public enum Replay {
                         ("source", .string(URL(fileURLWithPath: source).standardizedFileURL.path)),
                         ("source_head_seq", .int(sourceHead.seq)), ("source_head_hash", .string(sourceHead.hash)),
                         ("filters", filter.json), ("events", .int(kept)),
+                        ("first_kept", firstKept), ("last_kept", lastKept),
                         ("rules", .string(rules == nil ? "in_force" : "given")),
                         ("rulebooks", .array(choice.rulebooks.map { .string($0.id) })),
                         ("ran_at", .string(now.utcString)),

@@ -200,7 +200,8 @@ final class AppendContractTests: XCTestCase {
     func testFloatingPointAmountIsRefusedAndNamesItsLine() throws {
         let line = paymentLine(data: #"{"amount_minor":12.5,"currency":"CNY","channel":"cash","reference":"PAY-1"}"#)
         let result = try assertBatchRefused([Events.call(), line], line: 2)
-        XCTAssertTrue(result.stderr.lowercased().contains("float"), "the error should say floats are refused: \(result.stderr)")
+        XCTAssertTrue(result.stderr.contains("data.amount_minor: ") && result.stderr.contains("12.5 has a fraction or an exponent; the ledger's numbers are integers"),
+                      "the error should name the field and say fractions are refused: \(result.stderr)")
     }
 
     func testTrailingGarbageAfterTheEventIsRefusedAndNamesItsLine() throws {

@@ -41,8 +41,8 @@ final class LedgerSchemaTests: XCTestCase {
     }
 
     func testASchemaUsingAnUnsupportedKeywordDoesNotLoad() {
-        XCTAssertThrowsError(try JSONSchema(json: #"{"type":"object","additionalProperties":false,"properties":{"a":{"type":"string","pattern":"^x$"}}}"#)) { error in
-            XCTAssertTrue("\(error)".contains("pattern"), "\(error)")
+        XCTAssertThrowsError(try JSONSchema(json: #"{"type":"object","additionalProperties":false,"properties":{"a":{"type":"string","uniqueItems":true}}}"#)) { error in
+            XCTAssertTrue("\(error)".contains("uniqueItems"), "\(error)")
         }
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A versioned set of contact limits (CONTRACT §7): `Schemas/rulebooks/<id>.json`. An absent
 /// (or null) limit is not checked.
 ///
@@ -33,14 +35,33 @@ public struct Rulebook: Sendable, Equatable {
         try self.init(value)
     }
 
-    public init(_ value: JSONValue) throws(FieldError) {
-        guard case .object(let object) = value else { throw FieldError(path: "rulebook", reason: "expected a JSON object") }
-        let known: Set<String> = ["$schema", "id", "title", "jurisdiction", "effective_from", "source", "notes", "contact_hours",
-                                  "max_calls_per_day", "max_connected_calls_per_day", "max_calls_per_7_days",
-                                  "quiet_days_after_conversation", "visits_require_booking", "honour_restrictions", "third_party_contact"]
-        for key in object.keys where !known.contains(key) {
-            throw FieldError(path: key, reason: "unknown rulebook field (see Schemas/rulebook.schema.json)")
+    /// `Schemas/rulebook.schema.json`, compiled: every rulebook is checked against it, as events are against theirs.
+    public static let schema: JSONSchema = {
+        guard let text = SchemaCatalogue.files["rulebook.schema.json"] else { fatalError("rulebook.schema.json is not embedded") }
+        do { return try JSONSchema(json: text) } catch { fatalError("rulebook.schema.json does not load: \(error)") }
+    }()
+
+    /// Reads a rulebook file: at most `Limits.maxRulebookBytes`, UTF-8 without a byte-order mark,
+    /// valid against the rulebook schema. Errors name the field and the reason.
+    public static func read(path: String) throws(FieldError) -> Rulebook {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw FieldError(path: "rulebook", reason: "cannot read \(path)")
         }
+        defer { try? handle.close() }
+        let bytes = [UInt8]((try? handle.read(upToCount: Limits.maxRulebookBytes + 1)) ?? Data())
+        guard bytes.count <= Limits.maxRulebookBytes else {
+            throw FieldError(path: "rulebook", reason: "\(path) is larger than \(Limits.maxRulebookBytes / 1024) KiB; a rulebook is a short list of limits")
+        }
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { throw FieldError(path: "rulebook", reason: byteOrderMarkReason) }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw FieldError(path: "rulebook", reason: "\(path) is not UTF-8 text")
+        }
+        return try Rulebook(json: text)
+    }
+
+    public init(_ value: JSONValue) throws(FieldError) {
+        try Self.schema.validate(value, at: "", options: .ledger)
+        guard case .object(let object) = value else { throw FieldError(path: "rulebook", reason: "expected a JSON object") }
         func string(_ key: String) throws(FieldError) -> String {
             guard let text = object[key]?.stringValue, !text.isEmpty else { throw FieldError(path: key, reason: "required, a non-empty string") }
             return text

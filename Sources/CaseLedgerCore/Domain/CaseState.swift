@@ -87,6 +87,11 @@ public struct CaseState: Sendable, Equatable {
             throw FieldError(path: "type", reason: "case \(caseID) is already open; case.opened must be its first and only opening")
         case .payment(_, let paid) where paid != currency:
             throw FieldError(path: "data.currency", reason: "payment in \(paid), but case \(caseID) is in \(currency)")
+        case .payment(let amount, _):
+            let (total, overflow) = paidMinor.addingReportingOverflow(amount)
+            if overflow || total > Limits.maxMinorUnits {
+                throw FieldError(path: "data.amount_minor", reason: "the payments of case \(caseID) would total more than \(Limits.maxMinorUnits), the largest amount the ledger keeps")
+            }
         case .visitBooked(let visit, _):
             if has({ if case .visitBooked(visit, _) = $0 { true } else { false } }) {
                 throw FieldError(path: "data.visit_id", reason: "visit \(visit) is already booked")
@@ -139,7 +144,7 @@ public struct CaseState: Sendable, Equatable {
             guard target.type != .caseOpened, target.type != .entryVoided else {
                 throw FieldError(path: "data.voids", reason: "a \(target.type.rawValue) cannot be voided")
             }
-        case .payment, .call, .message, .promise, .escalated, .note, .closed:
+        case .call, .message, .promise, .escalated, .note, .closed:
             break
         }
     }

@@ -9,11 +9,13 @@
 /// - otherwise `open`.
 /// "Latest" and "later" go by `occurred_at`, then by `seq`; voided events never count.
 extension CaseState {
+    /// Appends keep every total within ±`Limits.maxMinorUnits`; the sums clamp instead of trapping
+    /// all the same, so no stored state, however it was edited, can crash a reader.
     public var paidMinor: Int64 {
-        records.reduce(0) { sum, record in if case .payment(let amount, _) = record.fact { sum + amount } else { sum } }
+        records.reduce(0) { sum, record in if case .payment(let amount, _) = record.fact { sum.clampedAdding(amount) } else { sum } }
     }
 
-    public var balanceMinor: Int64 { opening.principalMinor + opening.feesMinor - paidMinor }
+    public var balanceMinor: Int64 { opening.principalMinor.clampedAdding(opening.feesMinor).clampedAdding(0 &- paidMinor) }
 
     public var escalation: String? {
         if case .escalated(let to) = latest({ if case .escalated = $0 { true } else { false } })?.fact { return to }
@@ -27,7 +29,7 @@ extension CaseState {
             let offer = offer(planID), case .planOffered(let plan) = offer.fact
         else { return nil }
         let paid = records.reduce(Int64(0)) { sum, record in
-            if case .payment(let amount, _) = record.fact, record.occurredMicros >= acceptance.occurredMicros { sum + amount } else { sum }
+            if case .payment(let amount, _) = record.fact, record.occurredMicros >= acceptance.occurredMicros { sum.clampedAdding(amount) } else { sum }
         }
         return (acceptance, plan, paid)
     }
@@ -175,5 +177,14 @@ extension CaseState {
                   voided: (json["voided"]?.arrayValue ?? []).compactMap(\.stringValue), records: records,
                   isClosed: records.contains { if case .closed = $0.fact { true } else { false } },
                   openedAtMicros: records[0].occurredMicros)
+    }
+}
+
+extension Int64 {
+    /// `self + other`, held at `Int64.min` or `Int64.max` instead of trapping.
+    func clampedAdding(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        guard overflow else { return sum }
+        return other > 0 ? .max : .min
     }
 }

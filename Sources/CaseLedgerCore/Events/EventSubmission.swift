@@ -58,19 +58,19 @@ public struct EventSubmission: Sendable {
 
         let eventID = try string("event_id", fields.eventID)
         guard UUIDText.isValid(eventID) else {
-            throw FieldError(path: "event_id", reason: "expected a UUID (8-4-4-4-12 hex digits), got \(JSONSchema.quoted(eventID))")
+            throw FieldError(path: "event_id", reason: "expected a UUID (8-4-4-4-12 hex digits), got \(JSONText.quoted(eventID))")
         }
         self.eventID = eventID.lowercased()
 
         let caseID = try string("case_id", fields.caseID)
         guard Self.isValidCaseID(caseID) else {
-            throw FieldError(path: "case_id", reason: "expected 1–\(Limits.maxCaseIDLength) characters of [A-Za-z0-9._:-], got \(JSONSchema.quoted(caseID))")
+            throw FieldError(path: "case_id", reason: "expected 1–\(Limits.maxCaseIDLength) characters of [A-Za-z0-9._:-], got \(JSONText.quoted(caseID))")
         }
         self.caseID = caseID
 
         let typeName = try string("type", fields.type)
         guard let type = EventType(rawValue: typeName) else {
-            throw FieldError(path: "type", reason: "unknown event type \(JSONSchema.quoted(typeName))")
+            throw FieldError(path: "type", reason: "unknown event type \(JSONText.quoted(typeName))")
         }
         self.type = type
 
@@ -85,8 +85,8 @@ public struct EventSubmission: Sendable {
         }
 
         occurredAt = try string("occurred_at", fields.occurredAt)
-        guard let occurred = Timestamp(rfc3339: occurredAt) else {
-            throw FieldError(path: "occurred_at", reason: "expected an RFC 3339 time with an offset (e.g. 2024-03-05T22:30:00+08:00), got \(JSONSchema.quoted(occurredAt))")
+        guard let occurred = Timestamp(rfc3339: occurredAt), occurred.isInLedgerRange else {
+            throw FieldError(path: "occurred_at", reason: Timestamp.problem(rfc3339: occurredAt) ?? "not a time the ledger accepts")
         }
         guard occurred.epochMicros <= now.epochMicros + Limits.maxFutureSkewSeconds * 1_000_000 else {
             throw FieldError(path: "occurred_at", reason: "\(occurredAt) is more than 5 minutes ahead of the ledger clock (\(now.utcString))")
@@ -95,7 +95,7 @@ public struct EventSubmission: Sendable {
 
         actor = try string("actor", fields.actor)
         guard Self.isValidActor(actor) else {
-            throw FieldError(path: "actor", reason: "expected kind:id with kind one of \(Self.actorKinds.sorted().joined(separator: ", ")) and an id of [A-Za-z0-9._@+-] (at most \(Limits.maxActorLength) characters in all), got \(JSONSchema.quoted(actor))")
+            throw FieldError(path: "actor", reason: "expected kind:id with kind one of \(Self.actorKinds.sorted().joined(separator: ", ")) and an id of [A-Za-z0-9._@+-] (at most \(Limits.maxActorLength) characters in all), got \(JSONText.quoted(actor))")
         }
 
         if let given = fields.expectedVersion {
@@ -108,7 +108,7 @@ public struct EventSubmission: Sendable {
         }
 
         guard let dataValue = fields.data else { throw FieldError(path: "data", reason: "required field is missing") }
-        try catalogue.schema(for: type, version: schemaVersion)!.validate(dataValue, at: "data")
+        try catalogue.schema(for: type, version: schemaVersion)!.validate(dataValue, at: "data", options: .ledger)
         guard case .object(let data) = dataValue else { throw FieldError(path: "data", reason: "expected object") }
         canonicalData = CanonicalJSON.bytes(dataValue)
         guard canonicalData.count <= Limits.maxDataBytes else {
@@ -130,7 +130,14 @@ public struct EventSubmission: Sendable {
         case .caseOpened:
             let zone = data["debtor_timezone"]!.stringValue!
             guard TimeZoneCache.zone(zone) != nil else {
-                throw FieldError(path: "data.debtor_timezone", reason: "unknown IANA time zone \(JSONSchema.quoted(zone))")
+                throw FieldError(path: "data.debtor_timezone", reason: "unknown IANA time zone \(JSONText.quoted(zone))")
+            }
+            // The balance starts at principal + fees: it must stay an exact JSON integer.
+            let principal = data["principal_minor"]!.intValue!
+            let fees = data["fees_minor"]?.intValue ?? 0
+            let (owed, overflow) = principal.addingReportingOverflow(fees)
+            guard !overflow, owed <= Limits.maxMinorUnits else {
+                throw FieldError(path: "data.fees_minor", reason: "principal_minor + fees_minor is more than \(Limits.maxMinorUnits), the largest amount the ledger keeps")
             }
         case .complaintFiled:
             if let from = data["period_from"]?.stringValue, let to = data["period_to"]?.stringValue, from > to {

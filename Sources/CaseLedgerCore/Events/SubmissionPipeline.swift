@@ -4,33 +4,36 @@ import Foundation
 /// that parsing and SQLite each get a core. Events reach the caller in line order; an error at a
 /// line reaches it in its place, after every line before it — the same outcome as one thread.
 ///
+/// Reading starts before the caller takes the ledger's write lock: `waitUntilReady` returns once
+/// the input has ended or `Limits.prefetchEvents` checked events wait, so a slow producer holds
+/// no lock while it has nothing to say, and other appends queue behind real work only.
+///
 /// ```swift
-/// try SubmissionPipeline(fileDescriptor: fd, now: now).run { line, event in try appender.append(event, line: line) }
+/// let pipeline = SubmissionPipeline(fileDescriptor: fd)
+/// pipeline.waitUntilReady()
+/// try pipeline.run { line, event in try appender.append(event, line: line) }
 /// ```
-public struct SubmissionPipeline {
-    let fileDescriptor: Int32
-    let now: Timestamp
-    /// Lines handed over at a time, and how many such chunks may wait: bounds the memory in flight.
+public final class SubmissionPipeline {
+    /// Lines handed over at a time.
     static let chunkLines = 512
-    static let chunksInFlight = 8
-
-    public init(fileDescriptor: Int32, now: Timestamp) {
-        self.fileDescriptor = fileDescriptor
-        self.now = now
-    }
+    /// Chunks that may wait: bounds the memory in flight, and is what is read before the lock.
+    static let chunksInFlight = max(1, Limits.prefetchEvents / chunkLines)
 
     enum Item: Sendable {
         case event(line: Int, EventSubmission)
         case failure(LedgerError)
     }
 
-    public func run(_ consume: (Int, EventSubmission) throws -> Void) throws {
-        let queue = ChunkQueue(capacity: Self.chunksInFlight)
-        let fileDescriptor = self.fileDescriptor
-        let now = self.now
+    private let queue = ChunkQueue(capacity: SubmissionPipeline.chunksInFlight)
+
+    /// Starts reading `fileDescriptor` at once. `clock` is the ledger clock, read again for each
+    /// chunk, so an event written just before it is sent is never "in the future" of a stale clock.
+    public init(fileDescriptor: Int32, clock: @escaping @Sendable () -> Timestamp = { LedgerClock.now() }) {
+        let queue = self.queue
         let producer = Thread {
             var chunk: [Item] = []
             chunk.reserveCapacity(Self.chunkLines)
+            var now = clock()
             var count = 0
             do {
                 try LineReader(fileDescriptor: fileDescriptor).forEachLine { line, bytes in
@@ -45,6 +48,7 @@ public struct SubmissionPipeline {
                         queue.put(chunk)
                         chunk = []
                         chunk.reserveCapacity(Self.chunkLines)
+                        now = clock()
                     }
                 }
             } catch let error as LedgerError {
@@ -57,11 +61,21 @@ public struct SubmissionPipeline {
         }
         producer.stackSize = 1 << 22
         producer.start()
-        defer {
-            // However the consumer leaves, let the producer finish so no thread is left blocked.
-            queue.cancel()
-            queue.drainUntilFinished()
-        }
+    }
+
+    deinit {
+        // However the consumer leaves, the producer stops at its next line. It is not waited for:
+        // it may be blocked reading a pipe whose writer has not finished, and an error must not wait for that.
+        queue.cancel()
+    }
+
+    /// Blocks until the input has ended or the buffer is full: the moment to take the write lock.
+    public func waitUntilReady() {
+        queue.waitUntilFullOrFinished()
+    }
+
+    /// Hands every checked event to `consume`, in line order; throws the first error in its place.
+    public func run(_ consume: (Int, EventSubmission) throws -> Void) throws {
         while let chunk = queue.take() {
             for item in chunk {
                 switch item {
@@ -72,11 +86,22 @@ public struct SubmissionPipeline {
         }
     }
 
+    /// One NDJSON line checked as an append checks it (for tools that feed lines one by one).
+    public static func checkedEvent(line: Int, bytes: UnsafeBufferPointer<UInt8>, now: Timestamp) throws(LedgerError) -> EventSubmission {
+        switch check(line: line, bytes: bytes, now: now) {
+        case .event(_, let event): return event
+        case .failure(let error): throw error
+        }
+    }
+
     /// Everything that can be checked about one line without the ledger's state.
     static func check(line: Int, bytes: UnsafeBufferPointer<UInt8>, now: Timestamp) -> Item {
+        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
+            return .failure(.invalidEvent(line: line, field: nil, reason: byteOrderMarkReason))
+        }
         let json: JSONValue
         do throws(JSONParseError) { json = try JSONParser.parse(bytes: bytes) } catch {
-            return .failure(.invalidEvent(line: line, field: nil, reason: error.description))
+            return .failure(.invalidEvent(line: line, field: error.path.isEmpty ? nil : error.path, reason: error.description))
         }
         do throws(FieldError) {
             return .event(line: line, try EventSubmission(json: json, now: now))
@@ -85,6 +110,9 @@ public struct SubmissionPipeline {
         }
     }
 }
+
+/// The one policy for a UTF-8 byte-order mark, in NDJSON and in rulebook files alike: refused, with a way out.
+public let byteOrderMarkReason = "the text starts with a UTF-8 byte-order mark (U+FEFF); save it as UTF-8 without a BOM"
 
 /// A bounded, blocking queue of chunks between the two threads.
 final class ChunkQueue: @unchecked Sendable {
@@ -95,6 +123,7 @@ final class ChunkQueue: @unchecked Sendable {
     private let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
+
 
     var isCancelled: Bool {
         condition.lock()
@@ -128,17 +157,17 @@ final class ChunkQueue: @unchecked Sendable {
         return chunk
     }
 
+    func waitUntilFullOrFinished() {
+        condition.lock()
+        defer { condition.unlock() }
+        while chunks.count < capacity && !finished && !cancelled { condition.wait() }
+    }
+
     func cancel() {
         condition.lock()
         cancelled = true
         chunks.removeAll()
         condition.broadcast()
-        condition.unlock()
-    }
-
-    func drainUntilFinished() {
-        condition.lock()
-        while !finished { condition.wait() }
         condition.unlock()
     }
 }

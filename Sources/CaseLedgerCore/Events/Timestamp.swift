@@ -103,6 +103,43 @@ public struct Timestamp: Sendable, Hashable, Comparable {
             + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))\(zone)"
     }
 
+    /// The calendar day (days since 1970-01-01) of this time as its writer wrote it, in its own offset.
+    public var localDay: Int {
+        let local = epochMicros / 1_000_000 + Int64(offsetMinutes * 60)
+        return Int(local >= 0 ? local / 86_400 : (local - 86_399) / 86_400)
+    }
+
+    /// True when the date as written lies in the ledger's range (`Limits.earliestDate`…`latestDate`).
+    public var isInLedgerRange: Bool { (Limits.earliestDay...Limits.latestDay).contains(localDay) }
+
+    /// Why `text` is not a time the ledger accepts, in words for a person; nil when it is one.
+    ///
+    /// ```swift
+    /// Timestamp.problem(rfc3339: "2024-03-05T23:59:60Z")   // "leap seconds (…:60) are not accepted; …"
+    /// ```
+    public static func problem(rfc3339 text: String) -> String? {
+        let shown = JSONText.quoted(text)
+        if let time = Timestamp(rfc3339: text) {
+            return time.isInLedgerRange ? nil
+                : "\(shown) is outside the ledger's range of dates, \(Limits.earliestDate) to \(Limits.latestDate)"
+        }
+        let u = Array(text.utf8)
+        let looksLikeTime = u.count >= 19 && u[4] == UInt8(ascii: "-") && u[7] == UInt8(ascii: "-")
+            && (u[10] == UInt8(ascii: "T") || u[10] == UInt8(ascii: "t")) && u[13] == UInt8(ascii: ":") && u[16] == UInt8(ascii: ":")
+        if looksLikeTime, u[17] == UInt8(ascii: "6"), u[18] == UInt8(ascii: "0") {
+            return "\(shown): leap seconds (…:60) are not accepted; write the moment as …:59 or the first second of the next minute"
+        }
+        if looksLikeTime, let date = CalendarDate.problem(String(decoding: u[0..<10], as: UTF8.self)) {
+            return "\(shown): \(date)"
+        }
+        if looksLikeTime, !u.contains(UInt8(ascii: "Z")), !u.contains(UInt8(ascii: "z")), !u[19...].contains(UInt8(ascii: "+")),
+            !u[19...].contains(UInt8(ascii: "-"))
+        {
+            return "\(shown) has no offset: add Z or ±HH:MM (RFC 3339), e.g. 2024-03-05T22:30:00+08:00"
+        }
+        return "expected an RFC 3339 time with an offset (e.g. 2024-03-05T22:30:00+08:00), got \(shown)"
+    }
+
     public func adding(seconds: Int64) -> Timestamp {
         Timestamp(epochMicros: epochMicros + seconds * 1_000_000, offsetMinutes: offsetMinutes)
     }
@@ -167,6 +204,22 @@ public enum CalendarDate {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// Why `text` is not a date the ledger accepts (`YYYY-MM-DD`, a real day, in range); nil when it is one.
+    public static func problem(_ text: String) -> String? {
+        let shown = JSONText.quoted(text)
+        guard let day = days(text) else {
+            let u = Array(text.utf8)
+            if u.count == 10, u[4] == UInt8(ascii: "-"), u[7] == UInt8(ascii: "-"), u.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == 45 }) {
+                return "\(shown) is not a day of the calendar"
+            }
+            return "expected a date YYYY-MM-DD, got \(shown)"
+        }
+        guard (Limits.earliestDay...Limits.latestDay).contains(day) else {
+            return "\(shown) is outside the ledger's range of dates, \(Limits.earliestDate) to \(Limits.latestDate)"
+        }
+        return nil
     }
 
     /// `YYYY-MM-DD` for days since 1970-01-01.

@@ -91,13 +91,14 @@ public enum JSONParser {
                 let keyOffset = index
                 let key = try parseString()
                 for member in members where member.key == key {
-                    throw JSONParseError(offset: keyOffset, reason: "duplicate member \"\(key)\"")
+                    throw JSONParseError(offset: keyOffset, reason: "duplicate member \"\(key)\"", path: key)
                 }
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
                 index += 1
                 skipWhitespace()
-                let value = try parseValue(depth: depth)
+                let value: JSONValue
+                do { value = try parseValue(depth: depth) } catch { throw error.inside(member: key) }
                 members.append((key, value))
                 skipWhitespace()
                 guard index < bytes.count else { throw error("unexpected end of input in an object") }
@@ -123,7 +124,7 @@ public enum JSONParser {
             }
             while true {
                 skipWhitespace()
-                elements.append(try parseValue(depth: depth))
+                do { elements.append(try parseValue(depth: depth)) } catch { throw error.inside(element: elements.count) }
                 skipWhitespace()
                 guard index < bytes.count else { throw error("unexpected end of input in an array") }
                 if bytes[index] == UInt8(ascii: ",") {
@@ -162,8 +163,14 @@ public enum JSONParser {
             if index < bytes.count,
                 bytes[index] == UInt8(ascii: ".") || bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")
             {
+                var end = index
+                while end < bytes.count, end - start < 40, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"), UInt8(ascii: "+"),
+                                                            UInt8(ascii: "-")].contains(bytes[end]) || (bytes[end] >= 48 && bytes[end] <= 57) {
+                    end += 1
+                }
+                let number = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
                 index = start
-                throw error("floating-point numbers are not allowed (money is an integer in minor units)")
+                throw error("\(number) has a fraction or an exponent; the ledger's numbers are integers (money in minor units)")
             }
             if magnitude > JSONParser.maxSafeInteger {
                 index = start
@@ -267,12 +274,30 @@ public enum JSONParser {
     }
 }
 
-/// Why a JSON text could not be read, and where (byte offset from its start).
+/// Why a JSON text could not be read, and where: the byte offset from its start, and the member
+/// it was reading (`expected_version`, `data.installments[2].amount_minor`; empty at the top).
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
     public let offset: Int
     public let reason: String
+    public var path: String = ""
+
+    public init(offset: Int, reason: String, path: String = "") {
+        self.offset = offset
+        self.reason = reason
+        self.path = path
+    }
 
     public var description: String { "invalid JSON at column \(offset + 1): \(reason)" }
+
+    /// The same error, one level up: inside the member `key` of an object.
+    func inside(member key: String) -> JSONParseError {
+        JSONParseError(offset: offset, reason: reason, path: path.isEmpty || path.hasPrefix("[") ? key + path : key + "." + path)
+    }
+
+    /// The same error, one level up: inside element `index` of an array.
+    func inside(element index: Int) -> JSONParseError {
+        JSONParseError(offset: offset, reason: reason, path: path.isEmpty || path.hasPrefix("[") ? "[\(index)]" + path : "[\(index)]." + path)
+    }
 }
 
 public enum JSONLimits {

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import XCTest
 
 /// Runs the real `caseledger` binary, as users and other systems do.
@@ -98,6 +99,11 @@ enum Events {
              data: #"{"direction":"outbound","party":"debtor","outcome":"\#(outcome)","duration_s":0}"#)
     }
 
+    static func note(caseID: String = "C-1", id: String = UUID().uuidString.lowercased(), text: String = "noted",
+                     occurredAt: String = "2024-03-05T11:00:00+08:00") -> String {
+        line(id: id, caseID: caseID, type: "note.recorded", occurredAt: occurredAt, data: #"{"text":"\#(text)"}"#)
+    }
+
     static func payment(caseID: String = "C-1", id: String = UUID().uuidString.lowercased(), amount: Int = 50000,
                         currency: String = "CNY", occurredAt: String = "2024-03-06T10:00:00+08:00") -> String {
         line(id: id, caseID: caseID, type: "payment.received", occurredAt: occurredAt, actor: "system:payments",
@@ -146,4 +152,27 @@ func runTool(_ path: String, _ arguments: [String], in folder: TemporaryFolder, 
     process.waitUntilExit()
     return CLI.Result(exitCode: process.terminationStatus, stdout: try String(contentsOfFile: outPath, encoding: .utf8),
                       stderr: try String(contentsOfFile: errPath, encoding: .utf8))
+}
+
+/// Edits a ledger the way an insider with SQL access would: drop the guard, run the SQL, and put
+/// the guards back (so the file looks untouched to anyone who only checks the triggers).
+func tamper(_ db: String, _ sql: String, dropping triggers: [String] = []) throws {
+    let queue = try DatabaseQueue(path: db)
+    try queue.write { db in
+        var restore: [String] = []
+        for trigger in triggers {
+            if let definition = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", arguments: [trigger]) {
+                restore.append(definition)
+            }
+            try db.execute(sql: "DROP TRIGGER \(trigger)")
+        }
+        try db.execute(sql: sql)
+        for definition in restore { try db.execute(sql: definition) }
+    }
+    try queue.close()
+}
+
+/// A file's bytes, to show that a command left it untouched.
+func fileBytes(_ path: String) throws -> Data {
+    try Data(contentsOf: URL(fileURLWithPath: path))
 }
