@@ -46,7 +46,8 @@ let package = Package(
         .plugin(name: "EmbedSchemas", capability: .buildTool(), dependencies: ["schema-embedder"]),
         .testTarget(
             name: "CaseLedgerTests",
-            dependencies: ["CaseLedgerCore", "CaseLedgerStore", "CaseLedgerFuzzing", "caseledger", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CaseLedgerCore", "CaseLedgerStore", "CaseLedgerFuzzing", "caseledger", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Fixtures", "Support/jsonschema_verdicts.py"]
         ),
     ],

@@ -116,3 +116,38 @@ CREATE TABLE replay_links (
     seq INTEGER PRIMARY KEY,
     previous_hash TEXT NOT NULL
 );
+
+-- The RFC 9162 Merkle tree over the log (leaf index = seq − 1, leaf = SHA-256(0x00 ‖ the
+-- event's canonical bytes)), kept in tiles of 16 hashes: tile (level, idx) holds the hashes of
+-- tree level 4·level at indices 16·idx … 16·idx+15, as 16 × 32 bytes. A live ledger writes a
+-- tile once it is complete, in the same transaction as the events that complete it; what no
+-- complete tile holds yet is recomputed from the events. A replay also stores its source's
+-- partial tiles at the source's size (shorter blobs), so its proofs need no left-out event.
+CREATE TABLE merkle_tiles (
+    level INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    hashes BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TRIGGER merkle_tiles_no_update BEFORE UPDATE ON merkle_tiles
+BEGIN SELECT RAISE(ABORT, 'the Merkle tree is append-only: UPDATE is not allowed'); END;
+CREATE TRIGGER merkle_tiles_no_delete BEFORE DELETE ON merkle_tiles
+BEGIN SELECT RAISE(ABORT, 'the Merkle tree is append-only: DELETE is not allowed'); END;
+
+-- Every signed checkpoint the ledger holds (C2SP tlog-checkpoint notes): those it signed with
+-- `caseledger checkpoint`, and cosigned copies brought back from witnesses with
+-- `caseledger checkpoint import`. root_hash is base64, as in the note; stored_at is the ledger
+-- clock when it was stored. Append-only, like the log.
+CREATE TABLE checkpoints (
+    id INTEGER PRIMARY KEY,
+    origin TEXT NOT NULL,
+    tree_size INTEGER NOT NULL,
+    root_hash TEXT NOT NULL,
+    note TEXT NOT NULL,
+    stored_at TEXT NOT NULL
+);
+CREATE INDEX checkpoints_by_origin ON checkpoints (origin, tree_size);
+CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: UPDATE is not allowed'); END;
+CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: DELETE is not allowed'); END;

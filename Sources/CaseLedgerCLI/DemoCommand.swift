@@ -135,12 +135,15 @@ struct Demo: ParsableCommand {
             print()
         }
 
+        try DemoTrust.run(ledger: ledger, path: path, folder: folder, featured: featured,
+                          complaint: complaints.first(where: { violating.contains($0.caseID) }) ?? complaints.first)
+
         print("Look further:")
         print("   caseledger compliance --db \(path) --case \(featured)")
         print("   caseledger case list --db \(path) --status plan_active")
         print("   caseledger audit --db \(path) --actor collector:zhang.wei --format csv")
         print("   caseledger log --db \(path) --case \(featured) --json")
-        print("   caseledger verify --db \(path)")
+        print("   caseledger verify --db \(path) --checkpoint \(folder.appendingPathComponent("checkpoint.cosigned").path) --verifier-key @\(folder.appendingPathComponent("log.vkey").path) --verifier-key @\(folder.appendingPathComponent("witness.vkey").path)")
     }
 
     /// A case worth looking at: one with a voided event and a plan, if the portfolio has one.
@@ -160,7 +163,7 @@ struct Demo: ParsableCommand {
 
     /// A stored event as its client sent it (the envelope without what the ledger assigned).
     static func resubmission(of event: StoredEvent) -> String {
-        #"{"event_id":"\#(event.eventID)","case_id":"\#(event.caseID)","type":"\#(event.type)","occurred_at":"\#(event.occurredAt)","actor":"\#(event.actor)","data":\#(event.data)}"#
+        #"{"event_id":"\#(event.eventID)","case_id":"\#(event.caseID)","type":"\#(event.type)","schema_version":\#(event.schemaVersion),"occurred_at":"\#(event.occurredAt)","actor":"\#(event.actor)","data":\#(event.data)}"#
     }
 }
 

@@ -19,6 +19,9 @@ struct Evidence: ParsableCommand {
     @Option(help: ArgumentHelp("The folder to write into (created if missing).", valueName: "dir"))
     var out: String
 
+    @Option(help: ArgumentHelp("A signed checkpoint: the pack then carries a proof of every event of the case against it (evidence.json → proof).", valueName: "file"))
+    var checkpoint: String?
+
     func validate() throws {
         if out.trimmingCharacters(in: .whitespaces).isEmpty {
             throw ValidationError("--out must name a folder for evidence.json and evidence.html")
@@ -27,7 +30,8 @@ struct Evidence: ParsableCommand {
 
     func run() throws {
         let ledger = try Ledger(path: options.path, mode: .read)
-        let evidence = try ledger.evidence(complaint: complaint, caseID: caseID)
+        let note = try checkpoint.map { try KeyFiles.read($0, what: "checkpoint") }
+        let evidence = try ledger.evidence(complaint: complaint, caseID: caseID, checkpointNote: note)
         let (json, html) = try Self.write(evidence, into: out)
         let violations = evidence["violations"]?.arrayValue?.count ?? 0
         let verified = evidence["chain"]?["verified"]?.boolValue == true

@@ -1,25 +1,54 @@
 import ArgumentParser
 import CaseLedgerCore
 import CaseLedgerStore
+import Foundation
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Recompute the hash chain over the whole log, and check every projection against a fresh rebuild; writes nothing.",
-        discussion: "Exit 4, naming the first bad seq (or the projection and case), when anything does not match.")
+        abstract: "Recompute the hash chain and the Merkle tree from the events, check checkpoints against them, and every projection against a fresh rebuild; writes nothing.",
+        discussion: """
+            Exit 4, naming the first bad seq (or the tile, checkpoint, projection and case), when anything does not match.
+            With --checkpoint: each must carry a valid signature of a --verifier-key, and the log's first `size` events must have \
+            exactly its root (a checkpoint larger than the log means the log was cut). A witness's cosignature, checked with its \
+            verifier key, also bounds recorded_at: no event inside the checkpoint may say it was recorded after the witness saw it.
+            """)
 
     @OptionGroup var options: LedgerOptions
 
+    @Option(help: ArgumentHelp("A signed checkpoint note held outside the ledger (repeatable).", valueName: "file"))
+    var checkpoint: [String] = []
+
+    @Option(name: .customLong("verifier-key"), help: ArgumentHelp("A log's or witness's verifier key, or a file holding one (repeatable).", valueName: "key"))
+    var verifierKey: [String] = []
+
+    func validate() throws {
+        if !checkpoint.isEmpty, verifierKey.isEmpty {
+            throw ValidationError("a checkpoint is checked against the log's key: give --verifier-key")
+        }
+    }
+
     func run() throws {
+        let given = try checkpoint.map { GivenCheckpoint(label: $0, noteText: try KeyFiles.read($0, what: "checkpoint")) }
+        let keys = try verifierKey.map(KeyFiles.verifier)
         // Read-only: verify never writes, not even to rebuild a projection; what it finds is reported as found.
         let ledger = try Ledger(path: options.path, mode: .readOnly)
         do {
-            let report = try ledger.verify()
+            let report = try ledger.verify(checkpoints: given, keys: keys)
             if options.json {
-                print(JSONValue.object(JSONObject([("ok", .bool(true)), ("events", .int(report.events)),
-                                                   ("head_hash", .string(report.headHash)),
-                                                   ("projections", .array(Projections.all.map { .string($0.name) }))])).jsonLine, terminator: "")
+                print(JSONValue.object(JSONObject([
+                    ("ok", .bool(true)), ("events", .int(report.events)), ("head_hash", .string(report.headHash)),
+                    ("tree_size", .int(report.treeSize)), ("tree_root", .string(Base64.encode(report.treeRoot))),
+                    ("checkpoints", .array(report.checkpoints.map(Self.json))),
+                    ("projections", .array(Projections.all.map { .string($0.name) })),
+                ])).jsonLine, terminator: "")
             } else {
                 print("ok: \(report.events) events, head \(report.headHash)")
+                if report.treeStored {
+                    print("merkle tree ok: \(report.treeSize) leaves, root \(Base64.encode(report.treeRoot)), every stored tile equal to the events'")
+                } else {
+                    print("merkle tree recomputed: \(report.treeSize) leaves, root \(Base64.encode(report.treeRoot)); this file predates the stored tree (any other command stores it)")
+                }
+                for check in report.checkpoints { print(Self.sentence(check)) }
                 print("projections ok: \(Projections.all.map(\.name).joined(separator: ", ")) equal a fresh rebuild")
             }
         } catch LedgerError.verificationFailed(let seq, let reason) {
@@ -29,5 +58,24 @@ struct Verify: ParsableCommand {
             }
             throw LedgerError.verificationFailed(seq: seq, reason: reason)
         }
+    }
+
+    static func sentence(_ check: CheckpointCheck) -> String {
+        var text = "checkpoint \(check.label) ok: \(check.checkpoint.origin) at size \(check.checkpoint.size), root matches the events"
+        if !check.signers.isEmpty {
+            text += "; signed by " + check.signers.map { "\($0.name) (\(Hex.string($0.keyID)))" }.joined(separator: ", ")
+        }
+        for (witness, time) in check.cosigners {
+            text += "; cosigned by \(witness.name) at \(Timestamp(epochMicros: time * 1_000_000).utcString), no event inside recorded later"
+        }
+        return text
+    }
+
+    static func json(_ check: CheckpointCheck) -> JSONValue {
+        .object(JSONObject([
+            ("checkpoint", .string(check.label)), ("origin", .string(check.checkpoint.origin)), ("tree_size", .int(check.checkpoint.size)),
+            ("signed_by", .array(check.signers.map { .string($0.text) })),
+            ("cosigned_by", .array(check.cosigners.map { .object(JSONObject([("verifier_key", .string($0.verifier.text)), ("time", .int($0.time))])) })),
+        ]))
     }
 }

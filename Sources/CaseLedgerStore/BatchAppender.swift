@@ -36,6 +36,9 @@ public final class BatchAppender {
     private let loadState: RawStatement
     private let projections: ProjectionWriter
     private let rules: RulebookChoice
+    /// The Merkle tree's growing edge: each inserted event adds a leaf; complete tiles are written at once.
+    private var tree: MerkleAppender
+    private let tiles: Ledger.TileWriter
 
     init(db: Database, now: Timestamp) throws {
         self.db = db
@@ -60,6 +63,8 @@ public final class BatchAppender {
         loadState = try RawStatement(db, "SELECT state FROM case_state WHERE case_id = ?")
         projections = try ProjectionWriter(db)
         rules = try Ledger.rules(db)
+        tree = try Ledger.loadTree(db, size: head.seq)
+        tiles = try Ledger.TileWriter(db)
     }
 
     /// The outcome of one submission.
@@ -125,6 +130,10 @@ public final class BatchAppender {
         self.seq = seq
         previousHash = hash
         appended += 1
+        let tiles = self.tiles
+        try tree.append(leafHash: MerkleTree.leafHash(canonical)) { level, index, hashes in
+            try tiles.write(level: level, index: index, hashes: hashes)
+        }
         // Inserted: fold the event into the case, in place (data as text only for what the case keeps).
         if let box {
             box.state!.apply(caseEvent, data: String(decoding: event.canonicalData, as: UTF8.self), target: target)

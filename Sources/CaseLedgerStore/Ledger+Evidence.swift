@@ -7,14 +7,20 @@ extension Ledger {
     /// resolution), the case as of the filing and now, every event of the case with its hash,
     /// every contact on the debtor's clock with the rules it broke, the violations, the voided
     /// contacts, the rulebooks in force with their sources, and a check of the whole hash chain.
-    public func evidence(complaint complaintID: String, caseID requestedCase: String? = nil, now: Timestamp = LedgerClock.now()) throws -> JSONValue {
-        let chain: (verified: Bool, report: ChainReport?, problem: String?)
-        do {
-            chain = (true, try verifyChain(), nil)
-        } catch LedgerError.verificationFailed(let seq, let reason) {
-            chain = (false, nil, "seq \(seq.map(String.init) ?? "?"): \(reason)")
-        }
+    ///
+    /// With `checkpointNote`, the pack also carries `proof`: every event of the case in that
+    /// checkpoint's tree with its inclusion proof (as `prove case` writes it). Everything is read
+    /// from one snapshot of the file.
+    public func evidence(complaint complaintID: String, caseID requestedCase: String? = nil, checkpointNote: String? = nil,
+                         now: Timestamp = LedgerClock.now()) throws -> JSONValue {
+        let checkpoint = try checkpointNote.map { try Self.parseCheckpoint($0).0 }
         return try database.read { db in
+            let chain: (verified: Bool, report: ChainReport?, problem: String?)
+            do {
+                chain = (true, try Self.verifyChain(db), nil)
+            } catch LedgerError.verificationFailed(let seq, let reason) {
+                chain = (false, nil, (seq.map { "seq \($0): " } ?? "") + reason)
+            }
             let filings = try RawStatement(db, """
                 SELECT \(Self.eventColumns) FROM events
                 WHERE type = 'complaint.filed' AND json_extract(data, '$.complaint_id') = ? ORDER BY seq
@@ -53,11 +59,7 @@ extension Ledger {
                 event.type == EventType.complaintResolved.rawValue
                     && (try? JSONParser.parse(event.data))?["complaint_id"]?.stringValue == complaintID
             }
-            func envelope(_ event: StoredEvent) -> JSONValue {
-                var bytes: [UInt8] = []
-                event.writeEnvelope(into: &bytes)
-                return (try? JSONParser.parse(String(decoding: bytes, as: UTF8.self))) ?? .null
-            }
+            func envelope(_ event: StoredEvent) -> JSONValue { event.envelope }
             func markJSON(_ mark: AuditProjection.VoidMark) -> JSONValue {
                 .object(JSONObject([("event_id", .string(mark.voidingEventID)), ("seq", .int(mark.voidingSeq)), ("actor", .string(mark.actor)),
                                     ("occurred_at", .string(mark.occurredAt)), ("reason", .string(mark.reason))]))
@@ -114,6 +116,10 @@ extension Ledger {
                 return .object(object)
             }
             let head = try Self.head(db)
+            var proof: JSONValue = .null
+            if let checkpoint, let checkpointNote {
+                proof = try Self.caseProof(db, caseID: caseID, checkpoint: checkpoint, noteText: checkpointNote)
+            }
             return .object(JSONObject([
                 ("generated_at", .string(now.utcString)), ("ledger", .string(path)),
                 ("complaint", .object(JSONObject([("filing", envelope(filing)), ("resolution", resolution.map(envelope) ?? .null)]))),
@@ -129,6 +135,7 @@ extension Ledger {
                     ("verified", .bool(chain.verified)), ("ledger_events", .int(chain.report?.events ?? head.seq)),
                     ("problem", chain.problem.map { .string($0) } ?? .null),
                 ]))),
+                ("proof", proof),
             ]))
         }
     }

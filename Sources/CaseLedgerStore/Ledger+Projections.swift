@@ -172,9 +172,10 @@ extension Ledger {
     /// How this ledger's compliance is judged: the shipped rulebooks in force, unless the ledger
     /// is a replay made with `--rules`, which keeps its rulebook in `ledger_meta` (`rules`).
     static func rules(_ db: Database) throws -> RulebookChoice {
-        guard let text = try String.fetchOne(db, sql: "SELECT value FROM ledger_meta WHERE key = 'rules'") else {
-            return .inForce(.shipped)
-        }
+        // Only a replay keeps a rulebook of its own; in a live ledger one is ignored (and `verify` reports it).
+        guard try String.fetchOne(db, sql: "SELECT value FROM ledger_meta WHERE key = 'kind'") == "replay",
+            let text = try String.fetchOne(db, sql: "SELECT value FROM ledger_meta WHERE key = 'rules'")
+        else { return .inForce(.shipped) }
         do throws(FieldError) { return .given(try Rulebook(json: text)) } catch {
             throw LedgerError.ledgerUnavailable("the rulebook stored in this ledger does not load: \(error)")
         }
@@ -224,17 +225,25 @@ extension Ledger {
         return stale
     }
 
-    /// Refuses a ledger whose projections were built further than its log goes (a cut log).
+    /// Refuses a ledger whose projections or Merkle tree reach further than its log goes (a cut log).
     static func refuseCutLog(_ db: Database, path: String) throws {
-        if let cut = try staleProjections(db).first(where: \.isAheadOfLog) {
-            throw LedgerError.verificationFailed(seq: nil, reason: "\(cut.reason). \(path) is left as it is; compare it with a backup or a signed checkpoint")
+        let cut = try staleProjections(db).first(where: \.isAheadOfLog)?.reason ?? treeBeyondLog(db)
+        if let cut {
+            throw LedgerError.verificationFailed(seq: nil, reason: "\(cut). \(path) is left as it is; compare it with a backup or a signed checkpoint")
         }
     }
 
-    /// Rebuilds the stale projections: drop, replay the log, new checkpoint. Says so through `report`.
-    /// A log cut short is refused, never rebuilt over.
-    static func rebuildStaleProjections(_ db: Database, path: String, report: (String) -> Void) throws {
+    /// Whether opening the file for reading must first bring something up to date (a writer's job).
+    static func needsUpdate(_ db: Database) throws -> Bool {
+        try !staleProjections(db).isEmpty || treeIsBehind(db)
+    }
+
+    /// Brings the file up to date: builds a tree an older file lacks, then rebuilds the stale
+    /// projections (drop, replay the log, new checkpoint), saying so through `report`. A log cut
+    /// short is refused, never rebuilt over.
+    static func bringUpToDate(_ db: Database, path: String, report: (String) -> Void) throws {
         try refuseCutLog(db, path: path)
+        try catchUpTree(db, report: report)
         let stale = try staleProjections(db)
         guard !stale.isEmpty else { return }
         for projection in stale {

@@ -2,25 +2,74 @@ import CaseLedgerCore
 import GRDB
 
 /// The outcome of a chain check that passed.
-public struct ChainReport: Sendable, Equatable {
+public struct ChainReport: Sendable {
     public let events: Int64
     public let headHash: String
     /// `ledger`, or `replay` for a replay's output.
     public let kind: String
+    /// The Merkle tree's size and root, as recomputed.
+    public let treeSize: Int64
+    public let treeRoot: MerkleTree.Hash
+    /// False for a file written before the tree existed and never opened since: its tree was
+    /// recomputed from the events, but there were no stored tiles to compare.
+    public let treeStored: Bool
+    /// The checkpoints checked, given and held: what each proved.
+    public let checkpoints: [CheckpointCheck]
+}
+
+/// A checkpoint `verify` checked: its tree matches the log's events, signed by these keys.
+public struct CheckpointCheck: Sendable {
+    /// Where it came from: the file it was read from, or `held #id`.
+    public let label: String
+    public let checkpoint: Checkpoint
+    /// Log keys whose signature verified (empty for a held checkpoint checked without keys).
+    public let signers: [NoteVerifier]
+    /// Witnesses whose cosignature verified, with their time (Unix seconds).
+    public let cosigners: [(verifier: NoteVerifier, time: Int64)]
+}
+
+/// A checkpoint to check, as given on the command line.
+public struct GivenCheckpoint: Sendable {
+    public let label: String
+    public let noteText: String
+
+    public init(label: String, noteText: String) {
+        self.label = label
+        self.noteText = noteText
+    }
 }
 
 extension Ledger {
     /// The whole check, on one snapshot of the file, writing nothing: the file's kind and replay
-    /// record, the hash chain, then every projection against an in-memory rebuild.
-    public func verify() throws -> ChainReport {
+    /// record, the hash chain and the Merkle tree recomputed from the events, every checkpoint
+    /// (given, and held in the file) against that tree, then every projection against a rebuild.
+    /// `keys` check the given checkpoints' signatures (log keys) and cosignatures (witness keys).
+    public func verify(checkpoints given: [GivenCheckpoint] = [], keys: [NoteVerifier] = []) throws -> ChainReport {
         try database.read { db in
-            let chain = try Self.verifyChain(db)
+            var targets: [(CheckpointCheck, cosignedBy: [(NoteVerifier, Int64)])] = []
+            for checkpoint in given {
+                do {
+                    let verified = try Checkpoint.verified(noteText: checkpoint.noteText, keys: keys)
+                    let cosigners = verified.signatures.compactMap { signature in signature.time.map { (signature.verifier, $0) } }
+                    targets.append((CheckpointCheck(label: checkpoint.label, checkpoint: verified.checkpoint,
+                                                    signers: verified.signatures.filter { $0.time == nil }.map(\.verifier), cosigners: cosigners),
+                                    cosigners))
+                } catch {
+                    throw LedgerError.verificationFailed(seq: nil, reason: "checkpoint \(checkpoint.label): \(error)")
+                }
+            }
+            for held in try Self.storedCheckpoints(db) {
+                targets.append((CheckpointCheck(label: "held #\(held.id)", checkpoint: held.checkpoint, signers: [], cosigners: []), []))
+            }
+            // A cut log first, named as such: the projections or the tree reach further than the events.
+            if try Self.hasTree(db) { try Self.refuseCutLog(db, path: path) }
+            let chain = try Self.verifyChain(db, checkpoints: targets)
             try Self.verifyProjections(db)
             return chain
         }
     }
 
-    /// Recomputes the whole hash chain (CONTRACT §4); see `verifyChain(_:)`.
+    /// Recomputes the whole hash chain and tree (CONTRACT §4, §8); see `verifyChain(_:checkpoints:)`.
     public func verifyChain() throws -> ChainReport {
         try database.read { db in try Self.verifyChain(db) }
     }
@@ -30,7 +79,7 @@ extension Ledger {
     /// running backwards, `data` in canonical form. A replay may skip events, bridged by its
     /// `replay_links`; a live ledger may not, and holds no link, no replay record and no rulebook
     /// of its own. Throws `verificationFailed` naming the first bad `seq` (or what in the file is wrong).
-    static func verifyChain(_ db: Database) throws -> ChainReport {
+    static func verifyChain(_ db: Database, checkpoints: [(CheckpointCheck, cosignedBy: [(NoteVerifier, Int64)])] = []) throws -> ChainReport {
         let kind = try String.fetchOne(db, sql: "SELECT value FROM ledger_meta WHERE key = 'kind'") ?? "(none)"
         let links = try replayLinks(db)
         let info = try String.fetchOne(db, sql: "SELECT value FROM ledger_meta WHERE key = 'replay_info'")
@@ -66,6 +115,7 @@ extension Ledger {
         var linksUsed = 0
         var first: (seq: Int64, hash: String)?
         var last: (seq: Int64, hash: String)?
+        var tree = try TreeCheck(db, isReplay: isReplay, record: record, sizes: checkpoints.map(\.0.checkpoint.size))
         try forEachEvent(db, cacheKiB: Self.scanCacheKiB) { event in
             func fail(_ reason: String) -> LedgerError { .verificationFailed(seq: event.seq, reason: reason) }
             if event.seq != expectedSeq {
@@ -97,6 +147,7 @@ extension Ledger {
                 throw fail("hash does not match the event's content and the chain before it (stored \(event.hash), computed \(HashChain.hex(hash)))")
             }
             if Array(event.data.utf8) != canonicalData { throw fail("data is not stored in canonical form") }
+            try tree.add(seq: event.seq, leafHash: MerkleTree.leafHash(canonical), recordedAt: event.recordedAt)
             versions[event.caseID] = event.version
             previousHash = hash
             previousRecordedAt = event.recordedAt
@@ -109,7 +160,15 @@ extension Ledger {
             throw LedgerError.verificationFailed(seq: nil, reason: "replay_links holds \(links.count) rows but the log has \(linksUsed) gaps to bridge")
         }
         if let record { try record.check(first: first, last: last) }
-        return ChainReport(events: count, headHash: HashChain.hex(previousHash), kind: kind)
+        let (treeSize, treeRoot) = try tree.finish()
+        for (check, cosigners) in checkpoints {
+            try tree.checkRoot(of: check.checkpoint, label: check.label)
+            for (witness, time) in cosigners {
+                try tree.checkRecordedBefore(time, of: check.checkpoint, witness: witness.name, label: check.label)
+            }
+        }
+        return ChainReport(events: count, headHash: HashChain.hex(previousHash), kind: kind, treeSize: treeSize, treeRoot: treeRoot,
+                           treeStored: tree.storedTree, checkpoints: checkpoints.map(\.0))
     }
 
     /// A replay's bridges across the events it left out: seq → the hash that event chains from.
@@ -121,6 +180,148 @@ extension Ledger {
     }
 }
 
+/// The Merkle tree as `verify` recomputes it. A live ledger: every leaf from its event, every tile
+/// compared with the stored one as it completes, no stored tile beyond. A replay keeps its
+/// source's tiles: each kept event's leaf must be the one the tiles hold, every tile must hash up
+/// into the level above, and the whole must have the root its replay record states.
+struct TreeCheck {
+    let db: Database
+    let isReplay: Bool
+    let record: ReplayRecord?
+    var tree = MerkleAppender()
+    /// Stored tiles per level, read in index order alongside the rebuild (live ledgers).
+    var cursors: [RawStatement] = []
+    /// Roots and latest recorded_at at the sizes the checkpoints name (live ledgers).
+    var roots: [Int64: MerkleTree.Hash] = [:]
+    var recordedAt: [Int64: String] = [:]
+    let sizes: Set<Int64>
+    var lastRecordedAt = ""
+    let tiles: RawStatement?
+    var nodes: TiledMerkleNodes?
+    /// False for a live ledger written before the tree: it is recomputed, with nothing stored to compare.
+    let storedTree: Bool
+
+    init(_ db: Database, isReplay: Bool, record: ReplayRecord?, sizes: [Int64]) throws {
+        self.db = db
+        self.isReplay = isReplay
+        self.record = record
+        self.sizes = Set(sizes)
+        storedTree = try Ledger.hasTree(db)
+        if isReplay, !storedTree {
+            throw Self.fail("this replay predates the Merkle tree; it cannot be checked against its source's tree (replay the source again)")
+        }
+        tiles = storedTree ? try Ledger.tileStatement(db) : nil
+        if sizes.contains(0) { roots[0] = MerkleTree.emptyRoot }
+    }
+
+    static func fail(_ reason: String, seq: Int64? = nil) -> LedgerError { .verificationFailed(seq: seq, reason: reason) }
+    func fail(_ reason: String, seq: Int64? = nil) -> LedgerError { Self.fail(reason, seq: seq) }
+
+    mutating func add(seq: Int64, leafHash: MerkleTree.Hash, recordedAt stamp: String) throws {
+        lastRecordedAt = stamp
+        if isReplay {
+            let index = seq - 1
+            guard let hashes = try Ledger.tile(tiles!, level: 0, index: index / 16), Int(index % 16) < hashes.count else {
+                throw fail("the Merkle tree this replay keeps has no leaf for seq \(seq)", seq: seq)
+            }
+            guard hashes[Int(index % 16)] == leafHash else {
+                throw fail("merkle tile 0/\(index / 16) holds a leaf for seq \(seq) that is not this event's", seq: seq)
+            }
+            if sizes.contains(seq) { recordedAt[seq] = stamp }
+            return
+        }
+        var cursors = self.cursors
+        let db = self.db
+        let storedTree = self.storedTree
+        try tree.append(leafHash: leafHash) { level, index, hashes in
+            guard storedTree else { return }
+            while cursors.count <= level {
+                let cursor = try RawStatement(db, "SELECT idx, hashes FROM merkle_tiles WHERE level = ? ORDER BY idx")
+                cursor.bind(1, Int64(cursors.count))
+                cursors.append(cursor)
+            }
+            let cursor = cursors[level]
+            let first = index * Int64(MerkleTiles.width) << (MerkleTiles.height * level)
+            let leaves = "leaves \(first + 1)…\(first + Int64(MerkleTiles.width) << (MerkleTiles.height * level))"
+            guard try cursor.step(), cursor.int64(0) == index else {
+                throw Self.fail("merkle tile \(level)/\(index) (\(leaves)) is missing from the stored tree", seq: seq)
+            }
+            guard Ledger.splitHashes(cursor.blob(1)) == hashes, cursor.blob(1).count == hashes.count * 32 else {
+                throw Self.fail("merkle tile \(level)/\(index) (\(leaves)) does not match the events: a stored node was edited", seq: seq)
+            }
+        }
+        self.cursors = cursors
+        if sizes.contains(tree.size) {
+            roots[tree.size] = tree.root
+            recordedAt[tree.size] = stamp
+        }
+    }
+
+    /// Ends the scan: nothing stored beyond the rebuilt tree (live), or the tiles consistent and
+    /// their root the recorded one (replay). Returns the tree's size and root.
+    mutating func finish() throws -> (Int64, MerkleTree.Hash) {
+        if !isReplay {
+            guard storedTree else { return (tree.size, tree.root) }
+            for (level, cursor) in cursors.enumerated() where try cursor.step() {
+                throw fail("merkle tile \(level)/\(cursor.int64(0)) is stored, but the log's events do not reach it")
+            }
+            let levels = try Int.fetchOne(db, sql: "SELECT count(DISTINCT level) FROM merkle_tiles") ?? 0
+            if levels > cursors.count {
+                throw fail("the stored tree has tiles at level \(cursors.count), but the log's events do not reach it")
+            }
+            for cursor in cursors { cursor.reset() }
+            return (tree.size, tree.root)
+        }
+        let rows = try RawStatement(db, "SELECT level, idx, hashes FROM merkle_tiles WHERE level > 0 ORDER BY level, idx")
+        defer { rows.reset() }
+        while try rows.step() {
+            let level = Int(rows.int64(0))
+            let index = rows.int64(1)
+            for (offset, entry) in Ledger.splitHashes(rows.blob(2)).enumerated() {
+                let below = index * Int64(MerkleTiles.width) + Int64(offset)
+                guard let hashes = try Ledger.tile(tiles!, level: level - 1, index: below), hashes.count == MerkleTiles.width,
+                    MerkleTiles.subtreeRoot(hashes[...]) == entry
+                else { throw fail("merkle tile \(level)/\(index) entry \(offset) is not the root of tile \(level - 1)/\(below)") }
+            }
+        }
+        let size = try Ledger.treeSize(db)
+        let root = try Ledger.treeRoot(db, size: size)
+        guard let recorded = record?.treeRoot else {
+            throw fail("replay_info does not record its source's tree (tree_size, tree_root): replay the source again")
+        }
+        guard recorded == root else {
+            throw fail("the Merkle tree this replay keeps has root \(Base64.encode(root)) at size \(size), but replay_info records \(Base64.encode(recorded))")
+        }
+        nodes = try Ledger.treeNodes(db)
+        return (size, root)
+    }
+
+    func checkRoot(of checkpoint: Checkpoint, label: String) throws {
+        let root: MerkleTree.Hash?
+        if isReplay {
+            root = checkpoint.size <= (record?.treeSize ?? 0) ? try nodes.map { try MerkleTree.root(size: checkpoint.size, nodes: $0) } : nil
+        } else {
+            root = roots[checkpoint.size]
+        }
+        guard let root else {
+            throw fail("checkpoint \(label) is of size \(checkpoint.size), but the log has only \(isReplay ? record?.treeSize ?? 0 : tree.size) events: the log was cut")
+        }
+        guard root == checkpoint.root else {
+            throw fail("checkpoint \(label) signed root \(Base64.encode(checkpoint.root)) at size \(checkpoint.size), but the log's events give \(Base64.encode(root)): the log was rewritten since")
+        }
+    }
+
+    /// No event inside a cosigned checkpoint may have been recorded after the witness saw it.
+    func checkRecordedBefore(_ time: Int64, of checkpoint: Checkpoint, witness: String, label: String) throws {
+        guard let stamp = recordedAt[checkpoint.size] ?? (isReplay ? lastRecordedAt : nil), let recorded = Timestamp(rfc3339: stamp) else { return }
+        // The cosignature's time is whole seconds: an event recorded within that second is not later.
+        if recorded.epochMicros >= (time + 1) * 1_000_000 {
+            let seen = Timestamp(epochMicros: time * 1_000_000).utcString
+            throw fail("checkpoint \(label): \(witness) cosigned size \(checkpoint.size) at \(seen), but events inside it say they were recorded later (\(stamp)): recorded_at was forged")
+        }
+    }
+}
+
 /// What a replay records of its source (`ledger_meta.replay_info`), as `verify` checks it: the
 /// events it kept must begin and end where the record says, within the source's log.
 struct ReplayRecord {
@@ -128,6 +329,9 @@ struct ReplayRecord {
     let sourceHeadHash: String
     let first: (seq: Int64, hash: String)?
     let last: (seq: Int64, hash: String)?
+    /// The source's tree this replay keeps (nil for a record made before the tree).
+    let treeSize: Int64?
+    let treeRoot: MerkleTree.Hash?
 
     init(json text: String) throws {
         func bad(_ why: String) -> LedgerError { .verificationFailed(seq: nil, reason: "replay_info \(why)") }
@@ -145,6 +349,8 @@ struct ReplayRecord {
         sourceHeadHash = headHash
         first = try kept("first_kept")
         last = try kept("last_kept")
+        treeSize = info["tree_size"]?.intValue
+        treeRoot = info["tree_root"]?.stringValue.flatMap(Base64.decode)
     }
 
     func check(first actualFirst: (seq: Int64, hash: String)?, last actualLast: (seq: Int64, hash: String)?) throws {

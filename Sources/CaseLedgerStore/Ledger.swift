@@ -76,7 +76,7 @@ public final class Ledger {
                     // A file written by an older release: migrate it first, then rebuild what is stale.
                     guard try LedgerSchema.migrator.hasCompletedMigrations(db) else { return true }
                     try Self.refuseCutLog(db, path: path)
-                    return try !Self.staleProjections(db).isEmpty
+                    return try Self.needsUpdate(db)
                 }
                 if stale {
                     try reader.close()
@@ -84,7 +84,7 @@ public final class Ledger {
                     writable.readonly = false
                     let writer = try DatabaseQueue(path: path, configuration: writable)
                     try LedgerSchema.migrator.migrate(writer)
-                    try writer.write { db in try Self.rebuildStaleProjections(db, path: path, report: report) }
+                    try writer.write { db in try Self.bringUpToDate(db, path: path, report: report) }
                     try writer.close()
                     database = try DatabaseQueue(path: path, configuration: configuration)
                 } else {
@@ -108,7 +108,7 @@ public final class Ledger {
                 try database.write { db in
                     try db.execute(sql: "INSERT OR IGNORE INTO ledger_meta(key, value) VALUES ('format', ?), ('kind', 'ledger'), ('created_at', ?)",
                                    arguments: [Self.formatName, LedgerClock.now().utcString])
-                    try Self.rebuildStaleProjections(db, path: path, report: report)
+                    try Self.bringUpToDate(db, path: path, report: report)
                 }
             }
         } catch let error as LedgerError {

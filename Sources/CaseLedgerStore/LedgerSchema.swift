@@ -54,6 +54,33 @@ enum LedgerSchema {
                 )
                 """)
         }
+        migrator.registerMigration("v3-merkle-tree-and-checkpoints") { db in
+            try db.execute(sql: """
+                CREATE TABLE merkle_tiles (
+                    level INTEGER NOT NULL,
+                    idx INTEGER NOT NULL,
+                    hashes BLOB NOT NULL,
+                    PRIMARY KEY (level, idx)
+                ) WITHOUT ROWID;
+                CREATE TRIGGER merkle_tiles_no_update BEFORE UPDATE ON merkle_tiles
+                BEGIN SELECT RAISE(ABORT, 'the Merkle tree is append-only: UPDATE is not allowed'); END;
+                CREATE TRIGGER merkle_tiles_no_delete BEFORE DELETE ON merkle_tiles
+                BEGIN SELECT RAISE(ABORT, 'the Merkle tree is append-only: DELETE is not allowed'); END;
+                CREATE TABLE checkpoints (
+                    id INTEGER PRIMARY KEY,
+                    origin TEXT NOT NULL,
+                    tree_size INTEGER NOT NULL,
+                    root_hash TEXT NOT NULL,
+                    note TEXT NOT NULL,
+                    stored_at TEXT NOT NULL
+                );
+                CREATE INDEX checkpoints_by_origin ON checkpoints (origin, tree_size);
+                CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
+                BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: UPDATE is not allowed'); END;
+                CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+                BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: DELETE is not allowed'); END;
+                """)
+        }
         return migrator
     }
 }

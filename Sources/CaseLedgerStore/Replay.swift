@@ -55,106 +55,182 @@ public enum Replay {
             throw LedgerError.invalidInput("\(output) already exists; a replay writes a new file")
         }
         let sourceLedger = try Ledger(path: source, mode: .readOnly)
-        let sourceHead = try sourceLedger.head()
-        let sourceEvents = Int64(try sourceLedger.count())
-        // A source that is itself a replay has gaps of its own, bridged by its links.
-        let sourceLinks: [Int64: String] = try sourceLedger.read { db in
-            guard try db.tableExists("replay_links") else { return [:] }
-            return Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT seq, previous_hash FROM replay_links").map {
-                (($0["seq"] as Int64), ($0["previous_hash"] as String))
-            })
-        }
         let partial = output + ".partial-\(getpid())"
         func removePartial() {
             for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: partial + suffix) }
         }
         removePartial()
         do {
-            var kept: Int64 = 0
-            var info: JSONValue = .null
-            do {
-                let replay = try Ledger(path: partial, mode: .create, report: { _ in })
-                try replay.database.write { db in
-                    try db.execute(sql: "UPDATE ledger_meta SET value = 'replay' WHERE key = 'kind'")
-                    if let rules {
-                        try db.execute(sql: "INSERT OR REPLACE INTO ledger_meta (key, value) VALUES ('rules', ?)",
-                                       arguments: [CanonicalJSON.string(rules.json)])
-                    }
-                    let insert = try RawStatement(db, """
-                        INSERT INTO events (seq, event_id, case_id, version, type, schema_version, occurred_at, recorded_at, actor, data, hash)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """)
-                    let link = try RawStatement(db, "INSERT INTO replay_links (seq, previous_hash) VALUES (?, ?)")
-                    var previousHash = HashChain.hex(HashChain.genesis)
-                    var previousSeq: Int64 = 0
-                    var previousKept = true
-                    var read: Int64 = 0
-                    var firstKept: JSONValue = .null
-                    var lastKept: JSONValue = .null
-                    try sourceLedger.forEachEvent(cacheKiB: Ledger.scanCacheKiB) { event in
-                        read += 1
-                        if read % 20_000 == 0 {
-                            if cancelled() { throw LedgerError.invalidInput("replay interrupted; no output written") }
-                            progress(read, sourceEvents)
-                        }
-                        let occurred = Timestamp(rfc3339: event.occurredAt)?.epochMicros ?? .max
-                        let keep = filter.keeps(seq: event.seq, occurredMicros: occurred, recordedAt: event.recordedAt)
-                        // The hash this event chains from: its predecessor's, or across a gap the source already had, the source's link.
-                        let gapInSource = event.seq != previousSeq + 1
-                        let chainsFrom = gapInSource ? (sourceLinks[event.seq] ?? previousHash) : previousHash
-                        defer {
-                            previousHash = event.hash
-                            previousSeq = event.seq
-                            previousKept = keep
-                        }
-                        guard keep else { return }
-                        if !previousKept || gapInSource {
-                            link.bind(1, event.seq)
-                            link.bind(2, chainsFrom)
-                            _ = try link.step()
-                            link.reset()
-                        }
-                        insert.bind(1, event.seq)
-                        insert.bind(2, event.eventID)
-                        insert.bind(3, event.caseID)
-                        insert.bind(4, event.version)
-                        insert.bind(5, event.type)
-                        insert.bind(6, event.schemaVersion)
-                        insert.bind(7, event.occurredAt)
-                        insert.bind(8, event.recordedAt)
-                        insert.bind(9, event.actor)
-                        insert.bind(10, event.data)
-                        insert.bind(11, event.hash)
-                        _ = try insert.step()
-                        insert.reset()
-                        kept += 1
-                        lastKept = .object(JSONObject([("seq", .int(event.seq)), ("hash", .string(event.hash))]))
-                        if firstKept == .null { firstKept = lastKept }
-                    }
-                    progress(sourceEvents, sourceEvents)
-                    try Ledger.rebuild(db, names: Projections.all.map(\.name))
-                    let choice = try Ledger.rules(db)
-                    info = .object(JSONObject([
-                        ("source", .string(URL(fileURLWithPath: source).standardizedFileURL.path)),
-                        ("source_head_seq", .int(sourceHead.seq)), ("source_head_hash", .string(sourceHead.hash)),
-                        ("filters", filter.json), ("events", .int(kept)),
-                        ("first_kept", firstKept), ("last_kept", lastKept),
-                        ("rules", .string(rules == nil ? "in_force" : "given")),
-                        ("rulebooks", .array(choice.rulebooks.map { .string($0.id) })),
-                        ("ran_at", .string(now.utcString)),
-                    ]))
-                    try db.execute(sql: "INSERT OR REPLACE INTO ledger_meta (key, value) VALUES ('replay_info', ?)",
-                                   arguments: [CanonicalJSON.string(info)])
-                }
-                try replay.close()
+            // One snapshot of the source for everything read from it: an append running meanwhile
+            // cannot make the record disagree with the events copied.
+            let summary = try sourceLedger.read { src in
+                try copy(from: src, source: source, into: partial, filter: filter, rules: rules, now: now, progress: progress, cancelled: cancelled)
             }
             try FileManager.default.moveItem(atPath: partial, toPath: output)
             removePartial()
-            return ReplaySummary(output: output, events: kept, sourceEvents: sourceEvents, info: info)
+            return ReplaySummary(output: output, events: summary.kept, sourceEvents: summary.sourceEvents, info: summary.info)
         } catch {
             removePartial()
             throw error
         }
+    }
+
+    private static func copy(from src: Database, source: String, into partial: String, filter: ReplayFilter, rules: Rulebook?,
+                             now: Timestamp, progress: (Int64, Int64) -> Void, cancelled: () -> Bool) throws -> (kept: Int64, sourceEvents: Int64, info: JSONValue) {
+        let sourceHead = try Ledger.head(src)
+        let sourceEvents = try Int64.fetchOne(src, sql: "SELECT count(*) FROM events") ?? 0
+        // A source that is itself a replay has gaps of its own, bridged by its links, and a frozen tree.
+        let sourceLinks = try Ledger.replayLinks(src)
+        let sourceIsLive = try String.fetchOne(src, sql: "SELECT value FROM ledger_meta WHERE key = 'kind'") == "ledger"
+        // A source written before the Merkle tree existed (and never opened since) has no stored
+        // tree: it is built here from the source's events as they are copied; the source stays untouched.
+        let sourceHasTree = try Ledger.hasTree(src)
+        guard sourceHasTree || sourceIsLive else {
+            throw LedgerError.invalidInput("this replay predates the Merkle tree, and its tree cannot be rebuilt from the events it left out: replay its source instead")
+        }
+        let treeSize = try Ledger.treeSize(src)
+        var builtTree = MerkleAppender()
+        let sourceCheckpoints = try Ledger.storedCheckpoints(src)
+        var kept: Int64 = 0
+        var info: JSONValue = .null
+        let replay = try Ledger(path: partial, mode: .create, report: { _ in })
+        try replay.database.write { db in
+            try db.execute(sql: "UPDATE ledger_meta SET value = 'replay' WHERE key = 'kind'")
+            if let rules {
+                try db.execute(sql: "INSERT OR REPLACE INTO ledger_meta (key, value) VALUES ('rules', ?)",
+                               arguments: [CanonicalJSON.string(rules.json)])
+            }
+            let insert = try RawStatement(db, """
+                INSERT INTO events (seq, event_id, case_id, version, type, schema_version, occurred_at, recorded_at, actor, data, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            let link = try RawStatement(db, "INSERT INTO replay_links (seq, previous_hash) VALUES (?, ?)")
+            var previousHash = HashChain.hex(HashChain.genesis)
+            var previousSeq: Int64 = 0
+            var previousKept = true
+            var read: Int64 = 0
+            var firstKept: JSONValue = .null
+            var lastKept: JSONValue = .null
+            let tileWriter = try Ledger.TileWriter(db)
+            try Ledger.forEachEvent(src, cacheKiB: Ledger.scanCacheKiB) { event in
+                read += 1
+                if !sourceHasTree {
+                    try builtTree.append(leafHash: MerkleTree.leafHash(event.canonicalBytes())) { level, index, hashes in
+                        try tileWriter.write(level: level, index: index, hashes: hashes)
+                    }
+                }
+                if read % 20_000 == 0 {
+                    if cancelled() { throw LedgerError.invalidInput("replay interrupted; no output written") }
+                    progress(read, sourceEvents)
+                }
+                let occurred = Timestamp(rfc3339: event.occurredAt)?.epochMicros ?? .max
+                let keep = filter.keeps(seq: event.seq, occurredMicros: occurred, recordedAt: event.recordedAt)
+                // The hash this event chains from: its predecessor's, or across a gap the source already had, the source's link.
+                let gapInSource = event.seq != previousSeq + 1
+                let chainsFrom = gapInSource ? (sourceLinks[event.seq] ?? previousHash) : previousHash
+                defer {
+                    previousHash = event.hash
+                    previousSeq = event.seq
+                    previousKept = keep
+                }
+                guard keep else { return }
+                if !previousKept || gapInSource {
+                    link.bind(1, event.seq)
+                    link.bind(2, chainsFrom)
+                    _ = try link.step()
+                    link.reset()
+                }
+                insert.bind(1, event.seq)
+                insert.bind(2, event.eventID)
+                insert.bind(3, event.caseID)
+                insert.bind(4, event.version)
+                insert.bind(5, event.type)
+                insert.bind(6, event.schemaVersion)
+                insert.bind(7, event.occurredAt)
+                insert.bind(8, event.recordedAt)
+                insert.bind(9, event.actor)
+                insert.bind(10, event.data)
+                insert.bind(11, event.hash)
+                _ = try insert.step()
+                insert.reset()
+                kept += 1
+                lastKept = .object(JSONObject([("seq", .int(event.seq)), ("hash", .string(event.hash))]))
+                if firstKept == .null { firstKept = lastKept }
+            }
+            progress(sourceEvents, sourceEvents)
+            let treeRoot: MerkleTree.Hash
+            if sourceHasTree {
+                try copyTree(from: src, into: db, sourceIsLive: sourceIsLive, treeSize: treeSize)
+                treeRoot = try Ledger.treeRoot(src, size: treeSize)
+            } else {
+                for tile in builtTree.partialTiles { try tileWriter.write(level: tile.level, index: tile.index, hashes: tile.hashes) }
+                treeRoot = builtTree.root
+            }
+            for held in sourceCheckpoints {
+                try db.execute(sql: "INSERT INTO checkpoints (origin, tree_size, root_hash, note, stored_at) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [held.checkpoint.origin, held.checkpoint.size, Base64.encode(held.checkpoint.root), held.note.noteText, held.storedAt])
+            }
+            try Ledger.rebuild(db, names: Projections.all.map(\.name))
+            let choice = try Ledger.rules(db)
+            var members: [(key: String, value: JSONValue)] = [
+                ("source", .string(URL(fileURLWithPath: source).standardizedFileURL.path)),
+                ("source_head_seq", .int(sourceHead.seq)), ("source_head_hash", .string(sourceHead.hash)),
+                ("tree_size", .int(treeSize)), ("tree_root", .string(Base64.encode(treeRoot))),
+                ("filters", filter.json), ("events", .int(kept)),
+                ("first_kept", firstKept), ("last_kept", lastKept),
+                ("rules", .string(rules == nil ? "in_force" : "given")),
+                ("rulebooks", .array(choice.rulebooks.map { .string($0.id) })),
+                ("ran_at", .string(now.utcString)),
+            ]
+            if let knownAt = filter.knownAt {
+                members.append(("known_at_checkpoint", try knownAtCheckpoint(knownAt, held: sourceCheckpoints) { size in
+                    try Int64.fetchOne(db, sql: "SELECT count(*) FROM events WHERE seq > ?", arguments: [size]) ?? 0
+                }))
+            }
+            info = .object(JSONObject(members))
+            try db.execute(sql: "INSERT OR REPLACE INTO ledger_meta (key, value) VALUES ('replay_info', ?)",
+                           arguments: [CanonicalJSON.string(info)])
+        }
+        try replay.close()
+        return (kept, sourceEvents, info)
+    }
+
+    /// The source's Merkle tree, so that a case proof taken from the replay checks against the
+    /// source's checkpoints: every stored tile, and for a live source its growing edge at its
+    /// head, frozen as partial tiles. Sibling hashes reveal nothing of the events they cover.
+    private static func copyTree(from src: Database, into db: Database, sourceIsLive: Bool, treeSize: Int64) throws {
+        let writer = try Ledger.TileWriter(db)
+        let tiles = try RawStatement(src, "SELECT level, idx, hashes FROM merkle_tiles ORDER BY level, idx")
+        defer { tiles.reset() }
+        while try tiles.step() {
+            try writer.write(level: Int(tiles.int64(0)), index: tiles.int64(1), hashes: Ledger.splitHashes(tiles.blob(2)))
+        }
+        guard sourceIsLive else { return }
+        for tile in try Ledger.loadTree(src, size: treeSize).partialTiles {
+            try writer.write(level: tile.level, index: tile.index, hashes: tile.hashes)
+        }
+    }
+
+    /// The latest checkpoint a witness cosigned at or before `knownAt` (as its cosignature
+    /// claims; `verify --checkpoint` with the witness's key checks it): what a third party's
+    /// clock says the bank held by then.
+    static func knownAtCheckpoint(_ knownAt: Timestamp, held: [StoredCheckpoint], keptBeyond: (Int64) throws -> Int64) rethrows -> JSONValue {
+        let limit = knownAt.epochMicros / 1_000_000
+        let candidates = held.compactMap { checkpoint -> (StoredCheckpoint, [(name: String, time: Int64)])? in
+            let cosigners = checkpoint.note.claimedCosignatures.filter { $0.time <= limit }
+            return cosigners.isEmpty ? nil : (checkpoint, cosigners)
+        }
+        guard let (best, cosigners) = candidates.max(by: { $0.0.checkpoint.size < $1.0.checkpoint.size }) else {
+            return .object(JSONObject([("note", .string("no checkpoint was cosigned by a witness at or before this time: which events the bank held then rests on its own clock alone"))]))
+        }
+        return .object(JSONObject([
+            ("origin", .string(best.checkpoint.origin)), ("tree_size", .int(best.checkpoint.size)),
+            ("root_hash", .string(Base64.encode(best.checkpoint.root))),
+            ("cosigned_by", .array(cosigners.map { .object(JSONObject([("name", .string($0.name)), ("time", .string(Timestamp(epochMicros: $0.time * 1_000_000).utcString))])) })),
+            ("kept_events_beyond_it", .int(try keptBeyond(best.checkpoint.size))),
+            ("note", .string("the events up to this size were held by \(best.checkpoint.origin) no later than the witness's time; cosignature times are as the note claims until checked with the witness's key")),
+            ("checkpoint", .string(best.note.noteText)),
+        ]))
     }
 }
 

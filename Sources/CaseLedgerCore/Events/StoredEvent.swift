@@ -69,6 +69,17 @@ public struct StoredEvent: Sendable, Equatable {
         out.append(UInt8(ascii: "}"))
     }
 
+    /// The stored envelope as a JSON value (`data` as an object), members in reading order: what
+    /// evidence packs and case proofs carry, and exactly what `log --json` prints.
+    public var envelope: JSONValue {
+        .object(JSONObject([
+            ("seq", .int(seq)), ("event_id", .string(eventID)), ("case_id", .string(caseID)), ("version", .int(version)),
+            ("type", .string(type)), ("schema_version", .int(schemaVersion)), ("occurred_at", .string(occurredAt)),
+            ("recorded_at", .string(recordedAt)), ("actor", .string(actor)), ("data", (try? JSONParser.parse(data)) ?? .null),
+            ("hash", .string(hash)),
+        ]))
+    }
+
     /// The stored envelope as one JSON object, members in a reading order (for `log --json`).
     public func writeEnvelope(into out: inout [UInt8]) {
         out.append(contentsOf: #"{"seq":"#.utf8)
@@ -129,21 +140,6 @@ public enum HashChain {
 
     /// Bytes of a 64-character lowercase hex hash, or nil when it is not one.
     public static func bytes(hex: String) -> [UInt8]? {
-        let u = Array(hex.utf8)
-        guard u.count == 64 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(32)
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 48...57: c - 48
-            case 97...102: c - 87
-            default: nil
-            }
-        }
-        for i in stride(from: 0, to: 64, by: 2) {
-            guard let high = nibble(u[i]), let low = nibble(u[i + 1]) else { return nil }
-            out.append(high << 4 | low)
-        }
-        return out
+        hex.utf8.count == 64 ? Hex.bytes(hex) : nil
     }
 }
