@@ -47,7 +47,7 @@ CREATE TABLE ledger_meta (
 ) WITHOUT ROWID;
 
 -- Projections: derived from the log, updated in the same transaction as every append,
--- disposable and rebuildable. One row each: its code version when last built, its fingerprint
+-- disposable and rebuildable; each creates its own tables when it is (re)built. One row each: its code version when last built, its fingerprint
 -- (what else it was built from: for compliance, a digest of the shipped rulebooks), and the last
 -- seq it has folded (its checkpoint). A ledger opened by code with another version or
 -- fingerprint rebuilds it.
@@ -107,6 +107,15 @@ CREATE TABLE compliance_cases (
     case_id TEXT PRIMARY KEY,
     checked INTEGER NOT NULL,
     violations INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Projection `case_index`: find a case from what the debtor gives (`caseledger case find`):
+-- kind is 'account_ref' or 'debtor_ref', ref its value, one row per case and kind.
+CREATE TABLE case_index (
+    kind TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    PRIMARY KEY (kind, ref, case_id)
 ) WITHOUT ROWID;
 
 -- Only in a replay's output (`caseledger replay`), which holds a selection of a log: for each

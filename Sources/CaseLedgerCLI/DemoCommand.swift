@@ -65,7 +65,7 @@ struct Demo: ParsableCommand {
         try ledger.verifyProjections()
         print("4. verify: ok: \(chain.events) events, head \(chain.headHash)")
         print("   (every event's hash = SHA-256(previous hash ‖ RFC 8785 bytes); any edit breaks the chain)")
-        print("   projections \(Projections.all.map(\.name).joined(separator: ", ")) equal a fresh rebuild from the log\n")
+        print("   projections \(Ledger.projectionNames.joined(separator: ", ")) equal a fresh rebuild from the log\n")
 
         let featured = try Self.featuredCase(ledger)
         print("5. One case, as its projection holds it (caseledger case show \(featured)):")

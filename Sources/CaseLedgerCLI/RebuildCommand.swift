@@ -15,7 +15,7 @@ struct Rebuild: ParsableCommand {
         let started = Date()
         let events = try ledger.rebuildProjections()
         let seconds = Date().timeIntervalSince(started)
-        let names = Projections.all.map(\.name)
+        let names = Ledger.projectionNames
         if options.json {
             print(JSONValue.object(JSONObject([("events", .int(events)), ("projections", .array(names.map { .string($0) })),
                                                ("seconds", .string(String(format: "%.3f", seconds)))])).jsonLine, terminator: "")
@@ -27,7 +27,7 @@ struct Rebuild: ParsableCommand {
 
 struct Timings: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time the read queries in-process (for the benchmark): case show and audit --case, p50/p99 in ms.",
+        abstract: "Time the read queries in-process (for the benchmark): case show, audit --case and (with --checkpoint) prove case, p50/p99 in ms.",
         discussion: "Cases are drawn with a seeded generator; process start-up is not included.")
 
     @OptionGroup var options: LedgerOptions
@@ -37,6 +37,9 @@ struct Timings: ParsableCommand {
 
     @Option(help: "Seed for picking cases.")
     var seed: UInt64 = 1
+
+    @Option(help: ArgumentHelp("Also time `prove case` against this checkpoint.", valueName: "file"))
+    var checkpoint: String?
 
     func run() throws {
         let ledger = try Ledger(path: options.path, mode: .read)
@@ -59,8 +62,12 @@ struct Timings: ParsableCommand {
             var bytes = 0
             try ledger.auditTrail(.caseID(id)) { entry in bytes += CanonicalJSON.bytes(entry.json).count }
         }
+        var report: [(String, [Double])] = [("case_show", show), ("audit_case", audit)]
+        if let checkpoint {
+            let note = try KeyFiles.read(checkpoint, what: "checkpoint")
+            report.append(("prove_case", try measure { id in _ = CanonicalJSON.bytes(try ledger.caseProof(caseID: id, checkpointNote: note)) }))
+        }
         func percentile(_ values: [Double], _ p: Double) -> Double { values[min(values.count - 1, Int(Double(values.count) * p))] }
-        let report: [(String, [Double])] = [("case_show", show), ("audit_case", audit)]
         if options.json {
             var members: [(key: String, value: JSONValue)] = [("samples", .int(Int64(samples)))]
             for (name, values) in report {

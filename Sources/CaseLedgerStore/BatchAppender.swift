@@ -1,4 +1,5 @@
 import CaseLedgerCore
+import Foundation
 import GRDB
 
 /// Appends the events of one batch inside one SQLite transaction: idempotency, optimistic
@@ -34,8 +35,7 @@ public final class BatchAppender {
     private let insertEvent: RawStatement
     private let findEvent: RawStatement
     private let loadState: RawStatement
-    private let projections: ProjectionWriter
-    private let rules: RulebookChoice
+    private let projections: ProjectionWriters
     /// The Merkle tree's growing edge: each inserted event adds a leaf; complete tiles are written at once.
     private var tree: MerkleAppender
     private let tiles: Ledger.TileWriter
@@ -61,11 +61,17 @@ public final class BatchAppender {
             """)
         findEvent = try RawStatement(db, "SELECT seq, case_id, type, schema_version, occurred_at, actor, data FROM events WHERE event_id = ?")
         loadState = try RawStatement(db, "SELECT state FROM case_state WHERE case_id = ?")
-        projections = try ProjectionWriter(db)
-        rules = try Ledger.rules(db)
+        projections = try ProjectionWriters(db, rules: try Ledger.rules(db))
         tree = try Ledger.loadTree(db, size: head.seq)
         tiles = try Ledger.TileWriter(db)
+        keepsTree = ProcessInfo.processInfo.environment[Self.benchmarkWithoutTree] != "1"
     }
+
+    /// For `Tools/bench` only, to measure what the tree costs: `CASELEDGER_BENCH_WITHOUT_TREE=1`
+    /// appends without tree upkeep. The file is then behind; the next command that opens it
+    /// builds the missing tiles (and `verify`, which writes nothing, reports them missing).
+    static let benchmarkWithoutTree = "CASELEDGER_BENCH_WITHOUT_TREE"
+    private let keepsTree: Bool
 
     /// The outcome of one submission.
     public enum Outcome: Sendable, Equatable {
@@ -130,9 +136,11 @@ public final class BatchAppender {
         self.seq = seq
         previousHash = hash
         appended += 1
-        let tiles = self.tiles
-        try tree.append(leafHash: MerkleTree.leafHash(canonical)) { level, index, hashes in
-            try tiles.write(level: level, index: index, hashes: hashes)
+        if keepsTree {
+            let tiles = self.tiles
+            try tree.append(leafHash: MerkleTree.leafHash(canonical)) { level, index, hashes in
+                try tiles.write(level: level, index: index, hashes: hashes)
+            }
         }
         // Inserted: fold the event into the case, in place (data as text only for what the case keeps).
         if let box {
@@ -146,9 +154,7 @@ public final class BatchAppender {
                                            compliance: ComplianceCase(opening: caseEvent))
         }
         if target != nil {
-            var marks: [AuditProjection.VoidMark] = []
-            AuditProjection.apply(caseEvent, to: &marks, target: target, data: String(decoding: event.canonicalData, as: UTF8.self))
-            for mark in marks { try projections.save(mark) }
+            try projections.record(caseEvent, target: target, data: String(decoding: event.canonicalData, as: UTF8.self))
         }
         dirty.insert(event.caseID)
         if states.count > Limits.batchStateCacheCases { try flushStates(evict: true) }
@@ -167,7 +173,7 @@ public final class BatchAppender {
     /// Writes the changed case states back and moves the projections' checkpoints; called before the commit.
     func finish() throws -> Ledger.Head {
         try flushStates(evict: false)
-        try ProjectionWriter.setCheckpoints(db, seq: seq)
+        try ProjectionWriters.setCheckpoints(db, seq: seq)
         return Ledger.Head(seq: seq, hash: HashChain.hex(previousHash), recordedAt: recordedAt)
     }
 
@@ -175,10 +181,9 @@ public final class BatchAppender {
     /// this batch has its contact history read from the log first).
     private func flushStates(evict: Bool) throws {
         for caseID in dirty {
-            guard let box = states[caseID], let state = box.state else { continue }
-            try projections.save(state)
-            let record = try box.compliance ?? complianceFromLog(caseID)
-            try projections.save(ContactRules.judge(record, by: rules), caseID: caseID)
+            guard let box = states[caseID], box.state != nil else { continue }
+            if box.compliance == nil { box.compliance = try complianceFromLog(caseID) }
+            try projections.save(box)
         }
         dirty.removeAll(keepingCapacity: true)
         if evict { states.removeAll(keepingCapacity: true) }

@@ -130,11 +130,13 @@ extension Ledger {
     /// Folds every projection from the log, handing each case's final folds to `finished`
     /// (closed cases as they close, the rest at the end), and returns the fold.
     static func foldProjections(_ db: Database, include: (FeedRow) -> Bool = { _ in true },
+                                each: (CaseEvent, VoidTarget?, String) throws -> Void = { _, _, _ in },
                                 finished: (CaseBox) throws -> Void) throws -> ProjectionFold {
         try db.execute(sql: "PRAGMA cache_size = -\(scanCacheKiB)")
         defer { try? db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
         var fold = ProjectionFold()
         try feedEvents(db, include: include) { event, target, data in
+            try each(event, target, data ?? "{}")
             try fold.apply(event, target: target, data: data, retire: finished)
         }
         for box in fold.remaining { try finished(box) }
@@ -146,28 +148,24 @@ extension Ledger {
     @discardableResult
     static func rebuild(_ db: Database, names: [String], include: (FeedRow) -> Bool = { _ in true }) throws -> Int64 {
         let rules = try rules(db)
-        for name in names {
-            for table in ProjectionTables.tableNames[name] ?? [] { try db.execute(sql: "DROP TABLE IF EXISTS \(table)") }
-            for statement in ProjectionTables.ddl[name] ?? [] { try db.execute(sql: statement) }
+        let projections = ProjectionRegistry.named(names)
+        for projection in projections {
+            for table in projection.tables { try db.execute(sql: "DROP TABLE IF EXISTS \(table)") }
+            for statement in projection.schema { try db.execute(sql: statement) }
         }
-        let writer = try ProjectionWriter(db)
-        let writesCases = names.contains(CaseStateProjection.name)
-        let writesCompliance = names.contains(ComplianceProjection.name)
-        let fold = try foldProjections(db, include: include) { box in
-            if writesCases, let state = box.state { try writer.save(state) }
-            if writesCompliance, let record = box.compliance {
-                try writer.save(ContactRules.judge(record, by: rules), caseID: record.caseID)
-            }
-        }
-        if names.contains(AuditProjection.name) {
-            for mark in fold.marks { try writer.save(mark) }
-        }
-        for (name, version, fingerprint) in try expectedProjections(db) where names.contains(name) {
+        let writers = try ProjectionWriters(db, rules: rules, projections: projections)
+        let fold = try foldProjections(db, include: include, each: { event, target, data in
+            try writers.record(event, target: target, data: data)
+        }) { box in try writers.save(box) }
+        for projection in projections {
             try db.execute(sql: "INSERT OR REPLACE INTO projections (name, version, fingerprint, checkpoint_seq) VALUES (?, ?, ?, ?)",
-                           arguments: [name, version, fingerprint, fold.lastSeq])
+                           arguments: [projection.name, projection.version, projection.fingerprint(rules), fold.lastSeq])
         }
         return fold.events
     }
+
+    /// Every projection's name, in the order they are kept.
+    public static var projectionNames: [String] { ProjectionRegistry.all.map { $0.name } }
 
     /// How this ledger's compliance is judged: the shipped rulebooks in force, unless the ledger
     /// is a replay made with `--rules`, which keeps its rulebook in `ledger_meta` (`rules`).
@@ -181,45 +179,52 @@ extension Ledger {
         }
     }
 
-    /// The projections this ledger should hold, with the fingerprint of what they are built from.
-    static func expectedProjections(_ db: Database) throws -> [(name: String, version: Int, fingerprint: String)] {
-        let choice = try rules(db)
-        return Projections.all.map { projection in
-            guard projection.name == ComplianceProjection.name, case .given(let rulebook) = choice else { return projection }
-            return (projection.name, projection.version, RulebookLibrary(rulebooks: [rulebook]).fingerprint)
-        }
-    }
-
-    /// A projection that does not match this code and this log, and why, in words for a person.
+    /// A projection that does not match this code and this log: why, and why in words for a person.
     struct StaleProjection {
+        enum Cause {
+            /// This code has a projection the file does not (a new one).
+            case missing
+            /// Built by another code version, or from other rulebooks: this code rebuilds it.
+            case otherCode
+            /// Built to an earlier seq than the log's head: events were added behind its back.
+            case behindLog
+            /// Built further than the log goes: events are missing. Never repaired by a rebuild,
+            /// since the checkpoint is the one trace of the cut; only a person may decide.
+            case aheadOfLog
+        }
+
         let name: String
+        let cause: Cause
         let reason: String
-        /// Built further than the log goes: events are missing, and only a person may decide what
-        /// to do. Never repaired by a rebuild, since the checkpoint is the one trace of the cut.
-        let isAheadOfLog: Bool
+
+        var isAheadOfLog: Bool { cause == .aheadOfLog }
+        /// A difference with the log itself, not with this code.
+        var contradictsLog: Bool { cause == .aheadOfLog || cause == .behindLog }
     }
 
     /// Projections whose stored version, fingerprint or checkpoint does not match this code and this log.
     static func staleProjections(_ db: Database) throws -> [StaleProjection] {
         let head = try head(db).seq
+        let rules = try rules(db)
         var stale: [StaleProjection] = []
-        for (name, version, fingerprint) in try expectedProjections(db) {
+        for projection in ProjectionRegistry.all {
+            let (name, version, fingerprint) = (projection.name, projection.version, projection.fingerprint(rules))
             guard let row = try Row.fetchOne(db, sql: "SELECT version, fingerprint, checkpoint_seq FROM projections WHERE name = ?", arguments: [name]) else {
-                stale.append(StaleProjection(name: name, reason: "it has no checkpoint in this file", isAheadOfLog: false))
+                stale.append(StaleProjection(name: name, cause: .missing, reason: "it has no checkpoint in this file"))
                 continue
             }
             let storedVersion: Int = row["version"]
             let storedFingerprint: String = row["fingerprint"]
             let checkpoint: Int64 = row["checkpoint_seq"]
             if checkpoint > head {
-                stale.append(StaleProjection(name: name, reason: "the log ends at seq \(head), but projection \(name) was built to seq \(checkpoint): events are missing", isAheadOfLog: true))
+                stale.append(StaleProjection(name: name, cause: .aheadOfLog, reason: "the log ends at seq \(head), but projection \(name) was built to seq \(checkpoint): events are missing"))
             } else if storedVersion != version {
-                stale.append(StaleProjection(name: name, reason: "it was built by code version \(storedVersion), this is version \(version)", isAheadOfLog: false))
+                stale.append(StaleProjection(name: name, cause: .otherCode, reason: "it was built by code version \(storedVersion), this is version \(version)"))
             } else if storedFingerprint != fingerprint {
-                let what = name == ComplianceProjection.name ? "the rulebooks it was judged by" : "what it is built from"
-                stale.append(StaleProjection(name: name, reason: "\(what) changed since it was built", isAheadOfLog: false))
+                let what = name == ComplianceTable.name ? "the rulebooks it was judged by" : "what it is built from"
+                stale.append(StaleProjection(name: name, cause: .otherCode, reason: "\(what) changed since it was built"))
             } else if checkpoint < head {
-                stale.append(StaleProjection(name: name, reason: "it was built to seq \(checkpoint), but the log holds events to seq \(head): events were added that it never saw", isAheadOfLog: false))
+                stale.append(StaleProjection(name: name, cause: .behindLog, reason: "it was built to seq \(checkpoint), but the log holds events to seq \(head): events were added that it never saw"))
             }
         }
         return stale
@@ -243,6 +248,8 @@ extension Ledger {
     /// short is refused, never rebuilt over.
     static func bringUpToDate(_ db: Database, path: String, report: (String) -> Void) throws {
         try refuseCutLog(db, path: path)
+        // A new, empty ledger builds its projections' tables without a word: there is nothing to rebuild.
+        let report = try head(db).seq == 0 ? { _ in } : report
         try catchUpTree(db, report: report)
         let stale = try staleProjections(db)
         guard !stale.isEmpty else { return }
@@ -259,7 +266,7 @@ extension Ledger {
     public func rebuildProjections() throws -> Int64 {
         try database.write { db in
             try Self.refuseCutLog(db, path: path)
-            return try Self.rebuild(db, names: Projections.all.map(\.name))
+            return try Self.rebuild(db, names: Self.projectionNames)
         }
     }
 
@@ -269,75 +276,24 @@ extension Ledger {
         try database.read { db in try Self.verifyProjections(db) }
     }
 
-    static func verifyProjections(_ db: Database) throws {
-        do {
-            if let stale = try Self.staleProjections(db).first {
-                let advice = stale.isAheadOfLog ? "" : " (run `caseledger rebuild` if that is expected, then verify again)"
-                throw LedgerError.verificationFailed(seq: nil, reason: "projection \(stale.name) does not match the log: \(stale.reason)\(advice)")
-            }
-            let stored = try RawStatement(db, "SELECT version, status, escalation, last_seq, state FROM case_state WHERE case_id = ?")
-            let choice = try Self.rules(db)
-            let storedViolations = try RawStatement(db, """
-                SELECT rule, rulebook, event_id, seq, actor, local_time, detail FROM violations WHERE case_id = ? ORDER BY rowid
-                """)
-            var violationCount = 0
-            let fold = try Self.foldProjections(db) { box in
-                if let record = box.compliance {
-                    let rebuilt = ContactRules.judge(record, by: choice).violations
-                    violationCount += rebuilt.count
-                    storedViolations.bind(1, record.caseID)
-                    defer { storedViolations.reset() }
-                    var stored: [Violation] = []
-                    while try storedViolations.step() {
-                        stored.append(Violation(rule: storedViolations.text(0), rulebook: storedViolations.text(1),
-                                                eventID: storedViolations.text(2), seq: storedViolations.int64(3), caseID: record.caseID,
-                                                actor: storedViolations.text(4), localTime: storedViolations.text(5),
-                                                detail: storedViolations.text(6)))
-                    }
-                    if stored != rebuilt {
-                        throw LedgerError.verificationFailed(seq: nil, reason: "projection compliance differs from a rebuild for case \(record.caseID) (\(stored.count) violations stored, \(rebuilt.count) rebuilt)")
-                    }
-                }
-                guard let state = box.state else { return }
-                stored.bind(1, state.caseID)
-                defer { stored.reset() }
-                guard try stored.step() else {
-                    throw LedgerError.verificationFailed(seq: nil, reason: "projection case_state: case \(state.caseID) is missing")
-                }
-                let row = ProjectionWriter.CaseRow(
-                    caseID: state.caseID, version: stored.int64(0), status: stored.text(1), escalation: stored.isNull(2) ? nil : stored.text(2),
-                    lastSeq: stored.int64(3), state: Array(stored.text(4).utf8))
-                let rebuilt = ProjectionWriter.CaseRow(state)
-                if rebuilt != row {
-                    let field = rebuilt.status != row.status ? "status" : rebuilt.version != row.version ? "version"
-                        : rebuilt.escalation != row.escalation ? "escalation" : rebuilt.lastSeq != row.lastSeq ? "last_seq"
-                        : "state"
-                    throw LedgerError.verificationFailed(seq: nil, reason: "projection case_state differs from a rebuild for case \(state.caseID) (\(field))")
-                }
-            }
-            let storedViolationCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM violations") ?? 0
-            if storedViolationCount != violationCount {
-                throw LedgerError.verificationFailed(seq: nil, reason: "projection compliance holds \(storedViolationCount) violations, a rebuild \(violationCount)")
-            }
-            let storedCases = try Int.fetchOne(db, sql: "SELECT count(*) FROM case_state") ?? 0
-            if storedCases != fold.caseCount {
-                throw LedgerError.verificationFailed(seq: nil, reason: "projection case_state holds \(storedCases) cases, the log \(fold.caseCount)")
-            }
-
-            var storedMarks: [String: AuditProjection.VoidMark] = [:]
-            try Self.forEachVoidMark(db) { storedMarks[$0.voidedEventID] = $0 }
-            for mark in fold.marks {
-                let stored = storedMarks.removeValue(forKey: mark.voidedEventID)
-                guard stored != mark else { continue }
-                let field = stored == nil ? "missing" : stored!.voidingEventID != mark.voidingEventID ? "voiding_event_id"
-                    : stored!.voidingSeq != mark.voidingSeq ? "voiding_seq" : stored!.actor != mark.actor ? "actor"
-                    : stored!.occurredAt != mark.occurredAt ? "occurred_at" : "reason"
-                throw LedgerError.verificationFailed(seq: mark.voidingSeq, reason: "projection audit: the void of \(mark.voidedEventID) differs from a rebuild (\(field))")
-            }
-            if let extra = storedMarks.values.first {
-                throw LedgerError.verificationFailed(seq: extra.voidingSeq, reason: "projection audit: a void of \(extra.voidedEventID) is stored but not in the log")
-            }
+    /// Compares every projection with an in-memory rebuild. One whose checkpoint does not match
+    /// the log fails; one that this code has not built yet (a new projection, or another code
+    /// version or rulebook set: any other command rebuilds it, verify writes nothing) is not
+    /// compared, and its name is returned.
+    @discardableResult
+    static func verifyProjections(_ db: Database) throws -> [String] {
+        let stale = try Self.staleProjections(db)
+        if let wrong = stale.first(where: \.contradictsLog) {
+            throw LedgerError.verificationFailed(seq: nil, reason: "projection \(wrong.name) does not match the log: \(wrong.reason)")
         }
+        let notCompared = stale.map(\.name)
+        let projections = ProjectionRegistry.all.filter { !notCompared.contains($0.name) }
+        let writers = try ProjectionWriters(db, rules: try rules(db), projections: projections)
+        let fold = try foldProjections(db) { box in
+            for writer in writers.writers { try writer.verify(box) }
+        }
+        for writer in writers.writers { try writer.verifyFinish(fold) }
+        return notCompared
     }
 
     /// The audit projection's void marks (of one case, or all), read with their exact lengths:

@@ -15,6 +15,10 @@ public struct ChainReport: Sendable {
     public let treeStored: Bool
     /// The checkpoints checked, given and held: what each proved.
     public let checkpoints: [CheckpointCheck]
+    /// Projections compared with a rebuild, and those this code has not built in this file yet
+    /// (a new projection, another code version or rulebook set), which `verify` cannot compare.
+    public var projectionsCompared: [String] = []
+    public var projectionsNotCompared: [String] = []
 }
 
 /// A checkpoint `verify` checked: its tree matches the log's events, signed by these keys.
@@ -63,8 +67,9 @@ extension Ledger {
             }
             // A cut log first, named as such: the projections or the tree reach further than the events.
             if try Self.hasTree(db) { try Self.refuseCutLog(db, path: path) }
-            let chain = try Self.verifyChain(db, checkpoints: targets)
-            try Self.verifyProjections(db)
+            var chain = try Self.verifyChain(db, checkpoints: targets)
+            chain.projectionsNotCompared = try Self.verifyProjections(db)
+            chain.projectionsCompared = Self.projectionNames.filter { !chain.projectionsNotCompared.contains($0) }
             return chain
         }
     }

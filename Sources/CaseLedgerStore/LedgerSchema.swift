@@ -1,8 +1,10 @@
 import CaseLedgerCore
 import GRDB
 
-/// The ledger file's tables, created through GRDB migrations. `Schemas/sql/ledger.sql` documents
-/// the same schema for auditors; a test keeps the two equal.
+/// The ledger file's tables, created through GRDB migrations: frozen SQL, never edited once
+/// released, and never dependent on application types. Projections create their own tables
+/// when they are (re)built (`Projections/`). `Schemas/sql/ledger.sql` documents the whole schema
+/// for auditors; a test keeps the two equal.
 enum LedgerSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -38,13 +40,48 @@ enum LedgerSchema {
                     checkpoint_seq INTEGER NOT NULL
                 ) WITHOUT ROWID;
                 """)
-            for tables in ProjectionTables.ddl.values {
-                for statement in tables { try db.execute(sql: statement) }
-            }
-            for (name, version, fingerprint) in Projections.all {
-                try db.execute(sql: "INSERT INTO projections (name, version, fingerprint, checkpoint_seq) VALUES (?, ?, ?, 0)",
-                               arguments: [name, version, fingerprint])
-            }
+            // Frozen as first released: the projections' tables as they were then (a projection's
+            // rebuild drops and recreates its own tables in their current shape), and their rows
+            // with no fingerprint, so the first opening builds them from the log.
+            try db.execute(sql: """
+                CREATE TABLE case_state (
+                    case_id TEXT PRIMARY KEY,
+                    version INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    escalation TEXT,
+                    last_seq INTEGER NOT NULL,
+                    state TEXT NOT NULL
+                );
+                CREATE INDEX case_state_by_status ON case_state (status, case_id);
+                CREATE INDEX case_state_by_escalation ON case_state (escalation, case_id);
+                CREATE TABLE violations (
+                    case_id TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    rule TEXT NOT NULL,
+                    rulebook TEXT NOT NULL,
+                    event_id TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    local_time TEXT NOT NULL,
+                    detail TEXT NOT NULL
+                );
+                CREATE INDEX violations_by_case ON violations (case_id, seq);
+                CREATE INDEX violations_by_actor ON violations (actor, seq);
+                CREATE TABLE compliance_cases (
+                    case_id TEXT PRIMARY KEY,
+                    checked INTEGER NOT NULL,
+                    violations INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE audit_voids (
+                    voided_event_id TEXT PRIMARY KEY,
+                    voiding_event_id TEXT NOT NULL,
+                    voiding_seq INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    occurred_at TEXT NOT NULL,
+                    reason TEXT NOT NULL
+                ) WITHOUT ROWID;
+                INSERT INTO projections (name, version, fingerprint, checkpoint_seq)
+                VALUES ('case_state', 1, '', 0), ('audit', 1, '', 0), ('compliance', 1, '', 0);
+                """)
         }
         migrator.registerMigration("v2-replay-links") { db in
             try db.execute(sql: """
@@ -83,65 +120,4 @@ enum LedgerSchema {
         }
         return migrator
     }
-}
-
-/// The tables each projection owns: created with the ledger, dropped and created again on a rebuild.
-enum ProjectionTables {
-    static let ddl: [String: [String]] = [
-        CaseStateProjection.name: [
-            """
-            CREATE TABLE case_state (
-                case_id TEXT PRIMARY KEY,
-                version INTEGER NOT NULL,
-                status TEXT NOT NULL,
-                escalation TEXT,
-                last_seq INTEGER NOT NULL,
-                state TEXT NOT NULL
-            )
-            """,
-            "CREATE INDEX case_state_by_status ON case_state (status, case_id)",
-            "CREATE INDEX case_state_by_escalation ON case_state (escalation, case_id)",
-        ],
-        ComplianceProjection.name: [
-            """
-            CREATE TABLE violations (
-                case_id TEXT NOT NULL,
-                seq INTEGER NOT NULL,
-                rule TEXT NOT NULL,
-                rulebook TEXT NOT NULL,
-                event_id TEXT NOT NULL,
-                actor TEXT NOT NULL,
-                local_time TEXT NOT NULL,
-                detail TEXT NOT NULL
-            )
-            """,
-            "CREATE INDEX violations_by_case ON violations (case_id, seq)",
-            "CREATE INDEX violations_by_actor ON violations (actor, seq)",
-            """
-            CREATE TABLE compliance_cases (
-                case_id TEXT PRIMARY KEY,
-                checked INTEGER NOT NULL,
-                violations INTEGER NOT NULL
-            ) WITHOUT ROWID
-            """,
-        ],
-        AuditProjection.name: [
-            """
-            CREATE TABLE audit_voids (
-                voided_event_id TEXT PRIMARY KEY,
-                voiding_event_id TEXT NOT NULL,
-                voiding_seq INTEGER NOT NULL,
-                actor TEXT NOT NULL,
-                occurred_at TEXT NOT NULL,
-                reason TEXT NOT NULL
-            ) WITHOUT ROWID
-            """
-        ],
-    ]
-
-    static let tableNames: [String: [String]] = [
-        CaseStateProjection.name: ["case_state"],
-        AuditProjection.name: ["audit_voids"],
-        ComplianceProjection.name: ["violations", "compliance_cases"],
-    ]
 }

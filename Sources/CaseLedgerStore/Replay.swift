@@ -170,7 +170,7 @@ public enum Replay {
                 try db.execute(sql: "INSERT INTO checkpoints (origin, tree_size, root_hash, note, stored_at) VALUES (?, ?, ?, ?, ?)",
                                arguments: [held.checkpoint.origin, held.checkpoint.size, Base64.encode(held.checkpoint.root), held.note.noteText, held.storedAt])
             }
-            try Ledger.rebuild(db, names: Projections.all.map(\.name))
+            try Ledger.rebuild(db, names: Ledger.projectionNames)
             let choice = try Ledger.rules(db)
             var members: [(key: String, value: JSONValue)] = [
                 ("source", .string(URL(fileURLWithPath: source).standardizedFileURL.path)),

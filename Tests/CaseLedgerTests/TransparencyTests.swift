@@ -320,7 +320,9 @@ final class TransparencyTests: XCTestCase {
         XCTAssertTrue(noProof.stderr.contains("give the consistency proof"), noProof.stderr)
         XCTAssertEqual(try fileBytes(state), held)
 
-        let badProof = try setup.folder.write("bad.proof", try String(contentsOfFile: proof, encoding: .utf8).replacingOccurrences(of: "A", with: "B"))
+        // A well-formed proof whose first hash is another one (SHA-256 of nothing).
+        let hashes = try String(contentsOfFile: proof, encoding: .utf8).split(separator: "\n")
+        let badProof = try setup.folder.write("bad.proof", (["47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="] + hashes.dropFirst()).joined(separator: "\n") + "\n")
         let refusedProof = try cosign(second, proof: badProof, out: setup.path("x"))
         XCTAssertEqual(refusedProof.exitCode, 4, refusedProof.stderr)
         XCTAssertEqual(try fileBytes(state), held)

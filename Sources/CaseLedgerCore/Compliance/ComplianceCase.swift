@@ -26,7 +26,7 @@ public struct ComplianceCase: Sendable {
     public struct Contact: Sendable {
         public enum Kind: Sendable {
             case call(CaseFact.Call)
-            case message(channel: String, party: String)
+            case message(channel: MessageChannel, party: String)
             case visit(visitID: String, outcome: String)
         }
         let id: CompactUUID
@@ -58,7 +58,7 @@ public struct ComplianceCase: Sendable {
     public struct Restriction: Sendable {
         public let eventID: String
         public let restrictionID: String
-        public let kind: String
+        public let kind: RestrictionKind
         public let at: Int64
         public let seq: Int64
         public let untilMicros: Int64?

@@ -65,7 +65,7 @@ public enum ContactRules {
                 what = call.outbound ? "outbound call" : "inbound call"
                 party = call.party
             case .message(let channel, let to):
-                what = "\(channel) message"
+                what = "\(channel.rawValue) message"
                 party = to
             case .visit(let visitID, _):
                 what = "visit \(visitID)"
@@ -74,7 +74,7 @@ public enum ContactRules {
             // contact_hours: outbound calls, sms/email/app messages and completed visits; letters do not count.
             if let hours = rulebook?.contactHours, contact.isOutbound {
                 var counts = true
-                if case .message("letter", _) = contact.kind { counts = false }
+                if case .message(.letter, _) = contact.kind { counts = false }
                 if counts, when.minute < hours.start || when.minute >= hours.end {
                     flag("contact_hours", "\(what) at \(Rulebook.clock(when.minute)) debtor-local (\(record.timeZone)), outside \(Rulebook.clock(hours.start))–\(Rulebook.clock(hours.end))")
                 }
@@ -93,16 +93,16 @@ public enum ContactRules {
                     if let until = restriction.untilMicros, contact.occurredMicros >= until { continue }
                     let covered: Bool
                     switch (restriction.kind, contact.kind) {
-                    case ("cease_all", _), ("dispute_hold", _), ("hardship_hold", _): covered = true
-                    case ("no_calls", .call): covered = true
-                    case ("no_visits", .visit): covered = true
-                    case ("no_workplace_contact", .visit(let visitID, _)):
+                    case (.ceaseAll, _), (.disputeHold, _), (.hardshipHold, _): covered = true
+                    case (.noCalls, .call): covered = true
+                    case (.noVisits, .visit): covered = true
+                    case (.noWorkplaceContact, .visit(let visitID, _)):
                         let booking = liveBookings.last { $0.visitID == visitID && ($0.at, $0.seq) < (contact.occurredMicros, contact.seq) }
                         covered = booking?.location == "workplace"
                     default: covered = false
                     }
                     if covered {
-                        flag("contact_during_restriction", "\(what) while restriction \(restriction.restrictionID) (\(restriction.kind.replacingOccurrences(of: "_", with: " "))) is active")
+                        flag("contact_during_restriction", "\(what) while restriction \(restriction.restrictionID) (\(restriction.kind.rawValue.replacingOccurrences(of: "_", with: " "))) is active")
                         break
                     }
                 }

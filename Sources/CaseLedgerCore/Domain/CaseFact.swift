@@ -4,7 +4,7 @@
 public enum CaseFact: Sendable, Equatable {
     case opened(Opening)
     case call(Call)
-    case message(channel: String, party: String)
+    case message(channel: MessageChannel, party: String)
     case visitBooked(visitID: String, location: String)
     case visitCompleted(visitID: String, outcome: String)
     case visitCancelled(visitID: String)
@@ -12,7 +12,7 @@ public enum CaseFact: Sendable, Equatable {
     case planDecided(planID: String, accepted: Bool)
     case promise(amountMinor: Int64, date: String)
     case payment(amountMinor: Int64, currency: String)
-    case escalated(to: String)
+    case escalated(to: EscalationLevel)
     case complaintFiled(complaintID: String)
     case complaintResolved(complaintID: String)
     case restricted(Restriction)
@@ -23,6 +23,9 @@ public enum CaseFact: Sendable, Equatable {
     case closed(reason: String)
 
     public struct Opening: Sendable, Equatable {
+        public let debtorRef: String
+        public let accountRef: String
+        public let branch: String?
         public let currency: String
         public let principalMinor: Int64
         public let feesMinor: Int64
@@ -55,7 +58,7 @@ public enum CaseFact: Sendable, Equatable {
 
     public struct Restriction: Sendable, Equatable {
         public let restrictionID: String
-        public let kind: String
+        public let kind: RestrictionKind
         public let reason: String
         public let until: String?
         public let untilMicros: Int64?
@@ -70,13 +73,16 @@ public enum CaseFact: Sendable, Equatable {
         func int(_ key: String) -> Int64 { data[key]?.intValue ?? 0 }
         switch type {
         case .caseOpened:
-            self = .opened(Opening(currency: string("currency"), principalMinor: int("principal_minor"),
+            self = .opened(Opening(debtorRef: string("debtor_ref"), accountRef: string("account_ref"), branch: data["branch"]?.stringValue,
+                                   currency: string("currency"), principalMinor: int("principal_minor"),
                                    feesMinor: int("fees_minor"), product: string("product"),
                                    debtorTimeZone: string("debtor_timezone"), region: data["region"]?.stringValue))
         case .callPlaced:
             self = .call(Call(outbound: string("direction") == "outbound", party: string("party"), outcome: string("outcome"),
                               durationSeconds: data["duration_s"]?.intValue))
-        case .messageSent: self = .message(channel: string("channel"), party: string("party"))
+        // Data matched its schema, so the words are the enumerations'; a tampered row reads as the
+        // most restrictive word rather than trapping (and `verify` names the row).
+        case .messageSent: self = .message(channel: MessageChannel(rawValue: string("channel")) ?? .sms, party: string("party"))
         case .visitBooked: self = .visitBooked(visitID: string("visit_id"), location: string("location"))
         case .visitCompleted: self = .visitCompleted(visitID: string("visit_id"), outcome: string("outcome"))
         case .visitCancelled: self = .visitCancelled(visitID: string("visit_id"))
@@ -90,12 +96,12 @@ public enum CaseFact: Sendable, Equatable {
         case .planDeclined: self = .planDecided(planID: string("plan_id"), accepted: false)
         case .promiseMade: self = .promise(amountMinor: int("amount_minor"), date: string("promised_date"))
         case .paymentReceived: self = .payment(amountMinor: int("amount_minor"), currency: string("currency"))
-        case .caseEscalated: self = .escalated(to: string("to"))
+        case .caseEscalated: self = .escalated(to: EscalationLevel(rawValue: string("to")) ?? .legal)
         case .complaintFiled: self = .complaintFiled(complaintID: string("complaint_id"))
         case .complaintResolved: self = .complaintResolved(complaintID: string("complaint_id"))
         case .contactRestricted:
             let until = data["until"]?.stringValue
-            self = .restricted(Restriction(restrictionID: string("restriction_id"), kind: string("kind"), reason: string("reason"),
+            self = .restricted(Restriction(restrictionID: string("restriction_id"), kind: RestrictionKind(rawValue: string("kind")) ?? .ceaseAll, reason: string("reason"),
                                            until: until, untilMicros: until.flatMap { Timestamp(rfc3339: $0)?.epochMicros }))
         case .contactRestrictionLifted: self = .restrictionLifted(restrictionID: string("restriction_id"))
         case .noteRecorded: self = .note

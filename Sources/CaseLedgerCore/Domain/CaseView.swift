@@ -17,7 +17,7 @@ extension CaseState {
 
     public var balanceMinor: Int64 { opening.principalMinor.clampedAdding(opening.feesMinor).clampedAdding(0 &- paidMinor) }
 
-    public var escalation: String? {
+    public var escalation: EscalationLevel? {
         if case .escalated(let to) = latest({ if case .escalated = $0 { true } else { false } })?.fact { return to }
         return nil
     }
@@ -34,23 +34,23 @@ extension CaseState {
         return (acceptance, plan, paid)
     }
 
-    public var status: String {
-        if isClosed { return "closed" }
+    public var status: CaseStatus {
+        if isClosed { return .closed }
         let latestEscalation = latest { if case .escalated = $0 { true } else { false } }
         if let accepted = acceptedPlan, latestEscalation.map({ accepted.acceptance.isLater(than: $0) }) ?? true,
             accepted.paidTowardMinor < accepted.plan.totalMinor
         {
-            return "plan_active"
+            return .planActive
         }
-        if latestEscalation != nil { return "escalated" }
+        if latestEscalation != nil { return .escalated }
         if let promise = latest({ if case .promise = $0 { true } else { false } }) {
             let rivals = [
                 latest { if case .payment = $0 { true } else { false } },
                 latest { if case .planDecided(_, true) = $0 { true } else { false } },
             ]
-            if rivals.allSatisfy({ $0.map { promise.isLater(than: $0) } ?? true }) { return "promised" }
+            if rivals.allSatisfy({ $0.map { promise.isLater(than: $0) } ?? true }) { return .promised }
         }
-        return "open"
+        return .open
     }
 
     /// The accepted plan while it is active: not closed, and paid below its total.
@@ -73,7 +73,7 @@ extension CaseState {
             if records.contains(where: { $0.fact == .restrictionLifted(restrictionID: restriction.restrictionID) }) { return nil }
             if let until = restriction.untilMicros, until <= lastEventMicros { return nil }
             return .object(JSONObject([
-                ("restriction_id", .string(restriction.restrictionID)), ("kind", .string(restriction.kind)),
+                ("restriction_id", .string(restriction.restrictionID)), ("kind", .string(restriction.kind.rawValue)),
                 ("reason", .string(restriction.reason)), ("since", .string(record.occurredAt)),
                 ("until", restriction.until.map { .string($0) } ?? .null),
             ]))
@@ -97,7 +97,7 @@ extension CaseState {
             promise = .object(JSONObject([("amount_minor", .int(amount)), ("promised_date", .string(date)), ("made_at", .string(latest.occurredAt))]))
         }
         return .object(JSONObject([
-            ("case_id", .string(caseID)), ("status", .string(status)), ("escalation", escalation.map { .string($0) } ?? .null),
+            ("case_id", .string(caseID)), ("status", .string(status.rawValue)), ("escalation", escalation.map { .string($0.rawValue) } ?? .null),
             ("currency", .string(opening.currency)), ("principal_minor", .int(opening.principalMinor)),
             ("fees_minor", .int(opening.feesMinor)), ("paid_minor", .int(paidMinor)), ("balance_minor", .int(balanceMinor)),
             ("version", .int(Int64(version))), ("last_seq", .int(lastSeq)),
@@ -107,6 +107,8 @@ extension CaseState {
             ("contacts", .object(JSONObject([("calls", .int(Int64(calls))), ("messages", .int(Int64(messages))), ("visits", .int(Int64(visits)))]))),
             ("latest_promise", promise), ("closed_reason", closedReason),
             ("product", .string(opening.product)), ("region", opening.region.map { .string($0) } ?? .null),
+            ("debtor_ref", .string(opening.debtorRef)), ("account_ref", .string(opening.accountRef)),
+            ("branch", opening.branch.map { .string($0) } ?? .null),
             ("debtor_timezone", .string(opening.debtorTimeZone)),
         ]))
     }

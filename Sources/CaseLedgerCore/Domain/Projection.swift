@@ -76,13 +76,3 @@ public enum ComplianceProjection: Projection {
         }
     }
 }
-
-/// Every projection the ledger keeps, with its version and fingerprint (what else it depends on:
-/// the shipped rulebooks, for compliance): what `verify` checks, and what a change rebuilds.
-public enum Projections {
-    public static let all: [(name: String, version: Int, fingerprint: String)] = [
-        (CaseStateProjection.name, CaseStateProjection.version, ""),
-        (AuditProjection.name, AuditProjection.version, ""),
-        (ComplianceProjection.name, ComplianceProjection.version, RulebookLibrary.shipped.fingerprint),
-    ]
-}

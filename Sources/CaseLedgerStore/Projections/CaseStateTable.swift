@@ -1,0 +1,99 @@
+import CaseLedgerCore
+import GRDB
+
+/// `case_state`: every case's fold (CONTRACT §6, `case show`, `case list`), one row per case, with
+/// its status and escalation beside it for the listings' filters.
+final class CaseStateTable: StoredProjection {
+    static let name = CaseStateProjection.name
+    static let version = CaseStateProjection.version
+    static let tables = ["case_state"]
+    static let schema = [
+        """
+        CREATE TABLE case_state (
+            case_id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            escalation TEXT,
+            last_seq INTEGER NOT NULL,
+            state TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX case_state_by_status ON case_state (status, case_id)",
+        "CREATE INDEX case_state_by_escalation ON case_state (escalation, case_id)",
+    ]
+
+    private let upsert: RawStatement
+    private let select: RawStatement
+    private let db: Database
+
+    init(_ db: Database, rules: RulebookChoice) throws {
+        self.db = db
+        upsert = try RawStatement(db, """
+            INSERT INTO case_state (case_id, version, status, escalation, last_seq, state) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (case_id) DO UPDATE SET version = excluded.version, status = excluded.status,
+                escalation = excluded.escalation, last_seq = excluded.last_seq, state = excluded.state
+            """)
+        select = try RawStatement(db, "SELECT version, status, escalation, last_seq, state FROM case_state WHERE case_id = ?")
+    }
+
+    /// The row a case's state is stored as; `verify` compares exactly these values.
+    struct Row: Equatable {
+        let version: Int64
+        let status: String
+        let escalation: String?
+        let lastSeq: Int64
+        let state: [UInt8]
+
+        init(_ state: CaseState) {
+            version = Int64(state.version)
+            status = state.status.rawValue
+            escalation = state.escalation?.rawValue
+            lastSeq = state.lastSeq
+            self.state = state.storedJSON
+        }
+
+        init(version: Int64, status: String, escalation: String?, lastSeq: Int64, state: [UInt8]) {
+            self.version = version
+            self.status = status
+            self.escalation = escalation
+            self.lastSeq = lastSeq
+            self.state = state
+        }
+    }
+
+    func save(_ box: CaseBox) throws {
+        guard let state = box.state else { return }
+        let row = Row(state)
+        upsert.bind(1, state.caseID)
+        upsert.bind(2, row.version)
+        upsert.bind(3, row.status)
+        if let escalation = row.escalation { upsert.bind(4, escalation) }
+        upsert.bind(5, row.lastSeq)
+        upsert.bind(6, utf8: row.state)
+        defer { upsert.reset() }
+        _ = try upsert.step()
+    }
+
+    func verify(_ box: CaseBox) throws {
+        guard let state = box.state else { return }
+        select.bind(1, state.caseID)
+        defer { select.reset() }
+        guard try select.step() else {
+            throw LedgerError.verificationFailed(seq: nil, reason: "projection case_state: case \(state.caseID) is missing")
+        }
+        let stored = Row(version: select.int64(0), status: select.text(1), escalation: select.isNull(2) ? nil : select.text(2),
+                         lastSeq: select.int64(3), state: Array(select.text(4).utf8))
+        let rebuilt = Row(state)
+        guard stored != rebuilt else { return }
+        let field = rebuilt.status != stored.status ? "status" : rebuilt.version != stored.version ? "version"
+            : rebuilt.escalation != stored.escalation ? "escalation" : rebuilt.lastSeq != stored.lastSeq ? "last_seq" : "state"
+        throw LedgerError.verificationFailed(seq: nil, reason: "projection case_state differs from a rebuild for case \(state.caseID) (\(field))")
+    }
+
+    func verifyFinish(_ fold: ProjectionFold) throws {
+        let stored = try Int.fetchOne(db, sql: "SELECT count(*) FROM case_state") ?? 0
+        if stored != fold.caseCount {
+            throw LedgerError.verificationFailed(seq: nil, reason: "projection case_state holds \(stored) cases, the log \(fold.caseCount)")
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import CaseLedgerCore
+import GRDB
+
+/// A projection as the ledger file keeps it: its tables, how it writes a case's folds, and how
+/// `verify` checks them against a rebuild. Each projection is one type, in one file here;
+/// `ProjectionRegistry.all` names them all, and everything else (append, rebuild, verify,
+/// replay, staleness) goes through that list.
+///
+/// Adding a projection is one new file and one line in the registry. Its tables are created by
+/// its first rebuild (a ledger opened by code with a projection it lacks rebuilds that one).
+protocol StoredProjection: AnyObject {
+    /// Stable name: the key of its row in `projections`.
+    static var name: String { get }
+    /// Bump when its fold or its stored form changes: older files rebuild it when opened.
+    static var version: Int { get }
+    /// Its tables, dropped on a rebuild, and the statements that create them and their indexes.
+    static var tables: [String] { get }
+    static var schema: [String] { get }
+    /// What it is built from besides the log and this code (for compliance, the rulebooks).
+    static func fingerprint(_ rules: RulebookChoice) -> String
+
+    /// Its writer, for one transaction.
+    init(_ db: Database, rules: RulebookChoice) throws
+    /// One appended or replayed event, for projections that keep facts per event.
+    func record(_ event: CaseEvent, target: VoidTarget?, data: String) throws
+    /// A case's folds: after an append changed them, or final, on a rebuild.
+    func save(_ box: CaseBox) throws
+    /// Throws naming the difference when what is stored for this case is not what a rebuild made.
+    func verify(_ box: CaseBox) throws
+    /// After every case was compared: throws when something is stored that no case accounts for.
+    func verifyFinish(_ fold: ProjectionFold) throws
+}
+
+extension StoredProjection {
+    static func fingerprint(_ rules: RulebookChoice) -> String { "" }
+    func record(_ event: CaseEvent, target: VoidTarget?, data: String) throws {}
+}
+
+/// Every projection the ledger keeps, in the order they are written.
+enum ProjectionRegistry {
+    static var all: [any StoredProjection.Type] { [CaseStateTable.self, AuditTable.self, ComplianceTable.self, CaseIndexTable.self] }
+
+    static func named(_ names: [String]) -> [any StoredProjection.Type] {
+        all.filter { names.contains($0.name) }
+    }
+}
+
+/// The writers of a set of projections for one transaction.
+struct ProjectionWriters {
+    let writers: [any StoredProjection]
+
+    init(_ db: Database, rules: RulebookChoice, projections: [any StoredProjection.Type] = ProjectionRegistry.all) throws {
+        writers = try projections.map { try $0.init(db, rules: rules) }
+    }
+
+    func record(_ event: CaseEvent, target: VoidTarget?, data: String) throws {
+        for writer in writers { try writer.record(event, target: target, data: data) }
+    }
+
+    func save(_ box: CaseBox) throws {
+        for writer in writers { try writer.save(box) }
+    }
+
+    static func setCheckpoints(_ db: Database, seq: Int64) throws {
+        try db.execute(sql: "UPDATE projections SET checkpoint_seq = ?", arguments: [seq])
+    }
+}
