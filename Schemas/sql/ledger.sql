@@ -86,12 +86,16 @@ CREATE TABLE audit_voids (
 ) WITHOUT ROWID;
 
 -- Projection `compliance`: every violation of the rulebooks in force (CONTRACT §6, §7), judged
--- per case in the debtor's local time, contacts in occurred_at order. A case's rows are replaced
--- whenever one of its events arrives (a late contact can change what breaks a limit).
+-- per case in the debtor's local time, contacts in occurred_at order, by every rulebook in force
+-- for the case's region on the contact's day. A case's rows are replaced whenever one of its
+-- events arrives (a late contact can change what breaks a limit).
+--   rule        the rule id (contact_hours, calls_per_day, …)
+--   rule_limit  the rulebook field exceeded (max_calls_per_day, max_connected_calls_per_day, …)
 CREATE TABLE violations (
     case_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
     rule TEXT NOT NULL,
+    rule_limit TEXT NOT NULL,
     rulebook TEXT NOT NULL,
     event_id TEXT NOT NULL,
     actor TEXT NOT NULL,
@@ -101,13 +105,37 @@ CREATE TABLE violations (
 CREATE INDEX violations_by_case ON violations (case_id, seq);
 CREATE INDEX violations_by_actor ON violations (actor, seq);
 
--- Every case the compliance projection has judged: checked = 0 when no rulebook applied to any
--- of its contacts (its region matches no rulebook's jurisdiction), and how many violations it has.
+-- Every case the compliance projection has judged: its region, its outbound contacts (voided ones
+-- excluded), how many some rulebook judged, its violations, and why a contact was not judged
+-- (the first such: no rulebook in force for the region on that day).
 CREATE TABLE compliance_cases (
     case_id TEXT PRIMARY KEY,
-    checked INTEGER NOT NULL,
-    violations INTEGER NOT NULL
+    region TEXT,
+    contacts INTEGER NOT NULL,
+    contacts_judged INTEGER NOT NULL,
+    violations INTEGER NOT NULL,
+    not_judged TEXT
 ) WITHOUT ROWID;
+CREATE INDEX compliance_cases_by_region ON compliance_cases (region, case_id);
+
+-- Projection `complaints`: every complaint filed (voided filings excluded), open or resolved,
+-- for `caseledger complaint list` and the console. filed_local is the filing on the debtor's clock.
+CREATE TABLE complaints (
+    complaint_id TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    filed_seq INTEGER NOT NULL,
+    filed_at TEXT NOT NULL,
+    filed_local TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    category TEXT NOT NULL,
+    region TEXT,
+    status TEXT NOT NULL,
+    resolved_at TEXT,
+    finding TEXT,
+    PRIMARY KEY (complaint_id, case_id)
+) WITHOUT ROWID;
+CREATE INDEX complaints_by_status ON complaints (status, filed_at);
+CREATE INDEX complaints_by_case ON complaints (case_id);
 
 -- Projection `case_index`: find a case from what the debtor gives (`caseledger case find`):
 -- kind is 'account_ref' or 'debtor_ref', ref its value, one row per case and kind.

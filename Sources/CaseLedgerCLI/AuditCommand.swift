@@ -18,10 +18,10 @@ struct Audit: ParsableCommand {
     @Option(help: "The actor (kind:id) whose trail to show, across cases.")
     var actor: String?
 
-    @Option(help: "Only events that occurred at or after this RFC 3339 time.")
+    @Option(help: "Only events that occurred at or after this time (RFC 3339, or a date: from the start of that day, debtor-local).")
     var from: String?
 
-    @Option(help: "Only events that occurred at or before this RFC 3339 time.")
+    @Option(help: "Only events that occurred at or before this time (RFC 3339, or a date: to the end of that day, debtor-local).")
     var to: String?
 
     @Option(help: "table (default), json or csv.")
@@ -30,16 +30,21 @@ struct Audit: ParsableCommand {
     func validate() throws {
         guard (caseID == nil) != (actor == nil) else { throw ValidationError("give exactly one of --case or --actor") }
         for (name, value) in [("--from", from), ("--to", to)] {
-            if let value, Timestamp(rfc3339: value) == nil {
-                throw ValidationError("\(name) must be an RFC 3339 time with an offset, e.g. 2024-03-01T00:00:00+08:00")
-            }
+            if let value, TimeBound(value) == nil { throw ValidationError(TimeBound.problem(value, option: name)) }
         }
     }
 
     func run() throws {
         let ledger = try Ledger(path: options.path, mode: .read)
         if let caseID, try ledger.count(caseID: caseID) == 0 {
-            throw LedgerError.notFound("no case \(caseID) in \(options.path)")
+            throw LedgerError.notFound("no case \(JSONText.shown(caseID)) in \(options.path)")
+        }
+        if let actor, !actor.contains(":") {
+            // An id without its kind: say which actors it could mean, rather than "no events".
+            let matches = try ledger.actors(withID: actor)
+            throw LedgerError.notFound(matches.isEmpty
+                ? "no actor with the id \(JSONText.quoted(actor)): actors are kind:id (collector:…, visitor:…, supervisor:…, agency:…, system:…, debtor:…)"
+                : "actors are kind:id; \(JSONText.quoted(actor)) matches \(matches.joined(separator: ", ")): try --actor \(matches[0])")
         }
         let subject: AuditSubject = caseID.map { .caseID($0) } ?? .actor(actor!)
         let format = options.json ? .json : (self.format ?? .table)
@@ -48,20 +53,25 @@ struct Audit: ParsableCommand {
         var count = 0
         switch format {
         case .json: out.write("[")
-        case .csv: out.write("seq,event_id,case_id,type,occurred_at,recorded_at,actor,voided,summary\n")
-        case .table: break
+        case .csv: out.write("seq,event_id,case_id,type,occurred_at,local_time,recorded_at,actor,voided,violations,summary\n")
+        case .table:
+            out.write("\("seq".leftPadded(8))  \("debtor-local time".padding(toLength: 25, withPad: " ", startingAt: 0))  \("case".padding(toLength: 16, withPad: " ", startingAt: 0))  \("actor".padding(toLength: 26, withPad: " ", startingAt: 0))  what happened\n")
         }
-        try ledger.auditTrail(subject, from: from.flatMap(Timestamp.init(rfc3339:)), to: to.flatMap(Timestamp.init(rfc3339:))) { entry in
+        try ledger.auditTrail(subject, from: from.flatMap(TimeBound.init), to: to.flatMap(TimeBound.init)) { entry in
+            let rules = entry.violations.map { "\($0.rule.rawValue) [\($0.rulebook)]" }
             switch format {
             case .json:
                 out.write((count == 0 ? "" : ",") + CanonicalJSON.string(entry.json))
             case .csv:
-                let fields = [String(entry.seq), entry.eventID, entry.caseID, entry.type, entry.occurredAt, entry.recordedAt,
-                              entry.actor, entry.voidedBy == nil ? "false" : "true", entry.summary]
+                let fields = [String(entry.seq), entry.eventID, entry.caseID, entry.type, entry.occurredAt, entry.localTime, entry.recordedAt,
+                              entry.actor, entry.voidedBy == nil ? "false" : "true", rules.joined(separator: "; "), entry.summary]
                 out.write(fields.map(Self.csvField).joined(separator: ",") + "\n")
             case .table:
                 let void = entry.voidedBy.map { "  [VOIDED by seq \($0.voidingSeq), \($0.actor): \($0.reason)]" } ?? ""
-                out.write("\(String(entry.seq).leftPadded(8))  \(entry.occurredAt.padding(toLength: 25, withPad: " ", startingAt: 0))  \(entry.caseID)  \(entry.summary)\(void)\n")
+                let broke = rules.isEmpty ? "" : "  [VIOLATION: \(rules.joined(separator: ", "))]"
+                out.write("\(String(entry.seq).leftPadded(8))  \(entry.localTime.padding(toLength: 25, withPad: " ", startingAt: 0))  "
+                          + "\(entry.caseID.padding(toLength: 16, withPad: " ", startingAt: 0))  \(entry.actor.padding(toLength: 26, withPad: " ", startingAt: 0))  "
+                          + "\(entry.summary)\(broke)\(void)\n")
             }
             count += 1
         }

@@ -6,7 +6,7 @@ struct Case: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "case",
         abstract: "The current state of cases.",
-        subcommands: [Show.self, List.self]
+        subcommands: [Show.self, List.self, Find.self]
     )
 
     struct Show: ParsableCommand {
@@ -27,25 +27,46 @@ struct Case: ParsableCommand {
         }
     }
 
+    struct Find: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Find cases by what the debtor gives: an account reference or a debtor reference.",
+            discussion: "Through the case index, never a scan of the log. One line per case found (a JSON array with --json); exit 1 when none is found.")
+
+        @OptionGroup var options: LedgerOptions
+
+        @Option(name: .customLong("account"), help: "The account_ref of the case's opening.")
+        var account: String?
+
+        @Option(name: .customLong("debtor"), help: "The debtor_ref of the case's opening.")
+        var debtor: String?
+
+        func validate() throws {
+            guard (account == nil) != (debtor == nil) else { throw ValidationError("give exactly one of --account or --debtor") }
+        }
+
+        func run() throws {
+            let views = try Ledger(path: options.path, mode: .read).findCases(accountRef: account, debtorRef: debtor)
+            if options.json {
+                print(JSONValue.array(views).jsonLine, terminator: "")
+            } else {
+                for view in views { print(CaseText.line(view)) }
+            }
+            if views.isEmpty {
+                throw LedgerError.notFound("no case with " + (account.map { "account_ref \(JSONText.quoted($0))" } ?? "debtor_ref \(JSONText.quoted(debtor ?? ""))"))
+            }
+        }
+    }
+
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "One line per case (a JSON array with --json).")
 
         @OptionGroup var options: LedgerOptions
 
-        @Option(help: "Only cases with this status: open, promised, plan_active, escalated, closed.")
-        var status: String?
+        @Option(help: "Only cases with this status.")
+        var status: CaseStatus?
 
-        @Option(help: "Only cases escalated to: supervisor, agency, legal (or none).")
-        var escalation: String?
-
-        func validate() throws {
-            if let status, !["open", "promised", "plan_active", "escalated", "closed"].contains(status) {
-                throw ValidationError("--status must be one of open, promised, plan_active, escalated, closed")
-            }
-            if let escalation, !["supervisor", "agency", "legal", "none"].contains(escalation) {
-                throw ValidationError("--escalation must be one of supervisor, agency, legal, none")
-            }
-        }
+        @Option(help: "Only cases escalated to this level (none: never escalated).")
+        var escalation: EscalationFilter?
 
         func run() throws {
             let ledger = try Ledger(path: options.path, mode: .read)
@@ -54,7 +75,7 @@ struct Case: ParsableCommand {
             if options.json { out.write("[") }
             var first = true
             var unreadable: [(String, LedgerError)] = []
-            try ledger.caseViews(status: status, escalation: escalation, unreadable: { unreadable.append(($0, $1)) }) { view in
+            try ledger.caseViews(status: status?.rawValue, escalation: escalation?.rawValue, unreadable: { unreadable.append(($0, $1)) }) { view in
                 if options.json {
                     out.write((first ? "" : ",") + CanonicalJSON.string(view))
                 } else {
@@ -76,10 +97,7 @@ struct Case: ParsableCommand {
 /// How a case reads for a person.
 enum CaseText {
     static func money(_ minor: Int64?, _ currency: String) -> String {
-        guard let minor else { return "?" }
-        let sign = minor < 0 ? "-" : ""
-        let cents = abs(minor) % 100
-        return "\(sign)\(abs(minor) / 100).\(cents < 10 ? "0" : "")\(cents) \(currency)"
+        minor.map { Money.format($0, currency: currency) } ?? "?"
     }
 
     static func line(_ view: JSONValue) -> String {
@@ -95,6 +113,7 @@ enum CaseText {
         func s(_ key: String) -> String { view[key]?.stringValue ?? "—" }
         var lines = [
             "case \(s("case_id")) — \(s("status"))" + (view["escalation"]?.stringValue.map { s("status") == "escalated" ? " to \($0)" : " (escalated to \($0))" } ?? ""),
+            "  debtor \(s("debtor_ref")), account \(s("account_ref")), branch \(s("branch"))",
             "  \(s("product")) in \(s("region")), debtor time zone \(s("debtor_timezone"))",
             "  principal \(money(view["principal_minor"]?.intValue, currency)) + fees \(money(view["fees_minor"]?.intValue, currency))"
                 + " − paid \(money(view["paid_minor"]?.intValue, currency)) = balance \(money(view["balance_minor"]?.intValue, currency))",
@@ -118,4 +137,11 @@ enum CaseText {
         if let reason = view["closed_reason"]?.stringValue { lines.append("  closed: \(reason.replacingOccurrences(of: "_", with: " "))") }
         return lines.joined(separator: "\n")
     }
+}
+
+extension CaseStatus: ExpressibleByArgument {}
+
+/// `--escalation`: a level, or `none` for cases never escalated.
+enum EscalationFilter: String, ExpressibleByArgument, CaseIterable {
+    case supervisor, agency, legal, none
 }

@@ -20,47 +20,50 @@ struct Compliance: ParsableCommand {
 extension Compliance {
   struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Violations under the rulebooks in force at each event's time, or under one rulebook file (the default).",
-        discussion: "Also lists every voided contact (a notice, not a violation: a void could hide a breach) and cases no rulebook applies to.")
+        abstract: "Violations under every rulebook in force at each contact's time, or under one rulebook file (the default).",
+        discussion: "Counts the contacts judged and not judged (no rulebook in force for the case's region on that day), and lists every voided contact (a notice: a void could hide a breach).")
 
     @OptionGroup var options: LedgerOptions
 
-    @Option(help: ArgumentHelp("Judge everything by this rulebook file instead of the rulebooks in force.", valueName: "file"))
+    @Option(help: ArgumentHelp("Judge everything by this rulebook file instead of the rulebooks in force (a what-if; add --region to keep it to its jurisdiction).", valueName: "file"))
     var rules: String?
 
-    @Option(name: .customLong("case"), help: "Only this case.")
-    var caseID: String?
+    @OptionGroup var filters: ComplianceFilterOptions
 
     func run() throws {
         let rulebook = try rules.map(Compliance.loadRulebook)
-        let ledger = try Ledger(path: options.path, mode: .read)
-        let report = try ledger.compliance(rulebook: rulebook, caseID: caseID)
-        if options.json {
-            let out = StdoutWriter()
-            out.write(CanonicalJSON.bytes(report.json))
-            out.write("\n")
-            out.flush()
-            return
-        }
+        let report = try Ledger(path: options.path, mode: .read).compliance(rulebook: rulebook, filter: filters.filter)
         let out = StdoutWriter()
         defer { out.flush() }
-        let under = report.mode == .given ? "rulebook \(report.rulebooks[0].id) (given)" :
-            "the rulebooks in force (\(report.rulebooks.map(\.id).joined(separator: ", ")))"
-        out.write("Compliance under \(under)\(caseID.map { ", case \($0)" } ?? "")\n")
-        out.write("\(report.violations.count) violations in \(Set(report.violations.map(\.caseID)).count) of \(report.casesJudged) cases judged\n")
-        if !report.violations.isEmpty {
-            out.write("\nby rule:\n")
-            for (rule, count) in report.counts(by: { $0.rule }) { out.write("  \(rule.padding(toLength: 28, withPad: " ", startingAt: 0)) \(String(count).leftPadded(7))\n") }
-            out.write("\nby actor:\n")
-            for (actor, count) in report.counts(by: { $0.actor }) { out.write("  \(actor.padding(toLength: 28, withPad: " ", startingAt: 0)) \(String(count).leftPadded(7))\n") }
+        if options.json {
+            out.write(CanonicalJSON.bytes(report.json))
+            out.write("\n")
+            return
         }
-        if !report.uncheckedCases.isEmpty {
-            out.write("\nunchecked (no rulebook applies to their region): \(report.uncheckedCases.prefix(20).joined(separator: ", "))\(report.uncheckedCases.count > 20 ? " …" : "")\n")
+        let under = report.mode == .given ? "rulebook \(report.rulebooks[0].id) (given)" : "every rulebook in force (\(report.rulebooks.count) shipped)"
+        out.write("Compliance under \(under)\(filters.caseID.map { ", case \($0)" } ?? "")\n")
+        out.write("\(report.violations.count) violations in \(Set(report.violations.map(\.caseID)).count) of \(report.cases) cases\n")
+        out.write("contacts judged: \(report.contactsJudged) of \(report.contacts); not judged: \(report.contactsNotJudged)"
+                  + " (cases judged \(report.casesJudged), not judged \(report.notJudgedCases.count))\n")
+        for early in report.appliedEarly {
+            out.write("note: \(early.rulebook) was applied to \(early.contacts) contacts from before it took effect on \(early.effectiveFrom) — a what-if\n")
+        }
+        if !report.violations.isEmpty {
+            for (title, key) in [("by rule", { (v: Violation) in v.rule.rawValue }), ("by rulebook", { (v: Violation) in v.rulebook }),
+                                 ("by actor", { (v: Violation) in v.actor })] {
+                out.write("\n\(title):\n")
+                for (name, count) in report.counts(by: key) { out.write("  \(name.padding(toLength: 32, withPad: " ", startingAt: 0)) \(String(count).leftPadded(7))\n") }
+            }
+        }
+        if !report.notJudgedCases.isEmpty {
+            out.write("\nnot judged (no rulebook in force for their contacts):\n")
+            for (caseID, reason) in report.notJudgedCases.prefix(20) { out.write("  \(caseID): \(reason)\n") }
+            if report.notJudgedCases.count > 20 { out.write("  … and \(report.notJudgedCases.count - 20) more\n") }
         }
         if !report.violations.isEmpty {
             out.write("\nviolations:\n")
             for v in report.violations {
-                out.write("  seq \(String(v.seq).leftPadded(8))  \(v.caseID)  \(v.localTime)  \(v.rule) [\(v.rulebook)]  \(v.actor): \(v.detail)\n")
+                out.write("  seq \(String(v.seq).leftPadded(8))  \(v.caseID)  \(v.localTime)  \(v.rule.rawValue) [\(v.rulebook)]  \(v.actor): \(v.detail)\n")
             }
         }
         out.write("\nvoided contacts (notices, not violations): \(report.notices.count)\n")
@@ -73,7 +76,7 @@ extension Compliance {
   struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The rule-change impact report: violations that appear and disappear when rulebook B replaces rulebook A.",
-        discussion: "Give --rules twice: first the rulebook now, then the one considered. The filters narrow the events judged, as for replay. Example: what changes for 2024 if the daily cap had been 2 instead of 3?")
+        discussion: "Give --rules twice: first the rulebook now, then the one considered. --until/--known-at/--until-seq narrow the events, as for replay; --from/--to/--region/--actor narrow the contacts. Example: what changes for 2024 if the daily cap had been 2 instead of 3?")
 
     @OptionGroup var options: LedgerOptions
 
@@ -82,18 +85,24 @@ extension Compliance {
 
     @OptionGroup var selection: SelectionOptions
 
-    @Option(name: .customLong("case"), help: "Only this case.")
-    var caseID: String?
+    @OptionGroup var filters: ComplianceFilterOptions
+
+    @Option(help: "How many actors and cases to rank, and how many violations to list (text output).")
+    var limit: Int = 10
 
     func validate() throws {
         guard rules.count == 2 else { throw ValidationError("give --rules exactly twice: the rulebook before, then after") }
+        guard limit >= 0 else { throw ValidationError("--limit must be ≥ 0") }
     }
 
     func run() throws {
         let before = try Compliance.loadRulebook(rules[0])
         let after = try Compliance.loadRulebook(rules[1])
-        let filter = selection.filter
-        let diff = try Ledger(path: options.path, mode: .read).complianceDiff(before: before, after: after, filter: filter, caseID: caseID)
+        if before.id == after.id {
+            Console.error("warning: both rulebooks have the id \(before.id); violations will name the same rulebook on both sides (give the variant its own id)")
+        }
+        let diff = try Ledger(path: options.path, mode: .read).complianceDiff(before: before, after: after, selection: selection.filter,
+                                                                            filter: filters.filter)
         let out = StdoutWriter()
         defer { out.flush() }
         if options.json {
@@ -103,19 +112,22 @@ extension Compliance {
         }
         out.write("\(before.id) → \(after.id): \(diff.beforeCount) → \(diff.afterCount) violations over \(diff.casesJudged) cases\n")
         out.write("  \(diff.appeared.count) appear, \(diff.disappeared.count) disappear\n")
-        for (title, key) in [("by rule", { (v: Violation) in v.rule }), ("by actor", { (v: Violation) in v.actor })] {
-            var counts: [String: (Int, Int)] = [:]
-            for v in diff.appeared { counts[key(v), default: (0, 0)].0 += 1 }
-            for v in diff.disappeared { counts[key(v), default: (0, 0)].1 += 1 }
-            guard !counts.isEmpty else { continue }
+        for (title, key) in [("by rule", { (v: Violation) in v.rule.rawValue }), ("actors most affected", { (v: Violation) in v.actor }),
+                             ("cases most affected", { (v: Violation) in v.caseID })] {
+            let rows = diff.ranked(by: key)
+            guard !rows.isEmpty else { continue }
             out.write("\n\(title):\n")
-            for name in counts.keys.sorted() {
-                out.write("  \(name.padding(toLength: 28, withPad: " ", startingAt: 0)) +\(counts[name]!.0)  -\(counts[name]!.1)\n")
+            for row in rows.prefix(limit) {
+                out.write("  \(row.key.padding(toLength: 32, withPad: " ", startingAt: 0)) +\(row.appeared)  -\(row.disappeared)\n")
             }
+            if rows.count > limit { out.write("  … \(rows.count - limit) more (--limit)\n") }
         }
         for (sign, list) in [("+", diff.appeared), ("-", diff.disappeared)] where !list.isEmpty {
             out.write("\n")
-            for v in list { out.write("\(sign) seq \(v.seq)  \(v.caseID)  \(v.localTime)  \(v.rule) [\(v.rulebook)]  \(v.actor): \(v.detail)\n") }
+            for v in list.prefix(limit) {
+                out.write("\(sign) seq \(v.seq)  \(v.caseID)  \(v.localTime)  \(v.rule.rawValue) [\(v.rulebook)]  \(v.actor): \(v.detail)\n")
+            }
+            if list.count > limit { out.write("\(sign) … \(list.count - limit) more (--json lists them all)\n") }
         }
     }
   }

@@ -81,9 +81,14 @@ struct Demo: ParsableCommand {
         print("   … \(entries.count) entries in all\n")
 
         let report = try ledger.compliance()
-        print("7. Compliance under the rulebooks in force (\(report.rulebooks.map(\.id).joined(separator: ", "))):")
-        print("   \(report.violations.count) violations in \(Set(report.violations.map(\.caseID)).count) of \(report.casesJudged) cases; \(report.notices.count) voided contacts listed as notices")
-        for (rule, count) in report.counts(by: { $0.rule }) {
+        let share = report.contacts == 0 ? 100 : Double(report.contactsJudged) * 100 / Double(report.contacts)
+        print("7. Compliance under every rulebook in force (\(report.rulebooks.count) shipped; each contact judged by all that apply):")
+        print("   \(report.contactsJudged) of \(report.contacts) outbound contacts judged (\(String(format: "%.1f", share)) %); \(report.contactsNotJudged) not judged")
+        print("   \(report.violations.count) violations in \(Set(report.violations.map(\.caseID)).count) of \(report.cases) cases; \(report.notices.count) voided contacts listed as notices")
+        for (rulebook, count) in report.counts(by: { $0.rulebook }) {
+            print("   \(rulebook.padding(toLength: 28, withPad: " ", startingAt: 0)) \(String(count).leftPadded(6))")
+        }
+        for (rule, count) in report.counts(by: { $0.rule.rawValue }) {
             print("   \(rule.padding(toLength: 28, withPad: " ", startingAt: 0)) \(String(count).leftPadded(6))")
         }
         let actors = report.counts(by: { $0.actor })
@@ -107,7 +112,7 @@ struct Demo: ParsableCommand {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         let asOf = "2024-09-01T00:00:00+08:00"
         let replayPath = folder.appendingPathComponent("as-of-2024-09-01.sqlite").path
-        let replay = try Replay.run(source: path, output: replayPath, filter: ReplayFilter(until: Timestamp(rfc3339: asOf)))
+        let replay = try Replay.run(source: path, output: replayPath, filter: ReplayFilter(until: TimeBound(asOf)))
         print("9. Replay as of \(asOf) (caseledger replay --until \(asOf) --out …): \(replay.events) of \(replay.sourceEvents) events")
         let then = try Ledger(path: replayPath, mode: .read)
         if let view = try? then.caseView(featured) {

@@ -66,27 +66,22 @@ enum DemoTrust {
         }
     }
 
-    /// The perfect forgery: the whole log appended again into a new file, one call moved from
-    /// 22:30 to 19:30, batch by batch with the clock pinned to each original recorded_at. The copy
-    /// checks itself fine; the checkpoint held outside catches it.
+    /// The perfect forgery: the whole log appended again into a new file, one call moved three
+    /// hours earlier, each event recorded at its original recorded_at. The copy checks itself
+    /// fine; the checkpoint held outside catches it.
     static func forgedCopyIsCaught(ledger: Ledger, at forgedPath: String, checkpoint: String, keys: [NoteVerifier]) throws {
-        let late = try ledger.compliance().violations.first { $0.rule == "contact_hours" && $0.localTime.contains("T2") }
-        var batches: [(recordedAt: String, lines: [String])] = []
-        try ledger.forEachEvent { event in
-            var line = Demo.resubmission(of: event)
-            if event.eventID == late?.eventID, let moved = moveEarlier(event.occurredAt) {
-                line = line.replacingOccurrences(of: "\"occurred_at\":\"\(event.occurredAt)\"", with: "\"occurred_at\":\"\(moved)\"")
-            }
-            if batches.last?.recordedAt == event.recordedAt { batches[batches.count - 1].lines.append(line) } else {
-                batches.append((event.recordedAt, [line]))
-            }
-        }
+        let late = try ledger.compliance().violations.first { $0.rule == .contactHours && $0.localTime.contains("T2") }
         let forged = try Ledger(path: forgedPath, mode: .create, report: { _ in })
-        for batch in batches {
-            _ = try forged.appendBatch(now: Timestamp(rfc3339: batch.recordedAt)!) { appender in
-                for (index, line) in batch.lines.enumerated() {
-                    try appender.append(EventSubmission(json: JSONParser.parse(line), now: appender.now), line: index + 1)
+        _ = try forged.appendBatch(now: Timestamp(epochMicros: 0)) { appender in
+            var line = 0
+            try ledger.forEachEvent { event in
+                line += 1
+                appender.advanceClock(to: Timestamp(rfc3339: event.recordedAt)!)
+                var text = Demo.resubmission(of: event)
+                if event.eventID == late?.eventID, let moved = moveEarlier(event.occurredAt) {
+                    text = text.replacingOccurrences(of: "\"occurred_at\":\"\(event.occurredAt)\"", with: "\"occurred_at\":\"\(moved)\"")
                 }
+                try appender.append(EventSubmission(json: JSONParser.parse(text), now: appender.now), line: line)
             }
         }
         let own = try forged.verify()

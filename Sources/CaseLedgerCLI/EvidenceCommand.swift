@@ -22,6 +22,9 @@ struct Evidence: ParsableCommand {
     @Option(help: ArgumentHelp("A signed checkpoint: the pack then carries a proof of every event of the case against it (evidence.json → proof).", valueName: "file"))
     var checkpoint: String?
 
+    @Option(help: ArgumentHelp("Judge the contacts by this rulebook file instead of the rulebooks in force (a what-if; the pack says when it is applied before its effective date).", valueName: "file"))
+    var rules: String?
+
     func validate() throws {
         if out.trimmingCharacters(in: .whitespaces).isEmpty {
             throw ValidationError("--out must name a folder for evidence.json and evidence.html")
@@ -31,7 +34,8 @@ struct Evidence: ParsableCommand {
     func run() throws {
         let ledger = try Ledger(path: options.path, mode: .read)
         let note = try checkpoint.map { try KeyFiles.read($0, what: "checkpoint") }
-        let evidence = try ledger.evidence(complaint: complaint, caseID: caseID, checkpointNote: note)
+        let rulebook = try rules.map(Compliance.loadRulebook)
+        let evidence = try ledger.evidence(complaint: complaint, caseID: caseID, checkpointNote: note, rulebook: rulebook)
         let (json, html) = try Self.write(evidence, into: out)
         let violations = evidence["violations"]?.arrayValue?.count ?? 0
         let verified = evidence["chain"]?["verified"]?.boolValue == true

@@ -7,9 +7,10 @@ import GRDB
 /// current. The caller commits or rolls back the whole batch; nothing is visible before the commit.
 public final class BatchAppender {
     let db: Database
-    /// The ledger clock for this batch; `recorded_at` of every event in it.
-    public let now: Timestamp
-    let recordedAt: String
+    /// The ledger clock for this batch; `recorded_at` of every event in it (a generated history
+    /// advances it with `advanceClock`).
+    public private(set) var now: Timestamp
+    private(set) var recordedAt: String
     private var seq: Int64
     private var previousHash: [UInt8]
     public private(set) var appended = 0
@@ -72,6 +73,14 @@ public final class BatchAppender {
     /// builds the missing tiles (and `verify`, which writes nothing, reports them missing).
     static let benchmarkWithoutTree = "CASELEDGER_BENCH_WITHOUT_TREE"
     private let keepsTree: Bool
+
+    /// Moves the clock forward for the events that follow (a simulated history's arrivals); never back.
+    public func advanceClock(to time: Timestamp) {
+        let text = time.utcString
+        guard text > recordedAt else { return }
+        recordedAt = text
+        now = time
+    }
 
     /// The outcome of one submission.
     public enum Outcome: Sendable, Equatable {

@@ -2,10 +2,54 @@ import CaseLedgerCore
 import Foundation
 import GRDB
 
+/// Which contacts and cases a compliance report or diff looks at. Combined, they narrow.
+public struct ComplianceFilter: Sendable {
+    public var caseID: String?
+    /// Cases whose region is this one or under it ("US" covers "US-MA"), as jurisdictions match.
+    public var region: String?
+    /// Violations (and judged contacts) of this actor (`kind:id`).
+    public var actor: String?
+    /// Contacts from / up to these times (a date alone: that day on the debtor's clock).
+    public var from: TimeBound?
+    public var to: TimeBound?
+
+    public init(caseID: String? = nil, region: String? = nil, actor: String? = nil, from: TimeBound? = nil, to: TimeBound? = nil) {
+        self.caseID = caseID
+        self.region = region
+        self.actor = actor
+        self.from = from
+        self.to = to
+    }
+
+    func covers(region caseRegion: String?) -> Bool {
+        guard let region else { return true }
+        guard let caseRegion else { return false }
+        return caseRegion == region || caseRegion.hasPrefix(region + "-")
+    }
+
+    /// Whether a contact at `localTime` (RFC 3339 on the debtor's clock) by `actor` is in the window.
+    func admits(localTime: String, actor contactActor: String) -> Bool {
+        if let actor, contactActor != actor { return false }
+        guard from != nil || to != nil else { return true }
+        guard let time = Timestamp(rfc3339: localTime) else { return false }
+        if let from, !from.admitsFrom(micros: time.epochMicros, localDay: time.localDay) { return false }
+        if let to, !to.admitsUntil(micros: time.epochMicros, localDay: time.localDay) { return false }
+        return true
+    }
+
+    var isEmpty: Bool { caseID == nil && region == nil && actor == nil && from == nil && to == nil }
+    var needsContactsOfTheLog: Bool { from != nil || to != nil || actor != nil }
+
+    var json: JSONValue {
+        .object(JSONObject([("case", caseID.map { .string($0) } ?? .null), ("region", region.map { .string($0) } ?? .null),
+                            ("actor", actor.map { .string($0) } ?? .null), ("from", from?.json ?? .null), ("to", to?.json ?? .null)]))
+    }
+}
+
 /// What `caseledger compliance` reports.
 public struct ComplianceReport: Sendable {
     public enum Mode: String, Sendable {
-        /// The compliance projection: each contact judged by the rulebook in force on its day.
+        /// The compliance projection: each contact judged by every rulebook in force on its day.
         case inForce = "in_force"
         /// One rulebook given for everything, judged on the fly (what-if).
         case given
@@ -13,16 +57,32 @@ public struct ComplianceReport: Sendable {
 
     public let mode: Mode
     public let rulebooks: [Rulebook]
+    public let filter: ComplianceFilter
     public let violations: [Violation]
     public let notices: [VoidNotice]
+    /// Cases looked at, and how many of their outbound contacts some rulebook judged.
+    public let cases: Int
+    public let contacts: Int
+    public let contactsJudged: Int
+    /// Cases with outbound contacts of which none was judged, and why (the first such contact's reason).
+    public let notJudgedCases: [(caseID: String, reason: String)]
+    /// Cases with at least one judged contact.
     public let casesJudged: Int
-    public let uncheckedCases: [String]
 
-    /// Counts by rule and by actor, largest first.
+    public var contactsNotJudged: Int { contacts - contactsJudged }
+
+    /// Counts by a key, largest first.
     public func counts(by key: (Violation) -> String) -> [(key: String, count: Int)] {
         var counts: [String: Int] = [:]
         for violation in violations { counts[key(violation), default: 0] += 1 }
         return counts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { ($0.key, $0.value) }
+    }
+
+    /// Rulebooks applied to contacts before their `effective_from` (only possible with `--rules`).
+    public var appliedEarly: [(rulebook: String, effectiveFrom: String, contacts: Int)] {
+        guard mode == .given, let rulebook = rulebooks.first else { return [] }
+        let early = violations.filter { (Timestamp(rfc3339: $0.localTime)?.localDay ?? .max) < rulebook.effectiveFromDay }
+        return early.isEmpty ? [] : [(rulebook.id, rulebook.effectiveFrom, Set(early.map(\.eventID)).count)]
     }
 
     public var json: JSONValue {
@@ -33,11 +93,20 @@ public struct ComplianceReport: Sendable {
         return .object(JSONObject([
             ("mode", .string(mode.rawValue)),
             ("rulebooks", .array(rulebooks.map { .string($0.id) })),
+            ("filters", filter.json),
             ("summary", .object(JSONObject([
-                ("violations", .int(Int64(violations.count))), ("cases_judged", .int(Int64(casesJudged))),
+                ("violations", .int(Int64(violations.count))), ("cases", .int(Int64(cases))),
+                ("cases_judged", .int(Int64(casesJudged))), ("cases_not_judged", .int(Int64(notJudgedCases.count))),
                 ("cases_with_violations", .int(Int64(casesWithViolations))),
-                ("by_rule", table(counts { $0.rule })), ("by_actor", table(counts { $0.actor })),
-                ("notices", .int(Int64(notices.count))), ("unchecked_cases", .array(uncheckedCases.map { .string($0) })),
+                ("contacts", .int(Int64(contacts))), ("contacts_judged", .int(Int64(contactsJudged))),
+                ("contacts_not_judged", .int(Int64(contactsNotJudged))),
+                ("by_rule", table(counts { $0.rule.rawValue })), ("by_rulebook", table(counts { $0.rulebook })),
+                ("by_actor", table(counts { $0.actor })),
+                ("notices", .int(Int64(notices.count))),
+                ("not_judged_cases", .array(notJudgedCases.map { .object(JSONObject([("case_id", .string($0.caseID)), ("reason", .string($0.reason))])) })),
+                ("applied_before_effective_from", .array(appliedEarly.map {
+                    .object(JSONObject([("rulebook", .string($0.rulebook)), ("effective_from", .string($0.effectiveFrom)), ("contacts", .int(Int64($0.contacts)))]))
+                })),
             ]))),
             ("violations", .array(violations.map(\.json))),
             ("notices", .array(notices.map(\.json))),
@@ -47,53 +116,68 @@ public struct ComplianceReport: Sendable {
 
 extension Ledger {
     /// Violations under the rulebooks in force (from the compliance projection), or under
-    /// `rulebook` when one is given (judged on the fly from the log); for one case or all.
-    public func compliance(rulebook: Rulebook? = nil, caseID: String? = nil) throws -> ComplianceReport {
+    /// `rulebook` when one is given (judged on the fly from the log), narrowed by `filter`.
+    public func compliance(rulebook: Rulebook? = nil, filter: ComplianceFilter = ComplianceFilter()) throws -> ComplianceReport {
         try database.read { db in
-            if let caseID, try Int.fetchOne(db, sql: "SELECT count(*) FROM case_state WHERE case_id = ?", arguments: [caseID]) == 0 {
-                throw LedgerError.notFound("no case \(caseID) in \(path)")
+            if let caseID = filter.caseID, try Int.fetchOne(db, sql: "SELECT count(*) FROM case_state WHERE case_id = ?", arguments: [caseID]) == 0 {
+                throw LedgerError.notFound("no case \(JSONText.shown(caseID)) in \(path)")
             }
             let choice: RulebookChoice = try rulebook.map { .given($0) } ?? Self.rules(db)
-            var outcomes: [ContactRules.Outcome] = []
-            var judged = 0
-            var unchecked: [String] = []
-            if rulebook == nil, caseID == nil {
-                // The projection holds the violations; notices need each case's history only for voided contacts.
-                return try self.storedCompliance(db)
+            if rulebook == nil, !filter.needsContactsOfTheLog {
+                return try self.storedCompliance(db, filter: filter)
             }
+            var tally = ComplianceTally()
             let judge = { (box: CaseBox) in
-                guard let record = box.compliance else { return }
-                let outcome = ContactRules.judge(record, by: choice)
-                outcomes.append(outcome)
-                judged += 1
-                if outcome.unchecked { unchecked.append(record.caseID) }
+                guard let record = box.compliance, filter.covers(region: record.region) else { return }
+                tally.add(ContactRules.judge(record, by: choice), caseID: record.caseID, filter: filter)
             }
-            if let caseID {
-                var box = CaseBox()
+            if let caseID = filter.caseID {
+                let box = CaseBox()
                 try Self.feedCase(db, caseID: caseID) { event, target, data in
                     ComplianceProjection.apply(event, to: &box.compliance, target: target, data: data ?? "{}")
                 }
                 try judge(box)
-                box = CaseBox()
             } else {
                 _ = try Self.foldProjections(db, finished: judge)
             }
-            return ComplianceReport(mode: rulebook == nil ? .inForce : .given, rulebooks: choice.rulebooks,
-                                    violations: outcomes.flatMap(\.violations).sorted { ($0.caseID, $0.seq) < ($1.caseID, $1.seq) },
-                                    notices: outcomes.flatMap(\.notices).sorted { ($0.caseID, $0.seq) < ($1.caseID, $1.seq) },
-                                    casesJudged: judged, uncheckedCases: unchecked.sorted())
+            return tally.report(mode: rulebook == nil ? .inForce : .given, rulebooks: choice.rulebooks, filter: filter)
         }
     }
 
-    /// The whole ledger's report from the compliance projection.
-    private func storedCompliance(_ db: Database) throws -> ComplianceReport {
-        var violations: [Violation] = []
-        let rows = try RawStatement(db, "SELECT case_id, seq, rule, rulebook, event_id, actor, local_time, detail FROM violations ORDER BY case_id, seq, rowid")
-        while try rows.step() {
-            violations.append(Violation(rule: rows.text(2), rulebook: rows.text(3), eventID: rows.text(4), seq: rows.int64(1),
-                                        caseID: rows.text(0), actor: rows.text(5), localTime: rows.text(6), detail: rows.text(7)))
+    /// The report from the compliance projection, filtered by case and region in SQL.
+    private func storedCompliance(_ db: Database, filter: ComplianceFilter) throws -> ComplianceReport {
+        var conditions: [String] = []
+        var arguments: [String] = []
+        if let caseID = filter.caseID {
+            conditions.append("c.case_id = ?")
+            arguments.append(caseID)
         }
+        if let region = filter.region {
+            conditions.append("(c.region = ? OR c.region LIKE ? ESCAPE '\\')")
+            arguments += [region, region.replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "-%"]
+        }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        var violations: [Violation] = []
+        let rows = try RawStatement(db, """
+            SELECT \(ComplianceTable.violationColumns.split(separator: ",").map { "v." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
+            FROM violations v JOIN compliance_cases c ON c.case_id = v.case_id \(whereClause) ORDER BY v.case_id, v.seq, v.rowid
+            """)
+        for (index, argument) in arguments.enumerated() { rows.bind(Int32(index + 1), argument) }
+        while try rows.step() { violations.append(ComplianceTable.violation(rows)) }
         rows.reset()
+
+        var cases = 0, contacts = 0, judged = 0, casesJudged = 0
+        var notJudged: [(String, String)] = []
+        let counts = try RawStatement(db, "SELECT c.case_id, c.contacts, c.contacts_judged, c.not_judged FROM compliance_cases c \(whereClause) ORDER BY c.case_id")
+        for (index, argument) in arguments.enumerated() { counts.bind(Int32(index + 1), argument) }
+        while try counts.step() {
+            cases += 1
+            contacts += Int(counts.int64(1))
+            judged += Int(counts.int64(2))
+            if counts.int64(2) > 0 { casesJudged += 1 } else if counts.int64(1) > 0 { notJudged.append((counts.text(0), counts.text(3))) }
+        }
+        counts.reset()
+
         // Voided contacts: few, so each is placed on its debtor's clock from its case's opening.
         var notices: [VoidNotice] = []
         let voided = try RawStatement(db, """
@@ -103,34 +187,54 @@ extension Ledger {
             """)
         while try voided.step() {
             let caseID = voided.text(3)
-            let zone = try Self.debtorTimeZone(db, caseID: caseID)
+            if let only = filter.caseID, only != caseID { continue }
+            let (zone, region) = try Self.debtorZoneAndRegion(db, caseID: caseID)
+            guard filter.covers(region: region) else { continue }
             notices.append(VoidNotice(
                 eventID: voided.text(0), seq: voided.int64(1), type: voided.text(2), caseID: caseID, actor: voided.text(4),
-                localTime: Self.localTime(voided.text(5), zone: zone),
+                localTime: LocalClock.rewrite(voided.text(5), zone: zone),
                 voidedBy: AuditProjection.VoidMark(voidedEventID: voided.text(0), voidingEventID: voided.text(6), voidingSeq: voided.int64(7),
                                                    actor: voided.text(8), occurredAt: voided.text(9), reason: voided.text(10))))
         }
         voided.reset()
-        let judged = try Int.fetchOne(db, sql: "SELECT count(*) FROM compliance_cases") ?? 0
-        let unchecked = try String.fetchAll(db, sql: "SELECT case_id FROM compliance_cases WHERE checked = 0 ORDER BY case_id")
         let stored = try Self.rules(db)
         let mode: ComplianceReport.Mode = if case .given = stored { .given } else { .inForce }
-        return ComplianceReport(mode: mode, rulebooks: stored.rulebooks, violations: violations,
-                                notices: notices, casesJudged: judged, uncheckedCases: unchecked)
+        return ComplianceReport(mode: mode, rulebooks: stored.rulebooks, filter: filter, violations: violations, notices: notices,
+                                cases: cases, contacts: contacts, contactsJudged: judged, notJudgedCases: notJudged, casesJudged: casesJudged)
     }
 
-    static func debtorTimeZone(_ db: Database, caseID: String) throws -> String {
+    static func debtorZoneAndRegion(_ db: Database, caseID: String) throws -> (zone: String, region: String?) {
         guard let text = try String.fetchOne(db, sql: "SELECT state FROM case_state WHERE case_id = ?", arguments: [caseID]),
             let state = CaseState(storedJSON: text)
-        else { return "UTC" }
-        return state.opening.debtorTimeZone
+        else { return ("UTC", nil) }
+        return (state.opening.debtorTimeZone, state.opening.region)
+    }
+}
+
+/// Judged cases added up into a report, keeping only what the filter admits.
+struct ComplianceTally {
+    var violations: [Violation] = []
+    var notices: [VoidNotice] = []
+    var cases = 0, contacts = 0, judged = 0, casesJudged = 0
+    var notJudged: [(String, String)] = []
+
+    mutating func add(_ outcome: ContactRules.Outcome, caseID: String, filter: ComplianceFilter) {
+        cases += 1
+        let kept = outcome.contacts.filter { filter.admits(localTime: $0.localTime, actor: $0.actor) }
+        contacts += kept.count
+        let keptJudged = kept.filter(\.judged).count
+        judged += keptJudged
+        if keptJudged > 0 { casesJudged += 1 } else if let reason = kept.first?.notJudged { notJudged.append((caseID, reason)) }
+        violations += outcome.violations.filter { filter.admits(localTime: $0.localTime, actor: $0.actor) }
+        notices += outcome.notices.filter { filter.admits(localTime: $0.localTime, actor: $0.actor) }
     }
 
-    /// An RFC 3339 time rewritten on the debtor's clock (`zone`), with the debtor's offset.
-    static func localTime(_ occurredAt: String, zone: String) -> String {
-        guard let time = Timestamp(rfc3339: occurredAt), let timeZone = TimeZoneCache.zone(zone) else { return occurredAt }
-        let offset = timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(time.epochMicros / 1_000_000)))
-        return time.string(offsetMinutes: offset / 60)
+    func report(mode: ComplianceReport.Mode, rulebooks: [Rulebook], filter: ComplianceFilter) -> ComplianceReport {
+        ComplianceReport(mode: mode, rulebooks: rulebooks, filter: filter,
+                         violations: violations.sorted { ($0.caseID, $0.seq) < ($1.caseID, $1.seq) },
+                         notices: notices.sorted { ($0.caseID, $0.seq) < ($1.caseID, $1.seq) },
+                         cases: cases, contacts: contacts, contactsJudged: judged, notJudgedCases: notJudged.sorted { $0.0 < $1.0 },
+                         casesJudged: casesJudged)
     }
 }
 
@@ -138,32 +242,46 @@ extension Ledger {
 public struct ComplianceDiff: Sendable {
     public let before: Rulebook
     public let after: Rulebook
-    public let filter: ReplayFilter
+    public let selection: ReplayFilter
+    public let filter: ComplianceFilter
     public let casesJudged: Int
     public let beforeCount: Int
     public let afterCount: Int
     public let appeared: [Violation]
     public let disappeared: [Violation]
 
-    /// The same breach under two rulebooks: the contact, the rule, and whether the limit was on connected calls.
-    static func key(_ v: Violation) -> String { "\(v.eventID)|\(v.rule)|\(v.detail.contains("connected call") ? "connected" : "")" }
+    /// The same breach under two rulebooks: the contact, the rule and the limit it exceeded.
+    struct Key: Hashable {
+        let eventID: String
+        let limit: RuleLimit
+        init(_ v: Violation) {
+            eventID = v.eventID
+            limit = v.limit
+        }
+    }
+
+    /// Appeared and disappeared counted by a key, ranked by the size of the change.
+    public func ranked(by key: (Violation) -> String) -> [(key: String, appeared: Int, disappeared: Int)] {
+        var counts: [String: (Int, Int)] = [:]
+        for v in appeared { counts[key(v), default: (0, 0)].0 += 1 }
+        for v in disappeared { counts[key(v), default: (0, 0)].1 += 1 }
+        return counts.map { ($0.key, $0.value.0, $0.value.1) }
+            .sorted { ($1.appeared + $1.disappeared, $0.key) < ($0.appeared + $0.disappeared, $1.key) }
+    }
 
     public var json: JSONValue {
         func tally(_ key: (Violation) -> String) -> JSONValue {
-            var counts: [String: (Int, Int)] = [:]
-            for v in appeared { counts[key(v), default: (0, 0)].0 += 1 }
-            for v in disappeared { counts[key(v), default: (0, 0)].1 += 1 }
-            return .object(JSONObject(counts.keys.sorted().map { name in
-                (name, .object(JSONObject([("appeared", .int(Int64(counts[name]!.0))), ("disappeared", .int(Int64(counts[name]!.1)))])))
+            .object(JSONObject(ranked(by: key).map { row in
+                (row.key, .object(JSONObject([("appeared", .int(Int64(row.appeared))), ("disappeared", .int(Int64(row.disappeared)))])))
             }))
         }
         return .object(JSONObject([
-            ("before", .string(before.id)), ("after", .string(after.id)), ("filters", filter.json),
+            ("before", .string(before.id)), ("after", .string(after.id)), ("selection", selection.json), ("filters", filter.json),
             ("summary", .object(JSONObject([
                 ("cases_judged", .int(Int64(casesJudged))), ("violations_before", .int(Int64(beforeCount))),
                 ("violations_after", .int(Int64(afterCount))), ("appeared", .int(Int64(appeared.count))),
                 ("disappeared", .int(Int64(disappeared.count))),
-                ("by_rule", tally { $0.rule }), ("by_actor", tally { $0.actor }), ("by_case", tally { $0.caseID }),
+                ("by_rule", tally { $0.rule.rawValue }), ("by_actor", tally { $0.actor }), ("by_case", tally { $0.caseID }),
             ]))),
             ("appeared", .array(appeared.map(\.json))), ("disappeared", .array(disappeared.map(\.json))),
         ]))
@@ -172,9 +290,9 @@ public struct ComplianceDiff: Sendable {
 
 extension Ledger {
     /// The rule-change impact report: every case judged under `before` and under `after`, on the
-    /// events `filter` keeps, in one pass over the log.
-    public func complianceDiff(before: Rulebook, after: Rulebook, filter: ReplayFilter = ReplayFilter(),
-                               caseID: String? = nil) throws -> ComplianceDiff {
+    /// events `selection` keeps and the contacts `filter` admits, in one pass over one snapshot.
+    public func complianceDiff(before: Rulebook, after: Rulebook, selection: ReplayFilter = ReplayFilter(),
+                               filter: ComplianceFilter = ComplianceFilter()) throws -> ComplianceDiff {
         try database.read { db in
             // A violation belongs to one contact of one case, so each case is compared as it
             // finishes and only what differs is kept: memory stays that of the fold.
@@ -183,22 +301,27 @@ extension Ledger {
             var afterCount = 0
             var appeared: [Violation] = []
             var disappeared: [Violation] = []
+            var evaluator = SelectionEvaluator(selection)
             _ = try Self.foldProjections(db, include: { row in
-                (caseID == nil || row.caseID == caseID!) && filter.keeps(seq: row.seq, occurredMicros: row.occurredMicros, recordedAt: row.recordedAt)
+                (filter.caseID == nil || row.caseID == filter.caseID!)
+                    && evaluator.keeps(seq: row.seq, caseID: row.caseID, occurredMicros: row.occurredMicros, recordedAt: row.recordedAt,
+                                       openingZone: row.openingZone)
             }) { box in
-                guard let record = box.compliance else { return }
+                guard let record = box.compliance, filter.covers(region: record.region) else { return }
                 judged += 1
-                let was = ContactRules.judge(record, by: .given(before)).violations
-                let is_ = ContactRules.judge(record, by: .given(after)).violations
+                let was = ContactRules.judge(record, by: .given(before)).violations.filter { filter.admits(localTime: $0.localTime, actor: $0.actor) }
+                let now = ContactRules.judge(record, by: .given(after)).violations.filter { filter.admits(localTime: $0.localTime, actor: $0.actor) }
                 beforeCount += was.count
-                afterCount += is_.count
-                let wasKeys = Set(was.map(ComplianceDiff.key))
-                let isKeys = Set(is_.map(ComplianceDiff.key))
-                appeared += is_.filter { !wasKeys.contains(ComplianceDiff.key($0)) }
-                disappeared += was.filter { !isKeys.contains(ComplianceDiff.key($0)) }
+                afterCount += now.count
+                let wasKeys = Set(was.map(ComplianceDiff.Key.init))
+                let nowKeys = Set(now.map(ComplianceDiff.Key.init))
+                appeared += now.filter { !wasKeys.contains(ComplianceDiff.Key($0)) }
+                disappeared += was.filter { !nowKeys.contains(ComplianceDiff.Key($0)) }
             }
-            func ordered(_ list: [Violation]) -> [Violation] { list.sorted { ($0.caseID, $0.seq, $0.rule) < ($1.caseID, $1.seq, $1.rule) } }
-            return ComplianceDiff(before: before, after: after, filter: filter, casesJudged: judged,
+            func ordered(_ list: [Violation]) -> [Violation] {
+                list.sorted { ($0.caseID, $0.seq, $0.rule.rawValue) < ($1.caseID, $1.seq, $1.rule.rawValue) }
+            }
+            return ComplianceDiff(before: before, after: after, selection: selection, filter: filter, casesJudged: judged,
                                   beforeCount: beforeCount, afterCount: afterCount,
                                   appeared: ordered(appeared), disappeared: ordered(disappeared))
         }

@@ -2,14 +2,20 @@ import CaseLedgerCore
 
 extension Ledger {
     /// Appends a generated portfolio as one batch, through the same checks as any client's events.
+    /// Each event is recorded at its simulated arrival (never later than `now`, and never running
+    /// backwards), so a generated ledger has believable `recorded_at` values.
     public func append(_ generator: PortfolioGenerator, now: Timestamp = LedgerClock.now()) throws -> AppendSummary {
-        try appendBatch(now: now) { appender in
+        // The batch's clock starts where the simulated history does (or at the log's last
+        // recorded_at, if later) and moves with each arrival.
+        let start = Timestamp(epochMicros: min(Int64(generator.startDay - 1) * 86_400_000_000, now.epochMicros))
+        return try appendBatch(now: start) { appender in
             var line = 0
-            try generator.forEachEvent { envelope in
+            try generator.forEachArrival { envelope, arrival in
                 line += 1
                 if line > Limits.maxBatchEvents {
                     throw LedgerError.invalidInput("a generated batch holds at most \(Limits.maxBatchEvents) events; generate fewer cases, or write NDJSON with --out and append it in parts")
                 }
+                appender.advanceClock(to: Timestamp(epochMicros: min(arrival * 1_000_000, now.epochMicros)))
                 let event: EventSubmission
                 do throws(FieldError) { event = try EventSubmission(json: envelope, now: appender.now) } catch {
                     throw LedgerError.invalidEvent(line: line, field: error.path, reason: "generated event: " + error.reason)

@@ -60,6 +60,8 @@ public struct FeedRow: Sendable {
     public let type: EventType
     public let occurredMicros: Int64
     public let recordedAt: String
+    /// The debtor's time zone, on a `case.opened` row.
+    public let openingZone: String?
 }
 
 extension Ledger {
@@ -93,7 +95,9 @@ extension Ledger {
                 throw LedgerError.verificationFailed(seq: seq, reason: "unreadable type or occurred_at")
             }
             let caseID = rows.text(2)
-            guard include(FeedRow(seq: seq, caseID: caseID, type: type, occurredMicros: occurred.epochMicros, recordedAt: rows.text(6))) else {
+            let openingZone = type == .caseOpened ? SelectionEvaluator.openingZone(type: type.rawValue, data: rows.text(7)) : nil
+            guard include(FeedRow(seq: seq, caseID: caseID, type: type, occurredMicros: occurred.epochMicros, recordedAt: rows.text(6),
+                                  openingZone: openingZone)) else {
                 continue
             }
             var data: String?

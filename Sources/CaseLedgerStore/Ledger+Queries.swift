@@ -11,14 +11,19 @@ public struct AuditEntry: Sendable {
     public let recordedAt: String
     public let actor: String
     public let summary: String
+    /// The debtor's wall-clock time of `occurred_at`.
+    public let localTime: String
     /// The void that made this event void, when one did.
     public let voidedBy: AuditProjection.VoidMark?
+    /// The rules this event broke, as the compliance projection holds them (rule and rulebook).
+    public let violations: [(rule: RuleID, rulebook: String)]
 
     public var json: JSONValue {
         var members: [(key: String, value: JSONValue)] = [
             ("seq", .int(seq)), ("event_id", .string(eventID)), ("case_id", .string(caseID)), ("type", .string(type)),
-            ("occurred_at", .string(occurredAt)), ("recorded_at", .string(recordedAt)), ("actor", .string(actor)),
-            ("summary", .string(summary)), ("voided", .bool(voidedBy != nil)),
+            ("occurred_at", .string(occurredAt)), ("local_time", .string(localTime)), ("recorded_at", .string(recordedAt)),
+            ("actor", .string(actor)), ("summary", .string(summary)), ("voided", .bool(voidedBy != nil)),
+            ("violations", .array(violations.map { .object(JSONObject([("rule", .string($0.rule.rawValue)), ("rulebook", .string($0.rulebook))])) })),
         ]
         if let voidedBy {
             members.append(("voided_by", .object(JSONObject([
@@ -41,7 +46,7 @@ extension Ledger {
     public func caseView(_ caseID: String) throws -> JSONValue {
         try database.read { db in
             guard let text = try String.fetchOne(db, sql: "SELECT state FROM case_state WHERE case_id = ?", arguments: [caseID]) else {
-                throw LedgerError.notFound("no case \(caseID) in \(path)")
+                throw LedgerError.notFound("no case \(JSONText.shown(caseID)) in \(path)")
             }
             return try Self.view(ofStored: text, caseID: caseID)
         }
@@ -90,8 +95,9 @@ extension Ledger {
     }
 
     /// The audit trail of a case or an actor, in `seq` order, voided events included and marked,
-    /// optionally only events that occurred in [from, to].
-    public func auditTrail(_ subject: AuditSubject, from: Timestamp? = nil, to: Timestamp? = nil,
+    /// each on its debtor's clock with the rules it broke; optionally only events that occurred in
+    /// [from, to] (a date alone: that day on each debtor's clock).
+    public func auditTrail(_ subject: AuditSubject, from: TimeBound? = nil, to: TimeBound? = nil,
                            _ body: (AuditEntry) throws -> Void) throws {
         try database.read { db in
             let filter: String
@@ -106,25 +112,71 @@ extension Ledger {
                 FROM events e LEFT JOIN audit_voids v ON v.voided_event_id = e.event_id
                 WHERE \(filter)
                 """)
+            let broken = try RawStatement(db, "SELECT rule, rulebook FROM violations WHERE case_id = ? AND seq = ? ORDER BY rowid")
+            var cases = CaseClocks(db)
             rows.bind(1, key)
             defer { rows.reset() }
             while try rows.step() {
                 let occurredAt = rows.text(4)
-                if from != nil || to != nil, let occurred = Timestamp(rfc3339: occurredAt) {
-                    if let from, occurred < from { continue }
-                    if let to, occurred > to { continue }
+                let caseID = rows.text(2)
+                let (zone, currency) = try cases.zoneAndCurrency(caseID)
+                let localTime = LocalClock.rewrite(occurredAt, zone: zone)
+                if from != nil || to != nil {
+                    guard let occurred = Timestamp(rfc3339: occurredAt), let local = Timestamp(rfc3339: localTime) else { continue }
+                    if let from, !from.admitsFrom(micros: occurred.epochMicros, localDay: local.localDay) { continue }
+                    if let to, !to.admitsUntil(micros: occurred.epochMicros, localDay: local.localDay) { continue }
                 }
                 let type = rows.text(3)
                 let actor = rows.text(6)
                 let summary = EventType(rawValue: type).map {
-                    AuditSummary.sentence(type: $0, actor: actor, data: (try? JSONParser.parse(rows.text(7))) ?? .null)
+                    AuditSummary.sentence(type: $0, actor: actor, data: (try? JSONParser.parse(rows.text(7))) ?? .null, currency: currency)
                 } ?? type
                 let mark = rows.isNull(8) ? nil : AuditProjection.VoidMark(
                     voidedEventID: rows.text(1), voidingEventID: rows.text(8), voidingSeq: rows.int64(9), actor: rows.text(10),
                     occurredAt: rows.text(11), reason: rows.text(12))
-                try body(AuditEntry(seq: rows.int64(0), eventID: rows.text(1), caseID: rows.text(2), type: type,
-                                    occurredAt: occurredAt, recordedAt: rows.text(5), actor: actor, summary: summary, voidedBy: mark))
+                var violations: [(RuleID, String)] = []
+                broken.bind(1, caseID)
+                broken.bind(2, rows.int64(0))
+                while try broken.step() { if let rule = RuleID(rawValue: broken.text(0)) { violations.append((rule, broken.text(1))) } }
+                broken.reset()
+                try body(AuditEntry(seq: rows.int64(0), eventID: rows.text(1), caseID: caseID, type: type,
+                                    occurredAt: occurredAt, recordedAt: rows.text(5), actor: actor, summary: summary,
+                                    localTime: localTime, voidedBy: mark, violations: violations))
             }
         }
+    }
+
+    /// The actors whose id is `id`, whatever their kind (for `audit --actor zhang.wei` without one).
+    public func actors(withID id: String) throws -> [String] {
+        try database.read { db in
+            try EventSubmission.actorKinds.sorted().compactMap { kind in
+                try String.fetchOne(db, sql: "SELECT actor FROM events WHERE actor = ? LIMIT 1", arguments: ["\(kind):\(id)"])
+            }
+        }
+    }
+}
+
+/// Each case's time zone and currency, read once from its stored state.
+struct CaseClocks {
+    let statement: RawStatement?
+    var known: [String: (String, String?)] = [:]
+
+    init(_ db: Database) {
+        statement = try? RawStatement(db, "SELECT state FROM case_state WHERE case_id = ?")
+    }
+
+    mutating func zoneAndCurrency(_ caseID: String) throws -> (zone: String, currency: String?) {
+        if let hit = known[caseID] { return hit }
+        var found: (String, String?) = ("UTC", nil)
+        if let statement {
+            statement.bind(1, caseID)
+            if try statement.step(), let state = CaseState(storedJSON: statement.text(0)) {
+                found = (state.opening.debtorTimeZone, state.opening.currency)
+            }
+            statement.reset()
+        }
+        if known.count > 10_000 { known.removeAll() }
+        known[caseID] = found
+        return found
     }
 }

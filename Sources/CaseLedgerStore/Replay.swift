@@ -2,32 +2,58 @@ import CaseLedgerCore
 import Foundation
 import GRDB
 
-/// Which events a replay keeps (CONTRACT §5): combined, they narrow.
+/// Which events a replay keeps (CONTRACT §5): combined, they narrow. A bound given as a date alone
+/// means that day in each debtor's own time zone.
 public struct ReplayFilter: Sendable {
     /// Events that occurred up to this time (the world as of T).
-    public var until: Timestamp?
+    public var until: TimeBound?
     /// Events recorded up to this time (what the bank knew at T).
-    public var knownAt: Timestamp?
+    public var knownAt: TimeBound?
     /// The log up to this position.
     public var untilSeq: Int64?
 
-    public init(until: Timestamp? = nil, knownAt: Timestamp? = nil, untilSeq: Int64? = nil) {
+    public init(until: TimeBound? = nil, knownAt: TimeBound? = nil, untilSeq: Int64? = nil) {
         self.until = until
         self.knownAt = knownAt
         self.untilSeq = untilSeq
     }
 
-    public func keeps(seq: Int64, occurredMicros: Int64, recordedAt: String) -> Bool {
-        if let untilSeq, seq > untilSeq { return false }
-        if let until, occurredMicros > until.epochMicros { return false }
-        if let knownAt, let recorded = Timestamp(rfc3339: recordedAt), recorded > knownAt { return false }
+    public var isEmpty: Bool { until == nil && knownAt == nil && untilSeq == nil }
+
+    var json: JSONValue {
+        .object(JSONObject([("until", until?.json ?? .null), ("known_at", knownAt?.json ?? .null),
+                            ("until_seq", untilSeq.map { .int($0) } ?? .null)]))
+    }
+}
+
+/// Applies a `ReplayFilter` to events met in seq order: each case's time zone is learnt from its
+/// opening (always its first event), so date-only bounds fall on the debtor's own days.
+struct SelectionEvaluator {
+    let filter: ReplayFilter
+    private var zones: [String: String] = [:]
+    private var days = LocalDays()
+
+    init(_ filter: ReplayFilter) { self.filter = filter }
+
+    /// `openingZone` is the debtor's zone when the event is its case's `case.opened`.
+    mutating func keeps(seq: Int64, caseID: String, occurredMicros: Int64, recordedAt: String, openingZone: String?) -> Bool {
+        if let openingZone { zones[caseID] = openingZone }
+        if let untilSeq = filter.untilSeq, seq > untilSeq { return false }
+        let zone = zones[caseID] ?? "UTC"
+        if let until = filter.until, !until.admitsUntil(micros: occurredMicros, localDay: days.day(of: occurredMicros, zone: zone)) {
+            return false
+        }
+        if let knownAt = filter.knownAt {
+            let recorded = Timestamp(rfc3339: recordedAt)?.epochMicros ?? .max
+            if !knownAt.admitsUntil(micros: recorded, localDay: days.day(of: recorded, zone: zone)) { return false }
+        }
         return true
     }
 
-    var json: JSONValue {
-        .object(JSONObject([("until", until.map { .string($0.utcString) } ?? .null),
-                            ("known_at", knownAt.map { .string($0.utcString) } ?? .null),
-                            ("until_seq", untilSeq.map { .int($0) } ?? .null)]))
+    /// The debtor's zone, when `event` is a `case.opened`.
+    static func openingZone(type: String, data: String) -> String? {
+        guard type == EventType.caseOpened.rawValue else { return nil }
+        return (try? JSONParser.parse(data))?["debtor_timezone"]?.stringValue
     }
 }
 
@@ -112,6 +138,7 @@ public enum Replay {
             var firstKept: JSONValue = .null
             var lastKept: JSONValue = .null
             let tileWriter = try Ledger.TileWriter(db)
+            var selection = SelectionEvaluator(filter)
             try Ledger.forEachEvent(src, cacheKiB: Ledger.scanCacheKiB) { event in
                 read += 1
                 if !sourceHasTree {
@@ -124,7 +151,8 @@ public enum Replay {
                     progress(read, sourceEvents)
                 }
                 let occurred = Timestamp(rfc3339: event.occurredAt)?.epochMicros ?? .max
-                let keep = filter.keeps(seq: event.seq, occurredMicros: occurred, recordedAt: event.recordedAt)
+                let keep = selection.keeps(seq: event.seq, caseID: event.caseID, occurredMicros: occurred, recordedAt: event.recordedAt,
+                                           openingZone: SelectionEvaluator.openingZone(type: event.type, data: event.data))
                 // The hash this event chains from: its predecessor's, or across a gap the source already had, the source's link.
                 let gapInSource = event.seq != previousSeq + 1
                 let chainsFrom = gapInSource ? (sourceLinks[event.seq] ?? previousHash) : previousHash
@@ -182,7 +210,13 @@ public enum Replay {
                 ("rulebooks", .array(choice.rulebooks.map { .string($0.id) })),
                 ("ran_at", .string(now.utcString)),
             ]
-            if let knownAt = filter.knownAt {
+            if let bound = filter.knownAt {
+                // A date alone ends earliest where the day ends first (UTC+14): a checkpoint named
+                // for it was cosigned before any debtor's day of that date was over.
+                let knownAt: Timestamp = switch bound {
+                case .instant(let time): time
+                case .localDate(let day): Timestamp(epochMicros: (Int64(day + 1) * 86_400 - 14 * 3600) * 1_000_000 - 1)
+                }
                 members.append(("known_at_checkpoint", try knownAtCheckpoint(knownAt, held: sourceCheckpoints) { size in
                     try Int64.fetchOne(db, sql: "SELECT count(*) FROM events WHERE seq > ?", arguments: [size]) ?? 0
                 }))

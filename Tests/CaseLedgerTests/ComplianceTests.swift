@@ -131,16 +131,43 @@ final class ComplianceTests: XCTestCase {
         XCTAssertTrue((report.violation("calls_per_day", on: secondTalk)?["detail"] as? String ?? "").contains("2nd connected call"))
     }
 
-    func testSevenCallsIn7x24HoursAreAllowedAndACallExactly7x24HoursLaterNoLongerCountsTheFirst() throws {
-        let early = Debtor("C-EARLY"), late = Debtor("C-LATE")
-        func week(_ d: Debtor) -> [LedgerEvent] { (1...7).map { d.call(at: shanghai("2024-03-0\($0) 10:00")) } }
-        let eighthInside = early.call(at: shanghai("2024-03-08 09:59"))   // a minute short of 7×24 h after the first
-        let eighthAfter = late.call(at: shanghai("2024-03-08 10:00"))     // exactly 7×24 h after the first
-        let ninthSoonAfter = late.call(at: shanghai("2024-03-08 10:01"))  // 2–7 March and two on the 8th: eight
-        let report = try judge([early.opened()] + week(early) + [eighthInside, late.opened()] + week(late) + [eighthAfter, ninthSoonAfter],
-                               under: ["max_calls_per_7_days": 7])
-        assertFlags(report, [("calls_per_7_days", eighthInside), ("calls_per_7_days", ninthSoonAfter)])
-        XCTAssertTrue((report.violation("calls_per_7_days", on: eighthInside)?["detail"] as? String ?? "").contains("8th"))
+    /// "Seven consecutive days": the contact's own debtor-local day and the six before it, whatever the hour.
+    func testTheSevenDayCapCountsSevenConsecutiveLocalDaysNotSevenTimesTwentyFourHours() throws {
+        let d = Debtor("C-WEEK")
+        let week = (1...7).map { d.call(at: shanghai("2024-03-0\($0) 23:00")) }          // one a day, late evening
+        let eighthSameWeek = d.call(at: shanghai("2024-03-07 23:30"))                   // days 1–7: the eighth
+        let nextMorning = d.call(at: shanghai("2024-03-08 09:00"))                      // days 2–8: 6 + 1 + this = 8
+        let twoDaysLater = d.call(at: shanghai("2024-03-10 09:00"))                     // days 4–10: 4 + 1 + 1 + this = 7
+        let report = try judge([d.opened()] + week + [eighthSameWeek, nextMorning, twoDaysLater], under: ["max_calls_per_7_days": 7])
+        assertFlags(report, [("calls_per_7_days", eighthSameWeek), ("calls_per_7_days", nextMorning)])
+        let detail = report.violation("calls_per_7_days", on: eighthSameWeek)?["detail"] as? String ?? ""
+        XCTAssertTrue(detail.contains("8th") && detail.contains("2024-03-01–2024-03-07"), detail)
+        XCTAssertEqual(report.violation("calls_per_7_days", on: nextMorning)?["limit"] as? String, "max_calls_per_7_days")
+    }
+
+    /// A rulebook can count text messages toward its caps (Massachusetts counts calls and texts).
+    func testACapCountsTheChannelsItsRulebookNames() throws {
+        let d = Debtor("C-TEXTS")
+        let call = d.call(at: shanghai("2024-03-05 10:00"))
+        let sms = d.message("sms", at: shanghai("2024-03-05 11:00"))
+        let letter = d.message("letter", at: shanghai("2024-03-05 12:00"))
+        let secondSms = d.message("sms", at: shanghai("2024-03-06 11:00"))
+        let events = [d.opened(), call, sms, letter, secondSms]
+        XCTAssertEqual(try judge(events, under: ["max_calls_per_7_days": 2]).flags(), [])
+        let texts = try judge(events, under: ["max_calls_per_7_days": 2, "frequency_channels": ["call", "sms"]])
+        assertFlags(texts, [("calls_per_7_days", secondSms)])
+        XCTAssertTrue((texts.violation("calls_per_7_days", on: secondSms)?["detail"] as? String ?? "").contains("3rd contact (sms)"))
+    }
+
+    /// A rulebook binding only agencies judges only agencies' contacts, and counts only theirs.
+    func testARulebookForAgenciesJudgesOnlyAgencyContacts() throws {
+        let d = Debtor("C-AGENCY")
+        let collector = d.call(at: shanghai("2024-03-05 23:00"))
+        let agency = d.call(at: shanghai("2024-03-05 23:10"), actor: "agency:huadong-recovery")
+        let report = try judge([d.opened(), collector, agency], under: ["contact_hours": ["start": "08:00", "end": "21:00"], "actor_kinds": ["agency"]])
+        assertFlags(report, [("contact_hours", agency)])
+        XCTAssertEqual(report.summary["contacts_judged"] as? Int, 1)
+        XCTAssertEqual(report.summary["contacts_not_judged"] as? Int, 1)
     }
 
     // MARK: - quiet_after_conversation
@@ -340,54 +367,69 @@ final class ComplianceTests: XCTestCase {
 
     // MARK: - The rulebook in force
 
-    func testTheChineseRulebookInForceFollowsTheDebtorsLocalDate() throws {
+    /// Every rulebook in force judges at once, on the debtor's local date; a later law never
+    /// silently replaces the bank's stricter policy; only `supersedes` replaces a rulebook.
+    func testEveryRulebookInForceJudgesOnTheDebtorsLocalDate() throws {
         let june = Debtor("C-JUNE", region: "CN"), july = Debtor("C-JULY", region: "CN"), cba = Debtor("C-2026", region: "CN-GD")
-        let uk = Debtor("C-GB", zone: "Europe/London", region: "GB")
-        let juneNight = june.call(at: utc("2025-06-30 13:30"))          // 30 June 21:30: no CN rulebook yet
-        let julyJuneNight = july.call(at: utc("2025-06-30 13:30"))      // likewise
+        let juneNight = june.call(at: utc("2025-06-30 13:30"))          // 30 June 21:30: the group policy (08:30–20:00)
         let julyMidnight = july.call(at: utc("2025-06-30 16:30"))       // 1 July 00:30 local, still 30 June in UTC
-        let julyNight = july.call(at: utc("2025-07-01 13:30"))          // 1 July 21:30: after the bank's 20:00
-        let bankNight = cba.call(at: utc("2026-01-29 13:30"))           // 29 Jan 2026 21:30: still the bank's policy
-        let cbaNight = cba.call(at: utc("2026-01-30 13:30"))            // 30 Jan 2026 21:30: cn-cba-2026 allows until 22:00
-        let cbaLate = cba.call(at: utc("2026-01-30 14:00"))             // 30 Jan 2026 22:00
-        let ukNight = uk.call(at: utc("2025-07-01 23:00"))
+        let julyNight = july.call(at: utc("2025-07-01 13:30"))          // 1 July 21:30: the CN policy, which supersedes the group's
+        let bankOnly = cba.call(at: utc("2026-01-30 13:30"))            // 30 Jan 2026 21:30: the CBA allows it, the bank does not
+        let cbaLate = cba.call(at: utc("2026-01-30 14:00"))             // 30 Jan 2026 22:00: the bank, the standard and the CBA
         let ledger = try ComplianceLedger(self)
         try ledger.record([june.opened(at: utc("2025-06-01 01:00")), juneNight,
-                           july.opened(at: utc("2025-06-01 01:00")), julyJuneNight, julyMidnight, julyNight,
-                           cba.opened(at: utc("2026-01-01 01:00")), bankNight, cbaNight, cbaLate,
-                           uk.opened(at: utc("2025-06-01 01:00")), ukNight])
+                           july.opened(at: utc("2025-06-01 01:00")), julyMidnight, julyNight,
+                           cba.opened(at: utc("2026-01-01 01:00")), bankOnly, cbaLate])
         let report = try ledger.compliance()
-        assertFlags(report, [("contact_hours", "cn-bank-policy-2025", julyMidnight), ("contact_hours", "cn-bank-policy-2025", julyNight),
-                             ("contact_hours", "cn-bank-policy-2025", bankNight), ("contact_hours", "cn-cba-2026", cbaLate)])
+        assertFlags(report, [("contact_hours", "demo-bank-policy-2024", juneNight),
+                             ("contact_hours", "cn-bank-policy-2025", julyMidnight), ("contact_hours", "cn-gbt-45251-2025", julyMidnight),
+                             ("contact_hours", "cn-bank-policy-2025", julyNight),
+                             ("contact_hours", "cn-bank-policy-2025", bankOnly),
+                             ("contact_hours", "cn-bank-policy-2025", cbaLate), ("contact_hours", "cn-cba-2026", cbaLate),
+                             ("contact_hours", "cn-gbt-45251-2025", cbaLate)])
         XCTAssertEqual(report.violation("contact_hours", on: julyMidnight)?["local_time"] as? String, "2025-07-01T00:30:00+08:00")
-        XCTAssertEqual(report.uncheckedCases, ["C-GB", "C-JUNE"])
-        XCTAssertEqual(Set(report.json["rulebooks"] as? [String] ?? []),
-                       ["cn-bank-policy-2025", "cn-cba-2026", "us-reg-f-2021", "us-ma-209cmr18"])
-
-        let one = try ledger.compliance(caseID: "C-GB")
-        XCTAssertEqual(one.uncheckedCases, ["C-GB"])
-        XCTAssertEqual(one.summary["cases_judged"] as? Int, 1)
+        XCTAssertEqual(report.summary["contacts_not_judged"] as? Int, 0)
         XCTAssertEqual(try ledger.compliance(caseID: "C-JULY").flags(rulebooks: true), report.only(case: "C-JULY").flags(rulebooks: true))
     }
 
-    func testMassachusettsCasesUseTheStateRulebookFromItsEffectiveDateAndRegulationFBefore() throws {
-        let ma = Debtor("C-MA", zone: "America/New_York", region: "US-MA")
-        let ny = Debtor("C-NY", zone: "America/New_York", region: "US-NY")
-        let september = [ma.call(at: utc("2025-09-20 14:00")), ma.call(at: utc("2025-09-21 14:00"))]  // 10:00 EDT
-        let lateSeptember = ma.call(at: utc("2025-09-26 01:30"))  // 25 Sep 21:30 EDT (26 Sep in UTC): the third in 7 days, Reg F allows 7
-        let october = [ma.call(at: utc("2025-10-10 14:00")), ma.call(at: utc("2025-10-11 14:00"))]
-        let lateOctober = ma.call(at: utc("2025-10-13 01:30"))    // 12 Oct 21:30 EDT: the third in 7 days, Massachusetts allows 2
-        let newYork = [ny.call(at: utc("2025-10-10 14:00")), ny.call(at: utc("2025-10-11 14:00"))]
-        let newYorkLate = ny.call(at: utc("2025-10-13 01:30"))
+    /// A contact no rulebook is in force for is not judged, and says why: never a silent "no violation".
+    func testAContactNoRulebookIsInForceForIsNotJudgedAndSaysWhy() throws {
+        let uk = Debtor("C-GB", zone: "Europe/London", region: "GB")
+        let early = uk.call(at: utc("2023-12-31 23:30"))                // before the group policy took effect
+        let later = uk.call(at: utc("2024-01-01 23:30"))
         let ledger = try ComplianceLedger(self)
-        try ledger.record([ma.opened(at: utc("2025-09-01 14:00"))] + september + [lateSeptember] + october + [lateOctober]
-                          + [ny.opened(at: utc("2025-09-01 14:00"))] + newYork + [newYorkLate])
+        try ledger.record([uk.opened(at: utc("2023-12-01 10:00")), early, later])
         let report = try ledger.compliance()
-        assertFlags(report, [("contact_hours", "us-reg-f-2021", lateSeptember),
-                             ("contact_hours", "us-ma-209cmr18", lateOctober), ("calls_per_7_days", "us-ma-209cmr18", lateOctober),
-                             ("contact_hours", "us-reg-f-2021", newYorkLate)])
-        XCTAssertEqual(report.violation("contact_hours", on: lateSeptember)?["local_time"] as? String, "2025-09-25T21:30:00-04:00")
-        XCTAssertEqual(report.uncheckedCases, [])
+        assertFlags(report, [("contact_hours", "demo-bank-policy-2024", later)])
+        XCTAssertEqual(report.summary["contacts_judged"] as? Int, 1)
+        XCTAssertEqual(report.summary["contacts_not_judged"] as? Int, 1)
+        let text = try ledger.run(["compliance"]).stdout
+        XCTAssertTrue(text.contains("contacts judged: 1 of 2; not judged: 1"), text)
+
+        let alone = try ComplianceLedger(self)
+        try alone.record([uk.opened(at: utc("2023-12-01 10:00")), early])
+        let none = try alone.compliance()
+        XCTAssertEqual((none.summary["not_judged_cases"] as? [[String: Any]])?.first?["reason"] as? String,
+                       "not judged: no rulebook in force for GB on 2023-12-31")
+    }
+
+    func testMassachusettsCountsCallsAndTextsAndRegulationFJudgesTheAgencies() throws {
+        let ma = Debtor("C-MA", zone: "America/New_York", region: "US-MA")
+        let first = ma.call(at: utc("2025-10-10 14:00"))                                   // 10:00 EDT
+        let text = ma.message("sms", at: utc("2025-10-11 14:00"))
+        let third = ma.call(at: utc("2025-10-12 14:00"))                                   // the third call or text in 7 days
+        let agencyLate = ma.call(at: utc("2025-10-14 01:30"), actor: "agency:bay-state-recovery") // 13 Oct 21:30 EDT
+        let ledger = try ComplianceLedger(self)
+        try ledger.record([ma.opened(at: utc("2025-09-01 14:00")), first, text, third, agencyLate])
+        let report = try ledger.compliance()
+        XCTAssertEqual(Set(report.flags(rulebooks: true)), Set([
+            "calls_per_7_days [us-ma-940cmr7]: \(third.label)",
+            "calls_per_7_days [us-ma-940cmr7]: \(agencyLate.label)",
+            "contact_hours [demo-bank-policy-2024]: \(agencyLate.label)",
+            "contact_hours [us-ma-940cmr7]: \(agencyLate.label)",
+            "contact_hours [us-reg-f-2021]: \(agencyLate.label)",
+        ]))
+        XCTAssertEqual(report.violation("contact_hours", on: agencyLate)?["local_time"] as? String, "2025-10-13T21:30:00-04:00")
     }
 
     // MARK: - Errors and verification
@@ -665,7 +707,6 @@ private struct Report {
     var summary: [String: Any] { json["summary"] as? [String: Any] ?? [:] }
     var byRule: [String: Int] { summary["by_rule"] as? [String: Int] ?? [:] }
     var byActor: [String: Int] { summary["by_actor"] as? [String: Int] ?? [:] }
-    var uncheckedCases: [String] { summary["unchecked_cases"] as? [String] ?? [] }
 
     /// "rule: label" (or "rule [rulebook]: label") for every violation, sorted.
     func flags(rulebooks: Bool = false) -> [String] {

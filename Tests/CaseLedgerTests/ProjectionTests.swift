@@ -322,7 +322,7 @@ final class ProjectionTests: XCTestCase {
         try ledger.record([c.opened(), c.call(at: march(2)), c.payment(12_345, at: march(3))])
         let summaries = try ledger.audit(["--case", "C-1"]).compactMap { $0["summary"] as? String }
         XCTAssertEqual(summaries.count, 3)
-        XCTAssertTrue(summaries[0].hasPrefix("intake opened the case: credit card, 10000.00 CNY owed"), summaries[0])
+        XCTAssertTrue(summaries[0].hasPrefix("intake opened the case: credit card, 10,000.00 CNY owed"), summaries[0])
         XCTAssertTrue(summaries[1].contains("called the debtor"), summaries[1])
         XCTAssertTrue(summaries[2].contains("received a payment of 123.45 CNY"), summaries[2])
     }
@@ -339,11 +339,11 @@ final class ProjectionTests: XCTestCase {
         XCTAssertEqual(result.exitCode, 0, result.stderr)
         let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         XCTAssertEqual(lines.count, 4, result.stdout)  // header, two entries, the empty string after the final newline
-        XCTAssertEqual(lines.first, "seq,event_id,case_id,type,occurred_at,recorded_at,actor,voided,summary")
+        XCTAssertEqual(lines.first, "seq,event_id,case_id,type,occurred_at,local_time,recorded_at,actor,voided,violations,summary")
         XCTAssertTrue(lines[1].hasPrefix("1,\(c.openingID),C-1,case.opened,\(march(1, "09:00")),"), lines[1])
-        XCTAssertTrue(lines[1].hasSuffix(#",system:intake,false,"\#(openingSummary)""#), lines[1])
+        XCTAssertTrue(lines[1].hasSuffix(#",system:intake,false,,"\#(openingSummary)""#), lines[1])
         XCTAssertTrue(lines[2].hasPrefix("2,\(note.id),C-1,note.recorded,"), lines[2])
-        XCTAssertTrue(lines[2].hasSuffix(#",false,"zhang.wei noted: said ""call me later"", then hung up""#), lines[2])
+        XCTAssertTrue(lines[2].hasSuffix(#",false,,"zhang.wei noted: said ""call me later"", then hung up""#), lines[2])
     }
 
     func testAuditNeedsExactlyOneOfCaseAndActor() throws {
@@ -376,7 +376,7 @@ final class ProjectionTests: XCTestCase {
         XCTAssertEqual(try ledger.parse(show.stdout)["status"] as? String, "plan_active")
         XCTAssertEqual(try ledger.sql("SELECT status FROM case_state WHERE case_id = 'C-PLAN'"), "plan_active\n")
         XCTAssertEqual(try ledger.sql("SELECT name, version, checkpoint_seq FROM projections ORDER BY name"),
-                       "audit|1|\(events.count)\ncase_index|1|\(events.count)\ncase_state|1|\(events.count)\ncompliance|1|\(events.count)\n")
+                       "audit|1|\(events.count)\ncase_index|1|\(events.count)\ncase_state|1|\(events.count)\ncomplaints|1|\(events.count)\ncompliance|2|\(events.count)\n")
         XCTAssertEqual(try ledger.run(["case", "list", "--json"]).stdout, before.stdout)
 
         let again = try ledger.run(["case", "show", "C-PLAN", "--json"])

@@ -77,7 +77,7 @@ final class StatefulPropertyTests: XCTestCase {
         XCTAssertEqual(view["version"]?.intValue, 10_001)
         XCTAssertEqual(view["paid_minor"]?.intValue, 1000)
         XCTAssertEqual(view["contacts"]?["calls"]?.intValue, 8000)
-        XCTAssertGreaterThan(try ledger.compliance(caseID: "LONG").violations.count, 0)
+        XCTAssertGreaterThan(try ledger.compliance(filter: ComplianceFilter(caseID: "LONG")).violations.count, 0)
     }
 
     func assertEveryReadWorks(_ ledger: Ledger, context: String, file: StaticString = #filePath, line: UInt = #line) throws {

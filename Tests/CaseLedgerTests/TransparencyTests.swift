@@ -1,3 +1,5 @@
+import CaseLedgerCore
+import CaseLedgerStore
 import Foundation
 import XCTest
 
@@ -183,24 +185,23 @@ final class TransparencyTests: XCTestCase {
     }
 
     /// The perfect forgery: the whole log appended again into a new file with one event moved
-    /// (the 21st), recorded_at pinned batch by batch, through the binary as any producer would.
+    /// (the 21st), each event recorded at its original recorded_at, as an insider with the
+    /// library (or any tool of their own) can do.
     func forgedCopy(of db: String, at forged: String) throws {
         let log = try CLI.run(["log", "--db", db, "--json"]).stdout.split(separator: "\n").map(String.init)
-        var batches: [(String, [String])] = []
-        for (n, line) in log.enumerated() {
-            var event = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-            let recordedAt = event["recorded_at"] as! String
-            for key in ["seq", "version", "recorded_at", "hash"] { event.removeValue(forKey: key) }
-            if n == 20 {
-                let occurred = event["occurred_at"] as! String
-                event["occurred_at"] = occurred.replacingOccurrences(of: "T1", with: "T0")
+        let ledger = try Ledger(path: forged, mode: .create, report: { _ in })
+        _ = try ledger.appendBatch(now: Timestamp(epochMicros: 0)) { appender in
+            for (n, line) in log.enumerated() {
+                var event = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+                appender.advanceClock(to: Timestamp(rfc3339: event["recorded_at"] as! String)!)
+                for key in ["seq", "version", "recorded_at", "hash"] { event.removeValue(forKey: key) }
+                if n == 20 {
+                    let occurred = event["occurred_at"] as! String
+                    event["occurred_at"] = occurred.replacingOccurrences(of: "T1", with: "T0")
+                }
+                let text = String(decoding: try JSONSerialization.data(withJSONObject: event, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+                try appender.append(EventSubmission(json: JSONParser.parse(text), now: appender.now), line: n + 1)
             }
-            let text = String(decoding: try JSONSerialization.data(withJSONObject: event, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
-            if batches.last?.0 == recordedAt { batches[batches.count - 1].1.append(text) } else { batches.append((recordedAt, [text])) }
-        }
-        for (recordedAt, lines) in batches {
-            let result = try CLI.run(["append", "--db", forged], stdin: lines.joined(separator: "\n") + "\n", environment: ["CASELEDGER_CLOCK": recordedAt])
-            XCTAssertEqual(result.exitCode, 0, result.stderr)
         }
     }
 

@@ -113,9 +113,9 @@ public struct ComplianceCase: Sendable {
     }
 }
 
-/// A contact that broke a rule (CONTRACT §6).
+/// A contact that broke a rule (CONTRACT §6): which rule, and which limit of which rulebook.
 public struct Violation: Sendable, Equatable {
-    public let rule: String
+    public let limit: RuleLimit
     public let rulebook: String
     public let eventID: String
     public let seq: Int64
@@ -125,8 +125,10 @@ public struct Violation: Sendable, Equatable {
     public let localTime: String
     public let detail: String
 
-    public init(rule: String, rulebook: String, eventID: String, seq: Int64, caseID: String, actor: String, localTime: String, detail: String) {
-        self.rule = rule
+    public var rule: RuleID { limit.rule }
+
+    public init(limit: RuleLimit, rulebook: String, eventID: String, seq: Int64, caseID: String, actor: String, localTime: String, detail: String) {
+        self.limit = limit
         self.rulebook = rulebook
         self.eventID = eventID
         self.seq = seq
@@ -138,8 +140,9 @@ public struct Violation: Sendable, Equatable {
 
     public var json: JSONValue {
         .object(JSONObject([
-            ("rule", .string(rule)), ("rulebook", .string(rulebook)), ("event_id", .string(eventID)), ("seq", .int(seq)),
-            ("case_id", .string(caseID)), ("actor", .string(actor)), ("local_time", .string(localTime)), ("detail", .string(detail)),
+            ("rule", .string(rule.rawValue)), ("limit", .string(limit.rawValue)), ("rulebook", .string(rulebook)),
+            ("event_id", .string(eventID)), ("seq", .int(seq)), ("case_id", .string(caseID)), ("actor", .string(actor)),
+            ("local_time", .string(localTime)), ("detail", .string(detail)),
         ]))
     }
 }

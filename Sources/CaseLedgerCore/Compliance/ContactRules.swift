@@ -2,159 +2,201 @@ import Foundation
 
 /// The contact rules of CONTRACT §7, judged for one case in the debtor's local time (from the
 /// case's IANA `debtor_timezone`, so correct across daylight-saving changes), contacts in
-/// `occurred_at` order (then `seq`), whatever order they were appended in. Inbound calls and
-/// voided events never count; each contact is judged by the rulebook in force on its own
-/// debtor-local day. Pure: the same case and rulebooks always give the same violations.
+/// `occurred_at` order (then `seq`), whatever order they were appended in.
+///
+/// Every rulebook in force for the case on a contact's debtor-local day judges it, each on its
+/// own: it counts, toward its caps, only the contacts it judges (its actor kinds, its channels,
+/// from its effective date). Inbound calls and voided events never count; a voided contact is a
+/// notice. A contact no rulebook judges is reported as *not judged*, with the reason. Pure: the
+/// same case and rulebooks always give the same outcome.
 public enum ContactRules {
     public struct Outcome: Sendable, Equatable {
         public var violations: [Violation] = []
         public var notices: [VoidNotice] = []
-        /// True when no rulebook applied to any of the case's contacts.
-        public var unchecked = false
+        /// Every outbound contact that is not voided, in occurred_at order, judged or not.
+        public var contacts: [ContactJudgement] = []
+
+        public var contactsJudged: Int { contacts.filter(\.judged).count }
+        public var contactsNotJudged: Int { contacts.count - contactsJudged }
+        /// True when the case has outbound contacts and no rulebook judged any of them.
+        public var unchecked: Bool { !contacts.isEmpty && contactsJudged == 0 }
     }
 
     public static func judge(_ record: ComplianceCase, by choice: RulebookChoice) -> Outcome {
         var outcome = Outcome()
         var clock = ZoneClock(TimeZoneCache.zone(record.timeZone) ?? TimeZone(identifier: "UTC")!)
-        let ordered = record.contacts.sorted { ($0.occurredMicros, $0.seq) < ($1.occurredMicros, $1.seq) }
-
-        func local(_ micros: Int64) -> LocalTime {
-            let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
-            let offset = clock.offset(at: seconds)
-            let localSeconds = seconds + Int64(offset)
-            let day = Int(localSeconds >= 0 ? localSeconds / 86_400 : (localSeconds - 86_399) / 86_400)
-            let minute = Int(localSeconds - Int64(day) * 86_400) / 60
-            return LocalTime(micros: micros, offsetSeconds: offset, day: day, minute: minute)
-        }
-
-        let liveBookings = record.bookings.filter { record.voidMark(of: $0.eventID) == nil }
-        let liveRestrictions = record.restrictions.filter { record.voidMark(of: $0.eventID) == nil }
-        let liveLifts = record.lifts.filter { record.voidMark(of: $0.eventID) == nil }
-
-        var callsByDay: [Int: Int] = [:]
-        var connectedByDay: [Int: Int] = [:]
-        var recentCalls: [Int64] = []
-        var lastConversation: (day: Int, seq: Int64, date: String)?
-        var anyChecked = false
-        // Contacts come in time order: the rulebook in force changes at most at a day boundary.
+        let facts = CaseFacts(record)
+        var counters: [String: FrequencyCounter] = [:]
+        var lastConversation: Conversation?
+        // Contacts come in time order: the rulebooks in force change at most at a day boundary.
         var rulebookDay = Int.min
-        var dayRulebook: Rulebook?
+        var dayRulebooks: [Rulebook] = []
 
-        for contact in ordered {
-            let when = local(contact.occurredMicros)
-            if !record.voids.isEmpty, let mark = record.voids[contact.id] {
+        for contact in record.contacts.sorted(by: { ($0.occurredMicros, $0.seq) < ($1.occurredMicros, $1.seq) }) {
+            let when = LocalTime(contact.occurredMicros, clock: &clock)
+            if let mark = record.voidMark(of: contact.eventID) {
                 outcome.notices.append(VoidNotice(eventID: contact.eventID, seq: contact.seq, type: contact.type.rawValue,
                                                   caseID: record.caseID, actor: record.actor(of: contact), localTime: when.time, voidedBy: mark))
                 continue
             }
-            if when.day != rulebookDay {
-                rulebookDay = when.day
-                dayRulebook = choice.rulebook(region: record.region, localDay: when.day)
-            }
-            let rulebook = dayRulebook
-            if rulebook != nil { anyChecked = true }
-            func flag(_ rule: String, _ detail: String) {
-                guard let rulebook else { return }
-                outcome.violations.append(Violation(rule: rule, rulebook: rulebook.id, eventID: contact.eventID, seq: contact.seq,
-                                                    caseID: record.caseID, actor: record.actor(of: contact), localTime: when.time, detail: detail))
-            }
-            let what: String
-            var party: String?
-            switch contact.kind {
-            case .call(let call):
-                what = call.outbound ? "outbound call" : "inbound call"
-                party = call.party
-            case .message(let channel, let to):
-                what = "\(channel.rawValue) message"
-                party = to
-            case .visit(let visitID, _):
-                what = "visit \(visitID)"
-            }
-
-            // contact_hours: outbound calls, sms/email/app messages and completed visits; letters do not count.
-            if let hours = rulebook?.contactHours, contact.isOutbound {
-                var counts = true
-                if case .message(.letter, _) = contact.kind { counts = false }
-                if counts, when.minute < hours.start || when.minute >= hours.end {
-                    flag("contact_hours", "\(what) at \(Rulebook.clock(when.minute)) debtor-local (\(record.timeZone)), outside \(Rulebook.clock(hours.start))–\(Rulebook.clock(hours.end))")
+            if contact.isOutbound {
+                if when.day != rulebookDay {
+                    rulebookDay = when.day
+                    dayRulebooks = choice.rulebooks(region: record.region, localDay: when.day)
                 }
-            }
-
-            // third_party_contact: outbound calls and messages to anyone but the debtor.
-            if rulebook?.forbidsThirdPartyContact == true, contact.isOutbound, let party, party != "debtor" {
-                flag("third_party_contact", "\(what) to the \(party.replacingOccurrences(of: "_", with: " ")); \(rulebook!.id) forbids third-party contact")
-            }
-
-            // contact_during_restriction.
-            if rulebook?.honourRestrictions == true, contact.isOutbound {
-                for restriction in liveRestrictions where (restriction.at, restriction.seq) < (contact.occurredMicros, contact.seq) {
-                    let lifted = liveLifts.filter { $0.restrictionID == restriction.restrictionID && ($0.at, $0.seq) < (contact.occurredMicros, contact.seq) }
-                    if !lifted.isEmpty { continue }
-                    if let until = restriction.untilMicros, contact.occurredMicros >= until { continue }
-                    let covered: Bool
-                    switch (restriction.kind, contact.kind) {
-                    case (.ceaseAll, _), (.disputeHold, _), (.hardshipHold, _): covered = true
-                    case (.noCalls, .call): covered = true
-                    case (.noVisits, .visit): covered = true
-                    case (.noWorkplaceContact, .visit(let visitID, _)):
-                        let booking = liveBookings.last { $0.visitID == visitID && ($0.at, $0.seq) < (contact.occurredMicros, contact.seq) }
-                        covered = booking?.location == "workplace"
-                    default: covered = false
-                    }
-                    if covered {
-                        flag("contact_during_restriction", "\(what) while restriction \(restriction.restrictionID) (\(restriction.kind.rawValue.replacingOccurrences(of: "_", with: " "))) is active")
-                        break
+                let actor = record.actor(of: contact)
+                let rulebooks = dayRulebooks.filter { $0.judges(actor: actor) }
+                outcome.contacts.append(ContactJudgement(
+                    eventID: contact.eventID, seq: contact.seq, actor: actor, localTime: when.time, rulebooks: rulebooks.map(\.id),
+                    notJudged: rulebooks.isEmpty ? notJudgedReason(region: record.region, day: when.day, actor: actor, inForce: dayRulebooks) : nil))
+                for rulebook in rulebooks {
+                    var findings = Self.findings(contact, when: when, rulebook: rulebook, facts: facts, conversation: lastConversation)
+                    findings += counters[rulebook.id, default: FrequencyCounter()].count(contact, when: when, rulebook: rulebook)
+                    for finding in findings {
+                        outcome.violations.append(Violation(limit: finding.limit, rulebook: rulebook.id, eventID: contact.eventID, seq: contact.seq,
+                                                            caseID: record.caseID, actor: actor, localTime: when.time, detail: finding.detail))
                     }
                 }
             }
-
-            switch contact.kind {
-            case .visit(let visitID, _):
-                // visit_without_booking.
-                if rulebook?.visitsRequireBooking == true,
-                    !liveBookings.contains(where: { $0.visitID == visitID && ($0.at, $0.seq) < (contact.occurredMicros, contact.seq) })
-                {
-                    flag("visit_without_booking", "visit \(visitID) completed with no earlier visit.booked")
-                }
-            case .call(let call):
-                if call.outbound {
-                    // calls_per_day: every outbound attempt counts, whatever its outcome.
-                    let count = (callsByDay[when.day] ?? 0) + 1
-                    callsByDay[when.day] = count
-                    let date = CalendarDate.string(days: when.day)
-                    if let cap = rulebook?.maxCallsPerDay, count > cap {
-                        flag("calls_per_day", "\(ordinal(count)) outbound call on \(date) (debtor-local); the limit is \(cap) a day")
-                    }
-                    if call.connected {
-                        let connected = (connectedByDay[when.day] ?? 0) + 1
-                        connectedByDay[when.day] = connected
-                        if let cap = rulebook?.maxConnectedCallsPerDay, connected > cap {
-                            flag("calls_per_day", "\(ordinal(connected)) connected call on \(date) (debtor-local); the limit is \(cap) connected calls a day")
-                        }
-                    }
-                    // calls_per_7_days: this call and those in the 7×24 h before it.
-                    recentCalls.append(contact.occurredMicros)
-                    let windowStart = contact.occurredMicros - 7 * 86_400 * 1_000_000
-                    recentCalls.removeAll { $0 <= windowStart }
-                    if let cap = rulebook?.maxCallsPer7Days, recentCalls.count > cap {
-                        flag("calls_per_7_days", "\(ordinal(recentCalls.count)) outbound call within 7×24 h; the limit is \(cap)")
-                    }
-                    // quiet_after_conversation: day 1 is the conversation's local day.
-                    if let quiet = rulebook?.quietDaysAfterConversation, let conversation = lastConversation,
-                        when.day - conversation.day < quiet
-                    {
-                        flag("quiet_after_conversation", "outbound call on day \(when.day - conversation.day + 1) after a conversation on \(conversation.date) (seq \(conversation.seq)); quiet for \(quiet) days")
-                    }
-                }
-                if call.connected, call.party == "debtor" {
-                    lastConversation = (when.day, contact.seq, CalendarDate.string(days: when.day))
-                }
-            case .message:
-                break
+            if case .call(let call) = contact.kind, call.connected, call.party == "debtor" {
+                lastConversation = Conversation(day: when.day, seq: contact.seq)
             }
         }
-        outcome.unchecked = !anyChecked && !ordered.isEmpty
         return outcome
+    }
+
+    static func notJudgedReason(region: String?, day: Int, actor: String, inForce: [Rulebook]) -> String {
+        let date = CalendarDate.string(days: day)
+        guard inForce.isEmpty else {
+            return "not judged: no rulebook in force for \(region ?? "a case without a region") on \(date) binds \(actor.prefix { $0 != ":" }) contacts"
+        }
+        return "not judged: no rulebook in force for \(region ?? "a case without a region") on \(date)"
+    }
+
+    /// A breach found: the limit exceeded and what happened, in words.
+    struct Finding {
+        let limit: RuleLimit
+        let detail: String
+    }
+
+    struct Conversation {
+        let day: Int
+        let seq: Int64
+    }
+
+    /// What the rules need of the rest of the case: bookings, restrictions and lifts, voids removed.
+    struct CaseFacts {
+        let timeZone: String
+        let bookings: [ComplianceCase.Booking]
+        let restrictions: [ComplianceCase.Restriction]
+        let lifts: [(eventID: String, restrictionID: String, at: Int64, seq: Int64)]
+
+        init(_ record: ComplianceCase) {
+            timeZone = record.timeZone
+            bookings = record.bookings.filter { record.voidMark(of: $0.eventID) == nil }
+            restrictions = record.restrictions.filter { record.voidMark(of: $0.eventID) == nil }
+            lifts = record.lifts.filter { record.voidMark(of: $0.eventID) == nil }
+        }
+    }
+
+    /// Every rule but the frequency caps, for one contact under one rulebook, in a fixed order.
+    static func findings(_ contact: ComplianceCase.Contact, when: LocalTime, rulebook: Rulebook, facts: CaseFacts,
+                         conversation: Conversation?) -> [Finding] {
+        [contactHours(contact, when: when, rulebook: rulebook, facts: facts),
+         thirdParty(contact, rulebook: rulebook),
+         restriction(contact, rulebook: rulebook, facts: facts),
+         visitBooking(contact, rulebook: rulebook, facts: facts),
+         quietAfterConversation(contact, when: when, rulebook: rulebook, conversation: conversation)].compactMap { $0 }
+    }
+
+    /// contact_hours: outbound calls, sms/email/app messages and completed visits; letters do not count.
+    static func contactHours(_ contact: ComplianceCase.Contact, when: LocalTime, rulebook: Rulebook, facts: CaseFacts) -> Finding? {
+        guard let hours = rulebook.contactHours else { return nil }
+        if case .message(.letter, _) = contact.kind { return nil }
+        guard when.minute < hours.start || when.minute >= hours.end else { return nil }
+        return Finding(limit: .contactHours, detail: "\(contact.what) at \(Rulebook.clock(when.minute)) debtor-local (\(facts.timeZone)), outside \(Rulebook.clock(hours.start))–\(Rulebook.clock(hours.end))")
+    }
+
+    /// third_party_contact: outbound calls and messages to anyone but the debtor.
+    static func thirdParty(_ contact: ComplianceCase.Contact, rulebook: Rulebook) -> Finding? {
+        guard rulebook.forbidsThirdPartyContact, let party = contact.party, party != "debtor" else { return nil }
+        return Finding(limit: .thirdPartyContact, detail: "\(contact.what) to the \(party.replacingOccurrences(of: "_", with: " ")); \(rulebook.id) forbids third-party contact")
+    }
+
+    /// contact_during_restriction: a contact of a kind an active restriction covers.
+    static func restriction(_ contact: ComplianceCase.Contact, rulebook: Rulebook, facts: CaseFacts) -> Finding? {
+        guard rulebook.honourRestrictions else { return nil }
+        let now = (contact.occurredMicros, contact.seq)
+        for restriction in facts.restrictions where (restriction.at, restriction.seq) < now {
+            if facts.lifts.contains(where: { $0.restrictionID == restriction.restrictionID && ($0.at, $0.seq) < now }) { continue }
+            if let until = restriction.untilMicros, contact.occurredMicros >= until { continue }
+            let covered: Bool
+            switch (restriction.kind, contact.kind) {
+            case (.ceaseAll, _), (.disputeHold, _), (.hardshipHold, _): covered = true
+            case (.noCalls, .call): covered = true
+            case (.noVisits, .visit): covered = true
+            case (.noWorkplaceContact, .visit(let visitID, _)):
+                let booking = facts.bookings.last { $0.visitID == visitID && ($0.at, $0.seq) < now }
+                covered = booking?.location == "workplace"
+            default: covered = false
+            }
+            if covered {
+                return Finding(limit: .honourRestrictions, detail: "\(contact.what) while restriction \(restriction.restrictionID) (\(restriction.kind.rawValue.replacingOccurrences(of: "_", with: " "))) is active")
+            }
+        }
+        return nil
+    }
+
+    /// visit_without_booking: a completed visit with no earlier booking of it.
+    static func visitBooking(_ contact: ComplianceCase.Contact, rulebook: Rulebook, facts: CaseFacts) -> Finding? {
+        guard rulebook.visitsRequireBooking, case .visit(let visitID, _) = contact.kind else { return nil }
+        let now = (contact.occurredMicros, contact.seq)
+        if facts.bookings.contains(where: { $0.visitID == visitID && ($0.at, $0.seq) < now }) { return nil }
+        return Finding(limit: .visitsRequireBooking, detail: "visit \(visitID) completed with no earlier visit.booked")
+    }
+
+    /// quiet_after_conversation: an outbound call within N debtor-local days of a conversation
+    /// with the debtor (either direction), the conversation's day being day 1.
+    static func quietAfterConversation(_ contact: ComplianceCase.Contact, when: LocalTime, rulebook: Rulebook,
+                                       conversation: Conversation?) -> Finding? {
+        guard let quiet = rulebook.quietDaysAfterConversation, case .call = contact.kind, let conversation,
+            when.day - conversation.day < quiet
+        else { return nil }
+        return Finding(limit: .quietDaysAfterConversation, detail: "outbound call on day \(when.day - conversation.day + 1) after a conversation on \(CalendarDate.string(days: conversation.day)) (seq \(conversation.seq)); quiet for \(quiet) days")
+    }
+
+    /// The frequency caps of one rulebook, counting only the contacts it judges in its channels:
+    /// attempts and connected calls per debtor-local day, and attempts in seven consecutive
+    /// debtor-local days (the contact's own day and the six before it).
+    struct FrequencyCounter {
+        var byDay: [Int: Int] = [:]
+        var connectedByDay: [Int: Int] = [:]
+
+        mutating func count(_ contact: ComplianceCase.Contact, when: LocalTime, rulebook: Rulebook) -> [Finding] {
+            guard let channel = contact.channel, rulebook.frequencyChannels.contains(channel) else { return [] }
+            var findings: [Finding] = []
+            let date = CalendarDate.string(days: when.day)
+            let noun = rulebook.frequencyChannels == [.call] ? "outbound call" : "contact (\(channel.rawValue))"
+            let count = (byDay[when.day] ?? 0) + 1
+            byDay[when.day] = count
+            if let cap = rulebook.maxCallsPerDay, count > cap {
+                findings.append(Finding(limit: .maxCallsPerDay, detail: "\(ordinal(count)) \(noun) on \(date) (debtor-local); the limit is \(cap) a day"))
+            }
+            if case .call(let call) = contact.kind, call.connected {
+                let connected = (connectedByDay[when.day] ?? 0) + 1
+                connectedByDay[when.day] = connected
+                if let cap = rulebook.maxConnectedCallsPerDay, connected > cap {
+                    findings.append(Finding(limit: .maxConnectedCallsPerDay, detail: "\(ordinal(connected)) connected call on \(date) (debtor-local); the limit is \(cap) connected calls a day"))
+                }
+            }
+            if let cap = rulebook.maxCallsPer7Days {
+                let inWindow = ((when.day - 6)...when.day).reduce(0) { $0 + (byDay[$1] ?? 0) }
+                if inWindow > cap {
+                    findings.append(Finding(limit: .maxCallsPer7Days, detail: "\(ordinal(inWindow)) \(noun) in the seven days \(CalendarDate.string(days: when.day - 6))–\(date) (debtor-local); the limit is \(cap)"))
+                }
+            }
+            return findings
+        }
     }
 
     /// A contact's time on the debtor's clock; the text is made only for what is reported.
@@ -163,11 +205,64 @@ public enum ContactRules {
         let offsetSeconds: Int
         let day: Int
         let minute: Int
+
+        init(_ micros: Int64, clock: inout ZoneClock) {
+            let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+            let offset = clock.offset(at: seconds)
+            let localSeconds = seconds + Int64(offset)
+            self.micros = micros
+            offsetSeconds = offset
+            day = Int(localSeconds >= 0 ? localSeconds / 86_400 : (localSeconds - 86_399) / 86_400)
+            minute = Int(localSeconds - Int64(day) * 86_400) / 60
+        }
+
         var time: String { Timestamp(epochMicros: micros).string(offsetMinutes: offsetSeconds / 60) }
     }
 
     static func ordinal(_ n: Int) -> String {
         let suffix = (11...13).contains(n % 100) ? "th" : ["th", "st", "nd", "rd", "th", "th", "th", "th", "th", "th"][n % 10]
         return "\(n)\(suffix)"
+    }
+}
+
+/// One outbound contact as the rules saw it: which rulebooks judged it, or why none did.
+public struct ContactJudgement: Sendable, Equatable {
+    public let eventID: String
+    public let seq: Int64
+    public let actor: String
+    public let localTime: String
+    public let rulebooks: [String]
+    /// Set when no rulebook judged the contact: why, e.g. "not judged: no rulebook in force for CN-SH on 2024-03-05".
+    public let notJudged: String?
+
+    public var judged: Bool { notJudged == nil }
+}
+
+extension ComplianceCase.Contact {
+    /// How the contact reads in a violation's detail.
+    var what: String {
+        switch kind {
+        case .call(let call): call.outbound ? "outbound call" : "inbound call"
+        case .message(let channel, _): "\(channel.rawValue) message"
+        case .visit(let visitID, _): "visit \(visitID)"
+        }
+    }
+
+    /// Who was contacted, for calls and messages.
+    var party: String? {
+        switch kind {
+        case .call(let call): call.party
+        case .message(_, let party): party
+        case .visit: nil
+        }
+    }
+
+    /// The channel a frequency cap may count it under (outbound only; visits never count).
+    var channel: ContactChannel? {
+        switch kind {
+        case .call(let call): call.outbound ? .call : nil
+        case .message(let channel, _): ContactChannel(rawValue: channel.rawValue)
+        case .visit: nil
+        }
     }
 }

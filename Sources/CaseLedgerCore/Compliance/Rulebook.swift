@@ -24,6 +24,15 @@ public struct Rulebook: Sendable, Equatable {
     public let visitsRequireBooking: Bool
     public let honourRestrictions: Bool
     public let forbidsThirdPartyContact: Bool
+    /// The contacts the daily and 7-day caps count (default: calls).
+    public let frequencyChannels: Set<ContactChannel>
+    /// Whose contacts it judges, by actor kind (`agency` for a law binding only collection
+    /// agencies); nil: everyone's.
+    public let actorKinds: Set<String>?
+    /// The rulebooks it replaces, for cases in its jurisdiction, from its effective date.
+    public let supersedes: [String]
+    /// An invented demonstration policy, labelled as such wherever it is shown.
+    public let fictional: Bool
     /// The file as written, for evidence packs and replay records.
     public let json: JSONValue
 
@@ -104,7 +113,25 @@ public struct Rulebook: Sendable, Equatable {
         case .string("forbid")?: forbidsThirdPartyContact = true
         default: throw FieldError(path: "third_party_contact", reason: "expected \"allow\", \"forbid\" or null")
         }
+        frequencyChannels = Set((object["frequency_channels"]?.arrayValue ?? [.string("call")]).compactMap { $0.stringValue.flatMap(ContactChannel.init) })
+        actorKinds = object["actor_kinds"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) }
+        supersedes = (object["supersedes"]?.arrayValue ?? []).compactMap(\.stringValue)
+        fictional = object["fictional"]?.boolValue ?? false
         json = value
+    }
+
+    /// Whether this rulebook judges contacts made by `actor` (`kind:id`).
+    public func judges(actor: String) -> Bool {
+        guard let actorKinds else { return true }
+        return actorKinds.contains(String(actor.prefix { $0 != ":" }))
+    }
+
+    /// Whether its jurisdiction covers a case's `region`: the region itself, a prefix of it at a
+    /// '-' ("US" covers "US-MA"), or "*".
+    public func covers(region: String?) -> Bool {
+        if jurisdiction == "*" { return true }
+        guard let region else { return false }
+        return region == jurisdiction || region.hasPrefix(jurisdiction + "-")
     }
 
     /// Minutes after midnight of `HH:MM`.
@@ -119,16 +146,16 @@ public struct Rulebook: Sendable, Equatable {
     static func clock(_ minutes: Int) -> String { "\(pad(minutes / 60, 2)):\(pad(minutes % 60, 2))" }
 }
 
-/// How a case's contacts are judged: one rulebook for everything (`--rules FILE`), or the
-/// rulebooks in force (the shipped set, chosen per case and per event).
+/// How a case's contacts are judged: one rulebook for everything (`--rules FILE`, a what-if), or
+/// the rulebooks in force (the shipped set, chosen per case and per debtor-local day).
 public enum RulebookChoice: Sendable {
     case given(Rulebook)
     case inForce(RulebookLibrary)
 
-    /// The rulebook that judges a contact of a case in `region` on debtor-local `day`; nil when none applies.
-    public func rulebook(region: String?, localDay: Int) -> Rulebook? {
+    /// The rulebooks that judge a contact of a case in `region` on debtor-local `day`; empty when none applies.
+    public func rulebooks(region: String?, localDay: Int) -> [Rulebook] {
         switch self {
-        case .given(let rulebook): rulebook
+        case .given(let rulebook): [rulebook]
         case .inForce(let library): library.inForce(region: region, localDay: localDay)
         }
     }
@@ -141,11 +168,13 @@ public enum RulebookChoice: Sendable {
     }
 }
 
-/// The shipped rulebooks (`Schemas/rulebooks/`, embedded at build time) and the choice of the
-/// one in force: for a case's `region`, the rulebooks whose jurisdiction is the region, a prefix
-/// of it at a '-' ("US" for "US-MA"), or "*"; the most specific jurisdiction that has a rulebook
-/// in force wins; among its rulebooks, the latest `effective_from` on or before the debtor-local
-/// day. No match: the contact is not checked (and the case is reported as unchecked).
+/// The shipped rulebooks (`Schemas/rulebooks/`, embedded at build time) and which are in force.
+///
+/// For a case's `region` on a debtor-local day, **every** rulebook in force applies at once: a
+/// contact is judged by its jurisdiction's law and by the bank's own policy, and each violation
+/// names the rulebook it breaks. In force: its jurisdiction covers the region, its
+/// `effective_from` is on or before the day, and no other rulebook in force for the case names
+/// it in `supersedes`. A contact no rulebook is in force for is *not judged*, and is said so.
 public struct RulebookLibrary: Sendable {
     public let rulebooks: [Rulebook]
 
@@ -170,22 +199,9 @@ public struct RulebookLibrary: Sendable {
         return HashChain.hex(HashChain.next(previous: HashChain.genesis, canonical: bytes))
     }
 
-    public func inForce(region: String?, localDay: Int) -> Rulebook? {
-        // Most specific first: "US-MA", then "US", then "*".
-        var candidates: [String] = []
-        if let region {
-            var parts = region.split(separator: "-").map(String.init)
-            while !parts.isEmpty {
-                candidates.append(parts.joined(separator: "-"))
-                parts.removeLast()
-            }
-        }
-        candidates.append("*")
-        for jurisdiction in candidates {
-            if let rulebook = rulebooks.last(where: { $0.jurisdiction == jurisdiction && $0.effectiveFromDay <= localDay }) {
-                return rulebook
-            }
-        }
-        return nil
+    public func inForce(region: String?, localDay: Int) -> [Rulebook] {
+        let candidates = rulebooks.filter { $0.covers(region: region) && $0.effectiveFromDay <= localDay }
+        let superseded = Set(candidates.flatMap(\.supersedes))
+        return candidates.filter { !superseded.contains($0.id) }
     }
 }

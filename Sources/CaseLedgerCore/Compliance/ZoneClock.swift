@@ -3,7 +3,7 @@ import Foundation
 /// UTC offsets of one IANA zone, looked up once per stretch between daylight-saving transitions:
 /// the offset is constant from one transition to the next, so a run of contacts in time order
 /// asks Foundation once or twice, not once per contact. Exact for every zone.
-struct ZoneClock {
+struct ZoneClock: Sendable {
     let zone: TimeZone
     /// The stretch [start, end) (Unix seconds) where `offset` holds.
     private var start: Int64 = 1

@@ -1,15 +1,13 @@
 /// One human sentence per event, for the audit trail:
 /// "zhang.wei called the debtor (outbound): no answer, 0 s".
 public enum AuditSummary {
-    public static func sentence(type: EventType, actor: String, data: JSONValue) -> String {
+    /// `currency` is the case's, for the amounts of events whose data carries none (promises, plans).
+    public static func sentence(type: EventType, actor: String, data: JSONValue, currency caseCurrency: String? = nil) -> String {
         let who = actor.split(separator: ":", maxSplits: 1).last.map(String.init) ?? actor
         func s(_ key: String) -> String { data[key]?.stringValue ?? "?" }
         func words(_ key: String) -> String { s(key).replacingOccurrences(of: "_", with: " ") }
         func money(_ key: String, _ currency: String? = nil) -> String {
-            let minor = data[key]?.intValue ?? 0
-            let sign = minor < 0 ? "-" : ""
-            let major = "\(sign)\(abs(minor) / 100).\(pad(Int(abs(minor) % 100), 2))"
-            return currency.map { "\(major) \($0)" } ?? major
+            Money.format(data[key]?.intValue ?? 0, currency: currency ?? caseCurrency)
         }
         switch type {
         case .caseOpened:

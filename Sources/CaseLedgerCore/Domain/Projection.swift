@@ -66,7 +66,8 @@ public enum AuditProjection: Projection {
 /// again whenever one of its events arrives, since a late contact can change what breaks a limit.
 public enum ComplianceProjection: Projection {
     public static let name = "compliance"
-    public static let version = 1
+    /// 2: every rulebook in force judges at once; violations name their limit; contacts judged or not.
+    public static let version = 2
 
     public static func apply(_ event: CaseEvent, to record: inout ComplianceCase?, target: VoidTarget?, data: @autoclosure () -> String) {
         if record == nil {

@@ -39,7 +39,7 @@ public enum EvidenceHTML {
         complaint(filing: filing, resolution: resolution, into: &out)
         caseComparison(evidence["case"], filing: filing, into: &out)
         timeline(evidence, voids: voids, into: &out)
-        violations(evidence["violations"], into: &out)
+        violations(evidence["violations"], summary: evidence["summary"], into: &out)
         notices(evidence["notices"], into: &out)
         rulebooks(evidence["rulebook"], into: &out)
         events(evidence["events"], voids: voids, into: &out)
@@ -87,11 +87,12 @@ public enum EvidenceHTML {
         out += "</dd></div>\n"
         out += "<div><dt>Contacts</dt><dd><strong>\(contacts.count)</strong>"
         if voidedContacts > 0 { out += " (\(voidedContacts) voided)" }
+        let notJudged = evidence["summary"]?["contacts_not_judged"]?.intValue ?? 0
+        out += "; judged: \(evidence["summary"]?["contacts_judged"]?.intValue ?? 0)"
+        if notJudged > 0 { out += ", <span class=\"label label-not-judged\">NOT JUDGED</span> \(notJudged)" }
         out += "</dd></div>\n"
         out += "<div><dt>Violations</dt><dd><strong>\(found.count)</strong>"
-        if found.isEmpty, (evidence["rulebook"]?["rulebooks"]?.arrayValue ?? []).isEmpty, !contacts.isEmpty {
-            out += " (no rulebook in force: contacts not checked)"
-        }
+        if found.isEmpty, notJudged > 0 { out += " (\(notJudged) contacts not judged: no rulebook in force for them)" }
         if !ruleCounts.isEmpty {
             out += ": " + ruleCounts.map { "<span class=\"mono\">\(esc($0.rule))</span> ×\($0.count)" }.joined(separator: ", ")
         }
@@ -195,11 +196,11 @@ public enum EvidenceHTML {
 
     private static func timeline(_ evidence: JSONValue, voids: [String: JSONValue], into out: inout String) {
         let contacts = evidence["contacts"]?.arrayValue ?? []
-        let checked = !(evidence["rulebook"]?["rulebooks"]?.arrayValue ?? []).isEmpty
         out += "<section id=\"contacts\">\n<h2><span class=\"num\">3</span> Contact timeline</h2>\n"
         var intro = "Every call, message and visit of the case, in order, at the debtor's local time"
         if let zone = evidence["case"]?["now"]?["debtor_timezone"]?.stringValue { intro += " (<span class=\"mono\">\(esc(zone))</span>)" }
-        intro += ". Rows marked <span class=\"label label-violation\">VIOLATION</span> break a rule of the rulebook in force;"
+        intro += ". Rows marked <span class=\"label label-violation\">VIOLATION</span> break a rule of a rulebook in force;"
+        intro += " <span class=\"label label-not-judged\">NOT JUDGED</span> means no rulebook was in force for the contact, so nothing was checked;"
         intro += " rows marked <span class=\"label label-voided\">VOIDED</span> were voided later and are struck through."
         out += "<p class=\"note\">\(intro)</p>\n"
         guard !contacts.isEmpty else {
@@ -237,17 +238,29 @@ public enum EvidenceHTML {
                 if let by, case .object = by { text += " " + voidedBy(by) }
                 finding.append(text)
             }
-            if finding.isEmpty { finding.append("<span class=\"ok\">\(checked ? "no finding" : "not checked")</span>") }
+            if finding.isEmpty {
+                if contact["judged"]?.boolValue == true {
+                    let by = (contact["judged_by"]?.arrayValue ?? []).map { plain($0) }.joined(separator: ", ")
+                    finding.append("<span class=\"ok\">no finding</span>" + (by.isEmpty ? "" : "<br /><span class=\"sub\">judged by \(by)</span>"))
+                } else {
+                    // Neutral, never green: nothing judged it, so nothing can be said to be fine.
+                    finding.append("<span class=\"label label-not-judged\">NOT JUDGED</span> <span class=\"sub\">\(plain(contact["not_judged"]))</span>")
+                }
+            }
             out += "<td class=\"finding\">\(finding.joined(separator: "<br />"))</td></tr>\n"
         }
         out += "</tbody>\n</table>\n</section>\n"
     }
 
-    private static func violations(_ list: JSONValue?, into out: inout String) {
+    private static func violations(_ list: JSONValue?, summary: JSONValue?, into out: inout String) {
         let found = list?.arrayValue ?? []
         out += "<section id=\"violations\">\n<h2><span class=\"num\">4</span> Violations</h2>\n"
         guard !found.isEmpty else {
-            out += "<p class=\"empty\">No violations were found in the contacts checked.</p>\n</section>\n"
+            let notJudged = summary?["contacts_not_judged"]?.intValue ?? 0
+            let judged = summary?["contacts_judged"]?.intValue ?? 0
+            out += "<p class=\"empty\">" + (judged == 0 && notJudged > 0
+                ? "No violation can be stated: none of the \(notJudged) contacts was judged (no rulebook was in force for them)."
+                : "No violations were found in the \(judged) contacts judged" + (notJudged > 0 ? "; \(notJudged) contacts were not judged (no rulebook in force)." : ".")) + "</p>\n</section>\n"
             return
         }
         out += "<p class=\"note\">\(found.count) violation\(found.count == 1 ? "" : "s") of the contact rules, in ledger order.</p>\n"
@@ -293,8 +306,9 @@ public enum EvidenceHTML {
         out += "<section id=\"rulebooks\">\n<h2><span class=\"num\">6</span> Rulebook</h2>\n"
         switch rulebook?["mode"]?.stringValue {
         case "in_force"?:
-            out += "<p class=\"note\">Mode <strong>in force</strong>: each contact was judged by the rulebook in force for the case's region"
-            out += " on the debtor-local day of the contact. The rulebooks that could apply are listed below.</p>\n"
+            out += "<p class=\"note\">Mode <strong>in force</strong>: each contact was judged by every rulebook in force for the case's region"
+            out += " on the debtor-local day of the contact (the law and the bank's own policy alike); each violation names the rulebook it breaks."
+            out += " The rulebooks that judged this case are listed below.</p>\n"
         case "given"?:
             out += "<p class=\"note\">Mode <strong>given</strong>: every contact was judged by the one rulebook given for this investigation.</p>\n"
         case let other?:
@@ -302,13 +316,17 @@ public enum EvidenceHTML {
         case nil:
             out += "<p class=\"note\">Mode not stated.</p>\n"
         }
+        for early in rulebook?["applied_before_effective_from"]?.arrayValue ?? [] {
+            out += "<p class=\"note\"><span class=\"label label-not-judged\">WHAT-IF</span> \(plain(early["note"]))</p>\n"
+        }
         let books = rulebook?["rulebooks"]?.arrayValue ?? []
         guard !books.isEmpty else {
             out += "<p class=\"empty\">No rulebook applied: the contacts were not checked.</p>\n</section>\n"
             return
         }
         for book in books {
-            out += "<div class=\"rulebook\">\n<h3>\(plain(book["title"])) <span class=\"sub mono\">\(plain(book["id"]))</span></h3>\n"
+            let fictional = book["fictional"]?.boolValue == true ? " <span class=\"label label-not-judged\">FICTIONAL</span>" : ""
+            out += "<div class=\"rulebook\">\n<h3>\(plain(book["title"])) <span class=\"sub mono\">\(plain(book["id"]))</span>\(fictional)</h3>\n"
             out += "<table class=\"fields\"><tbody>\n"
             row("Jurisdiction", "<span class=\"mono\">\(plain(book["jurisdiction"]))</span>", into: &out)
             row("Effective from", "<span class=\"mono\">\(plain(book["effective_from"]))</span> (debtor-local date)", into: &out)
@@ -563,31 +581,10 @@ public enum EvidenceHTML {
 
     // MARK: - Money
 
-    private static let zeroDecimalCurrencies: Set<String> = [
-        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF",
-    ]
-    private static let threeDecimalCurrencies: Set<String> = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"]
-
-    /// `1234567, "CNY"` → `12,345.67 CNY` (ISO 4217 minor units: 0 for JPY, 3 for KWD, else 2).
+    /// Money with its currency's decimals (`Money.format`), escaped.
     static func money(_ minor: Int64?, _ currency: String?) -> String {
         guard let minor else { return dash }
-        let code = currency ?? ""
-        let places = zeroDecimalCurrencies.contains(code) ? 0 : threeDecimalCurrencies.contains(code) ? 3 : 2
-        var divisor: UInt64 = 1
-        for _ in 0..<places { divisor *= 10 }
-        let magnitude = minor.magnitude
-        let whole = String(magnitude / divisor)
-        var grouped = ""
-        for (offset, digit) in whole.enumerated() {
-            if offset > 0, (whole.count - offset) % 3 == 0 { grouped.append(",") }
-            grouped.append(digit)
-        }
-        var text = (minor < 0 ? "-" : "") + grouped
-        if places > 0 {
-            let fraction = String(magnitude % divisor)
-            text += "." + String(repeating: "0", count: places - fraction.count) + fraction
-        }
-        return code.isEmpty ? esc(text) : esc(text + " " + code)
+        return esc(Money.format(minor, currency: currency?.isEmpty == true ? nil : currency))
     }
 
     // MARK: - Escaping
@@ -701,6 +698,7 @@ public enum EvidenceHTML {
         }
         .label-violation { background: #7a0f0f; border-color: #7a0f0f; color: #fff; }
         .label-voided { background: #fff; border-style: dashed; color: #000; }
+        .label-not-judged { background: #eee; border-style: dotted; color: #333; }
         .label-fail { background: #000; color: #fff; }
         .rule { font-weight: 700; }
         .ok { color: #555; font-size: 0.9em; }

@@ -37,21 +37,36 @@ public struct PortfolioGenerator: Sendable {
     }
 
     public func forEachEvent(_ body: (JSONValue) throws -> Void) rethrows {
+        try forEachArrival { envelope, _ in try body(envelope) }
+    }
+
+    /// Each event with when it reached the ledger (Unix seconds): minutes after it happened for a
+    /// dialer or a collector's screen, hours for payment and field-app feeds, days for the few that
+    /// arrive late. Appended with these as `recorded_at`, a generated ledger answers `--known-at`
+    /// questions as a real one would. Events come in arrival order within each chunk of cases.
+    ///
+    /// Chunks of cases overlap in time (a case lives for months), so events wait until no later
+    /// chunk can hold an earlier arrival: no case of a later chunk opens before its first day.
+    public func forEachArrival(_ body: (JSONValue, Int64) throws -> Void) rethrows {
+        var pending: [(key: Int64, order: Int, event: JSONValue)] = []
         var first = 0
         while first < cases {
             let last = min(cases, first + Self.chunkCases)
-            var timeline: [(key: Int64, order: Int, event: JSONValue)] = []
             for index in first..<last {
                 var random = SeededRandom(seed: seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(index))
                 var script = CaseScript(index: index, generator: self, random: random)
                 script.live()
                 random = script.random
                 for (position, entry) in script.arrivalOrder().enumerated() {
-                    timeline.append((entry.key, index * 10_000 + position, entry.event))
+                    pending.append((entry.key, index * 10_000 + position, entry.event))
                 }
             }
-            timeline.sort { ($0.key, $0.order) < ($1.key, $1.order) }
-            for entry in timeline { try body(entry.event) }
+            pending.sort { ($0.key, $0.order) < ($1.key, $1.order) }
+            // The next chunk's cases open on or after this day (a day's margin for time zones).
+            let watermark = last < cases ? Int64(startDay + last * spanDays / max(cases, 1) - 1) * 86_400 : Int64.max
+            let ready = pending.firstIndex { $0.key >= watermark } ?? pending.count
+            for entry in pending[..<ready] { try body(entry.event, entry.key) }
+            pending.removeFirst(ready)
             first = last
         }
     }
@@ -432,7 +447,7 @@ struct CaseScript {
         add(.complaintFiled, at: clock, actor: "system:complaints", .object(JSONObject([
             ("complaint_id", .string(complaintID)), ("channel", .string(random.pick(["phone", "letter", "branch", "regulator"]))),
             ("category", .string(category)),
-            ("description", .string(region.chinese ? "催收电话太频繁，晚上十点后还在打。" : "Too many calls, some after 9 pm.")),
+            ("description", .string(Self.complaintText(category, chinese: region.chinese))),
             ("period_from", .string(CalendarDate.string(days: day - 30))), ("period_to", .string(CalendarDate.string(days: day))),
         ])))
         if random.chance(0.6) {
@@ -441,6 +456,24 @@ struct CaseScript {
                 ("finding", .string(random.pick(["upheld", "partially_upheld", "rejected"]))),
                 ("remedy", .string("apology letter; contact schedule reviewed")),
             ])))
+        }
+    }
+
+    /// What a debtor says, for each kind of complaint.
+    static func complaintText(_ category: String, chinese: Bool) -> String {
+        switch (category, chinese) {
+        case ("contact_time", true): "晚上十点后还在打催收电话，早上七点也打来。"
+        case ("contact_time", false): "They called me after 9 pm and again before 8 in the morning."
+        case ("contact_frequency", true): "催收电话太频繁，一天打了好几次。"
+        case ("contact_frequency", false): "Too many calls: several a day, every day this week."
+        case ("harassment", true): "催收员态度恶劣，多次辱骂和威胁。"
+        case ("harassment", false): "The collector was abusive on the phone and would not let me speak."
+        case ("privacy_disclosure", true): "催收员把我的欠款告诉了我的同事和家人。"
+        case ("privacy_disclosure", false): "The collector told my employer and my neighbour about the debt."
+        case ("wrong_amount", true): "催收金额与账单不符，多收了费用。"
+        case ("wrong_amount", false): "The amount they ask for is higher than my statement; the fees are wrong."
+        case (_, true): "对催收方式不满意，要求说明。"
+        default: "I am unhappy with how my account is being collected and ask for an explanation."
         }
     }
 
@@ -456,25 +489,36 @@ struct CaseScript {
         }
     }
 
-    /// The order the ledger receives the events: by time, except that a few calls and payments
-    /// arrive late (after the next event of the case), as real feeds do.
+    /// When each event reaches the ledger, and so the order the ledger receives them: a dialer's
+    /// call or a collector's note minutes later, a payment or field-app record hours later, and a
+    /// few calls and payments days late, as real feeds do. A case's opening always arrives first.
     mutating func arrivalOrder() -> [(key: Int64, event: JSONValue)] {
-        var order = events.enumerated().sorted { ($0.element.occurred, $0.offset) < ($1.element.occurred, $1.offset) }.map(\.element)
-        var i = 1
-        while i + 1 < order.count - 1 {
-            let late = order[i].type == "call.placed" || order[i].type == "payment.received"
-            let next = order[i + 1].type
-            if late, next == "call.placed" || next == "message.sent" || next == "note.recorded", random.chance(0.03) {
-                order.swapAt(i, i + 1)
-                i += 2
-            } else {
-                i += 1
+        var arrivals: [(arrival: Int64, order: Int, event: JSONValue)] = []
+        for (order, entry) in events.enumerated() {
+            let delay: Int64
+            switch entry.type {
+            case "case.opened": delay = 0
+            case "payment.received": delay = random.chance(0.02) ? Int64(random.int(2...6)) * 86_400 : Int64(random.int(1...12)) * 3600
+            case "visit.completed", "visit.cancelled": delay = Int64(random.int(30...360)) * 60
+            case "call.placed": delay = random.chance(0.01) ? Int64(random.int(1...4)) * 86_400 : Int64(random.int(1...20)) * 60
+            case "complaint.filed", "complaint.resolved", "case.escalated", "entry.voided": delay = Int64(random.int(10...240)) * 60
+            default: delay = Int64(random.int(1...30)) * 60
+            }
+            arrivals.append((entry.occurred + delay, order, entry.event))
+        }
+        // What the ledger requires of the order: the opening first, a void after what it voids,
+        // and the close last (nothing may follow it).
+        let opening = arrivals.first?.arrival ?? 0
+        for index in arrivals.indices.dropFirst() { arrivals[index].arrival = max(arrivals[index].arrival, opening + 1) }
+        for (index, entry) in events.enumerated() where entry.type == "entry.voided" {
+            if let target = entry.event["data"]?["voids"]?.stringValue, let targetIndex = events.firstIndex(where: { $0.id == target }) {
+                arrivals[index].arrival = max(arrivals[index].arrival, arrivals[targetIndex].arrival + 60)
             }
         }
-        var key: Int64 = 0
-        return order.map { entry in
-            key = max(key, entry.occurred)
-            return (key, entry.event)
+        if let close = events.firstIndex(where: { $0.type == "case.closed" }) {
+            let others = arrivals.indices.filter { $0 != close }.map { arrivals[$0].arrival }.max() ?? 0
+            arrivals[close].arrival = max(arrivals[close].arrival, others + 60)
         }
+        return arrivals.sorted { ($0.arrival, $0.order) < ($1.arrival, $1.order) }.map { ($0.arrival, $0.event) }
     }
 }

@@ -11,4 +11,11 @@ public enum JSONText {
         let shown = String(String.UnicodeScalarView(string.unicodeScalars.prefix(Limits.maxEchoedCharacters)))
         return CanonicalJSON.string(.string(shown + "…")) + " (\(count) characters)"
     }
+
+    /// The same cut, without quotes: for identifiers in messages ("no case C-404").
+    public static func shown(_ string: String) -> String {
+        let count = string.unicodeScalars.count
+        guard count > Limits.maxEchoedCharacters else { return string }
+        return String(String.UnicodeScalarView(string.unicodeScalars.prefix(Limits.maxEchoedCharacters))) + "… (\(count) characters)"
+    }
 }

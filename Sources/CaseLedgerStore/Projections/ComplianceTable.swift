@@ -14,6 +14,7 @@ final class ComplianceTable: StoredProjection {
             case_id TEXT NOT NULL,
             seq INTEGER NOT NULL,
             rule TEXT NOT NULL,
+            rule_limit TEXT NOT NULL,
             rulebook TEXT NOT NULL,
             event_id TEXT NOT NULL,
             actor TEXT NOT NULL,
@@ -26,10 +27,14 @@ final class ComplianceTable: StoredProjection {
         """
         CREATE TABLE compliance_cases (
             case_id TEXT PRIMARY KEY,
-            checked INTEGER NOT NULL,
-            violations INTEGER NOT NULL
+            region TEXT,
+            contacts INTEGER NOT NULL,
+            contacts_judged INTEGER NOT NULL,
+            violations INTEGER NOT NULL,
+            not_judged TEXT
         ) WITHOUT ROWID
         """,
+        "CREATE INDEX compliance_cases_by_region ON compliance_cases (region, case_id)",
     ]
 
     static func fingerprint(_ rules: RulebookChoice) -> String {
@@ -52,10 +57,12 @@ final class ComplianceTable: StoredProjection {
         self.rules = rules
         drop = try RawStatement(db, "DELETE FROM violations WHERE case_id = ?")
         insert = try RawStatement(db, """
-            INSERT INTO violations (case_id, seq, rule, rulebook, event_id, actor, local_time, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO violations (case_id, seq, rule, rule_limit, rulebook, event_id, actor, local_time, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        saveCase = try RawStatement(db, "INSERT OR REPLACE INTO compliance_cases (case_id, checked, violations) VALUES (?, ?, ?)")
-        select = try RawStatement(db, "SELECT rule, rulebook, event_id, seq, actor, local_time, detail FROM violations WHERE case_id = ? ORDER BY rowid")
+        saveCase = try RawStatement(db, """
+            INSERT OR REPLACE INTO compliance_cases (case_id, region, contacts, contacts_judged, violations, not_judged) VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        select = try RawStatement(db, "SELECT \(Self.violationColumns), rule FROM violations WHERE case_id = ? ORDER BY rowid")
     }
 
     func save(_ box: CaseBox) throws {
@@ -67,20 +74,33 @@ final class ComplianceTable: StoredProjection {
         for violation in outcome.violations {
             insert.bind(1, violation.caseID)
             insert.bind(2, violation.seq)
-            insert.bind(3, violation.rule)
-            insert.bind(4, violation.rulebook)
-            insert.bind(5, violation.eventID)
-            insert.bind(6, violation.actor)
-            insert.bind(7, violation.localTime)
-            insert.bind(8, violation.detail)
+            insert.bind(3, violation.rule.rawValue)
+            insert.bind(4, violation.limit.rawValue)
+            insert.bind(5, violation.rulebook)
+            insert.bind(6, violation.eventID)
+            insert.bind(7, violation.actor)
+            insert.bind(8, violation.localTime)
+            insert.bind(9, violation.detail)
             _ = try insert.step()
             insert.reset()
         }
         saveCase.bind(1, record.caseID)
-        saveCase.bind(2, Int64(outcome.unchecked ? 0 : 1))
-        saveCase.bind(3, Int64(outcome.violations.count))
+        if let region = record.region { saveCase.bind(2, region) }
+        saveCase.bind(3, Int64(outcome.contacts.count))
+        saveCase.bind(4, Int64(outcome.contactsJudged))
+        saveCase.bind(5, Int64(outcome.violations.count))
+        if let reason = outcome.contacts.first(where: { !$0.judged })?.notJudged { saveCase.bind(6, reason) }
         _ = try saveCase.step()
         saveCase.reset()
+    }
+
+    /// The columns `violation(_:caseID:)` reads, in order.
+    static let violationColumns = "rule_limit, rulebook, event_id, seq, actor, local_time, detail, case_id"
+
+    /// A stored violation row (read with `violationColumns`).
+    static func violation(_ row: RawStatement) -> Violation {
+        Violation(limit: RuleLimit(rawValue: row.text(0)) ?? .contactHours, rulebook: row.text(1), eventID: row.text(2), seq: row.int64(3),
+                  caseID: row.text(7), actor: row.text(4), localTime: row.text(5), detail: row.text(6))
     }
 
     func verify(_ box: CaseBox) throws {
@@ -90,11 +110,14 @@ final class ComplianceTable: StoredProjection {
         select.bind(1, record.caseID)
         defer { select.reset() }
         var stored: [Violation] = []
+        var rulesMatch = true
         while try select.step() {
-            stored.append(Violation(rule: select.text(0), rulebook: select.text(1), eventID: select.text(2), seq: select.int64(3),
-                                    caseID: record.caseID, actor: select.text(4), localTime: select.text(5), detail: select.text(6)))
+            let violation = Self.violation(select)
+            stored.append(violation)
+            // The rule column is the limit's rule: an edited one would otherwise go unread.
+            if select.text(8) != violation.rule.rawValue || RuleLimit(rawValue: select.text(0)) == nil { rulesMatch = false }
         }
-        if stored != rebuilt {
+        if stored != rebuilt || !rulesMatch {
             throw LedgerError.verificationFailed(seq: nil, reason: "projection compliance differs from a rebuild for case \(record.caseID) (\(stored.count) violations stored, \(rebuilt.count) rebuilt)")
         }
     }

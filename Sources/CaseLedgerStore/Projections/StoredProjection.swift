@@ -38,7 +38,7 @@ extension StoredProjection {
 
 /// Every projection the ledger keeps, in the order they are written.
 enum ProjectionRegistry {
-    static var all: [any StoredProjection.Type] { [CaseStateTable.self, AuditTable.self, ComplianceTable.self, CaseIndexTable.self] }
+    static var all: [any StoredProjection.Type] { [CaseStateTable.self, AuditTable.self, ComplianceTable.self, CaseIndexTable.self, ComplaintsTable.self] }
 
     static func named(_ names: [String]) -> [any StoredProjection.Type] {
         all.filter { names.contains($0.name) }
