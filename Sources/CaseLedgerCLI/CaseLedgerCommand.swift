@@ -8,6 +8,7 @@ public struct CaseLedgerCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "caseledger",
         abstract: "An event-sourced, tamper-evident case ledger for bank debt collection.",
+        version: "caseledger \(Release.version)",
         subcommands: [Init.self, Append.self, Log.self, Case.self, Complaint.self, Audit.self, Compliance.self, Evidence.self, ReplayCommand.self, Verify.self,
                       Key.self, CheckpointCommand.self, Prove.self, Witness.self, Rebuild.self, Generate.self, Demo.self, Timings.self]
     )

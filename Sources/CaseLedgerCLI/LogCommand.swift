@@ -5,7 +5,7 @@ import CaseLedgerStore
 struct Log: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The raw events in seq order.",
-        discussion: "--json prints NDJSON: one stored envelope per line, with seq, version, recorded_at and hash.")
+        discussion: "--json prints NDJSON: one stored envelope per line, with seq, version, recorded_at and hash; in a replay, an event whose predecessor was left out also carries previous_hash, the hash it chains from.")
 
     @OptionGroup var options: LedgerOptions
 
@@ -29,10 +29,19 @@ struct Log: ParsableCommand {
         let ledger = try Ledger(path: options.path, mode: .readOnly)
         let out = StdoutWriter()
         defer { out.flush() }
+        // A replay leaves events out: each kept event whose predecessor is missing carries the hash
+        // it chains from, so the chain can be checked from this output alone.
+        let links = options.json ? try ledger.replayLinks() : [:]
         try ledger.forEachEvent(LogQuery(caseID: caseID, fromSeq: fromSeq, limit: limit)) { event in
             if options.json {
                 out.append { buffer in
                     event.writeEnvelope(into: &buffer)
+                    if let previous = links[event.seq] {
+                        buffer.removeLast()
+                        buffer.append(contentsOf: #","previous_hash":"#.utf8)
+                        CanonicalJSON.writeString(previous, into: &buffer)
+                        buffer.append(UInt8(ascii: "}"))
+                    }
                     buffer.append(0x0A)
                 }
             } else {

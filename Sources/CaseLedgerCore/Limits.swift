@@ -35,3 +35,8 @@ public enum Limits {
     /// Longest value echoed back in an error message, in characters.
     public static let maxEchoedCharacters = 60
 }
+
+/// This build's release, printed by `caseledger --version`.
+public enum Release {
+    public static let version = "0.11.0"
+}

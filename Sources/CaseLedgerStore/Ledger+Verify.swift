@@ -176,7 +176,12 @@ extension Ledger {
                            treeStored: tree.storedTree, checkpoints: checkpoints.map(\.0))
     }
 
-    /// A replay's bridges across the events it left out: seq → the hash that event chains from.
+    /// A replay's bridges across the events it left out: seq → the hash that event chains from
+    /// (empty for a live ledger).
+    public func replayLinks() throws -> [Int64: String] {
+        try database.read { db in try Self.replayLinks(db) }
+    }
+
     static func replayLinks(_ db: Database) throws -> [Int64: String] {
         guard try db.tableExists("replay_links") else { return [:] }
         var links: [Int64: String] = [:]

@@ -60,6 +60,22 @@ final class HashChainTests: XCTestCase {
         XCTAssertTrue(python.output.contains("chain broken at seq \(target)"), python.output)
     }
 
+    /// A replay leaves events out; `log --json` gives each kept event after a gap the hash it
+    /// chains from, so the README's script checks the replay with nothing else.
+    func testReadmeScriptChecksAReplayWithGaps() throws {
+        let folder = try TemporaryFolder()
+        let db = try makeAwkwardLedger(folder)
+        let replay = folder.path("replay.sqlite")
+        XCTAssertEqual(try CLI.run(["replay", "--db", db, "--until", "2024-06-01", "--out", replay]).exitCode, 0)
+        let log = try CLI.run(["log", "--db", replay, "--json"]).stdout
+        XCTAssertTrue(log.contains("\"previous_hash\":"), "the replay has gaps")
+        let python = try runReadmeScript(on: replay)
+        XCTAssertEqual(python.status, 0, python.output)
+        XCTAssertTrue(python.output.hasPrefix("ok: "), python.output)
+        try tamper(replay, "UPDATE events SET actor = 'collector:someone.else' WHERE seq = (SELECT max(seq) FROM events)", dropping: ["events_no_update"])
+        XCTAssertNotEqual(try runReadmeScript(on: replay).status, 0)
+    }
+
     func testDeletedRowIsCaughtAsAGap() throws {
         let folder = try TemporaryFolder()
         let db = try makeAwkwardLedger(folder)
