@@ -5,7 +5,7 @@ Stand-alone on purpose: a bank's auditor should be able to check the ledger's
 evidence with nothing but Python 3.11 and the `cryptography` package, without
 trusting (or building) the ledger's own Swift code.
 
-Formats (see /work/staging/c2sp-notes.md for the exact grammar):
+Formats (docs/trust.md gives the exact grammar; C2SP signed-note, checkpoint and tlog-proof):
   * checkpoints are C2SP signed notes (c2sp.org/signed-note, c2sp.org/tlog-checkpoint)
     signed with Ed25519 (signature type 0x01);
   * witness cosignatures are c2sp.org/tlog-cosignature Ed25519 (type 0x04);

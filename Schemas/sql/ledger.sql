@@ -3,7 +3,7 @@
 -- keeps this file and a freshly created ledger equal. GRDB adds its own `grdb_migrations` table,
 -- which records the migrations applied.
 
--- The event log: one row per event, append-only. CONTRACT §1 and §4.
+-- The event log: one row per event, append-only (see docs/events.md).
 --   seq             global position: 1, 2, 3 … with no gaps
 --   event_id        the client's UUID (lowercase), the idempotency key
 --   case_id         the stream the event belongs to
@@ -14,7 +14,7 @@
 --   recorded_at     the ledger clock at append, UTC, microseconds; never runs backwards
 --   actor           kind:id of who did it
 --   data            the event's data as RFC 8785 canonical JSON
---   hash            SHA-256(previous hash ‖ RFC 8785 bytes of the stored envelope), 64 hex
+--   hash            SHA-256(previous hash ‖ RFC 8785 bytes of the ten hashed members), 64 hex
 CREATE TABLE events (
     seq INTEGER PRIMARY KEY,
     event_id TEXT NOT NULL UNIQUE,
@@ -40,7 +40,9 @@ CREATE TRIGGER events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'the event log is append-only: DELETE is not allowed'); END;
 
 -- Facts about the file itself: format ('caseledger'), kind ('ledger', or 'replay' for a
--- replay's output, which refuses appends), created_at.
+-- replay's output, which refuses appends), created_at. A replay also holds replay_info, the
+-- record of its source, and when made with --rules, rules: the rulebook it was judged by
+-- (see docs/replay.md).
 CREATE TABLE ledger_meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -58,7 +60,7 @@ CREATE TABLE projections (
     checkpoint_seq INTEGER NOT NULL
 ) WITHOUT ROWID;
 
--- Projection `case_state`: each case's current state (CONTRACT §6).
+-- Projection `case_state`: each case's current state (see docs/domain.md).
 --   status, escalation  for `case list --status/--escalation`
 --   last_seq            the last event of the case folded in
 --   state               the fold itself (the events the case remembers), JSON; `case show`
@@ -85,7 +87,7 @@ CREATE TABLE audit_voids (
     reason TEXT NOT NULL
 ) WITHOUT ROWID;
 
--- Projection `compliance`: every violation of the rulebooks in force (CONTRACT §6, §7), judged
+-- Projection `compliance`: every violation of the rulebooks in force (see docs/compliance.md), judged
 -- per case in the debtor's local time, contacts in occurred_at order, by every rulebook in force
 -- for the case's region on the contact's day. A case's rows are replaced whenever one of its
 -- events arrives (a late contact can change what breaks a limit).
@@ -138,7 +140,8 @@ CREATE INDEX complaints_by_status ON complaints (status, filed_at);
 CREATE INDEX complaints_by_case ON complaints (case_id);
 
 -- Projection `case_index`: find a case from what the debtor gives (`caseledger case find`):
--- kind is 'account_ref' or 'debtor_ref', ref its value, one row per case and kind.
+-- kind is 'account_ref', 'debtor_ref' or 'region' (a regulator's scope is applied through it, inside
+-- the query), ref its value, one row per case and kind.
 CREATE TABLE case_index (
     kind TEXT NOT NULL,
     ref TEXT NOT NULL,
@@ -188,3 +191,46 @@ CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
 BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: UPDATE is not allowed'); END;
 CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
 BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: DELETE is not allowed'); END;
+
+-- Server tokens (`caseledger token create|list|revoke`): only the SHA-256 of each bearer token is
+-- kept. role: writer, reader, auditor, regulator or admin; actor_prefix: a writer may append only
+-- events whose actor starts with it; scopes: a JSON array of "region:R" and "case:ID" (a
+-- regulator sees only these); revoked_at: set when revoked (the row stays, for the record).
+CREATE TABLE tokens (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    actor_prefix TEXT,
+    scopes TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+) WITHOUT ROWID;
+
+-- The access log: every request that read a case's data, and every token change. when (at),
+-- who (token name and role), what (method, path), which cases were returned (case_ids, a JSON
+-- array; access_log_cases indexes them), and the status. Append-only.
+CREATE TABLE access_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    token_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    case_ids TEXT NOT NULL,
+    status INTEGER NOT NULL
+);
+CREATE INDEX access_log_by_at ON access_log (at);
+CREATE INDEX access_log_by_token ON access_log (token_name, id);
+CREATE TABLE access_log_cases (
+    access_id INTEGER NOT NULL,
+    case_id TEXT NOT NULL,
+    PRIMARY KEY (case_id, access_id)
+) WITHOUT ROWID;
+CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log
+BEGIN SELECT RAISE(ABORT, 'the access log is append-only: UPDATE is not allowed'); END;
+CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
+BEGIN SELECT RAISE(ABORT, 'the access log is append-only: DELETE is not allowed'); END;
+CREATE TRIGGER access_log_cases_no_update BEFORE UPDATE ON access_log_cases
+BEGIN SELECT RAISE(ABORT, 'the access log is append-only: UPDATE is not allowed'); END;
+CREATE TRIGGER access_log_cases_no_delete BEFORE DELETE ON access_log_cases
+BEGIN SELECT RAISE(ABORT, 'the access log is append-only: DELETE is not allowed'); END;

@@ -27,13 +27,7 @@ struct Append: ParsableCommand {
         defer { if descriptor != STDIN_FILENO { close(descriptor) } }
         let summary = try ledger.append(ndjsonFrom: descriptor)
         if options.json {
-            let repeats = summary.repeats.map { r -> JSONValue in
-                .object(JSONObject([("line", .int(Int64(r.line))), ("event_id", .string(r.eventID)), ("seq", .int(r.seq))]))
-            }
-            print(JSONValue.object(JSONObject([("appended", .int(Int64(summary.appended))),
-                                               ("duplicates", .int(Int64(summary.duplicates))),
-                                               ("head_seq", .int(summary.headSeq)),
-                                               ("duplicate_events", .array(repeats))])).jsonLine, terminator: "")
+            print(summary.json.jsonLine, terminator: "")
         } else {
             print("appended \(summary.appended) events (\(summary.duplicates) duplicates ignored); head seq \(summary.headSeq), hash \(summary.headHash)")
             for r in summary.repeats.prefix(20) {

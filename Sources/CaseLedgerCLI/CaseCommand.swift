@@ -141,7 +141,4 @@ enum CaseText {
 
 extension CaseStatus: ExpressibleByArgument {}
 
-/// `--escalation`: a level, or `none` for cases never escalated.
-enum EscalationFilter: String, ExpressibleByArgument, CaseIterable {
-    case supervisor, agency, legal, none
-}
+extension EscalationFilter: ExpressibleByArgument {}

@@ -2,7 +2,7 @@ import ArgumentParser
 import CaseLedgerCore
 import Foundation
 
-/// The `caseledger` command line (CONTRACT §5). Each subcommand lives in its own file and stays
+/// The `caseledger` command line (docs/cli.md). Each subcommand lives in its own file and stays
 /// thin: parse, call the library, print.
 public struct CaseLedgerCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -10,7 +10,8 @@ public struct CaseLedgerCommand: ParsableCommand {
         abstract: "An event-sourced, tamper-evident case ledger for bank debt collection.",
         version: "caseledger \(Release.version)",
         subcommands: [Init.self, Append.self, Log.self, Case.self, Complaint.self, Audit.self, Compliance.self, Evidence.self, ReplayCommand.self, Verify.self,
-                      Key.self, CheckpointCommand.self, Prove.self, Witness.self, Rebuild.self, Generate.self, Demo.self, Timings.self]
+                      Key.self, CheckpointCommand.self, Prove.self, Witness.self, Rebuild.self, Generate.self, Demo.self, Timings.self,
+                      Serve.self, Token.self, AccessLog.self, ContactCheckCommand.self, Backup.self]
     )
 
     public init() {}
@@ -39,17 +40,24 @@ public struct CaseLedgerCommand: ParsableCommand {
     }
 }
 
-/// The options every command shares, declared once.
-struct LedgerOptions: ParsableArguments {
+/// `--db`, declared once.
+struct DatabaseOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The ledger file.", discussion: "Default: $CASELEDGER_DB, else ./caseledger.sqlite.", valueName: "path"))
     var db: String?
-
-    @Flag(name: .long, help: "Print exactly one JSON document (or NDJSON where noted) on stdout.")
-    var json = false
 
     var path: String {
         db ?? ProcessInfo.processInfo.environment["CASELEDGER_DB"] ?? "./caseledger.sqlite"
     }
+}
+
+/// The options every command that prints data shares: `--db` and `--json`.
+struct LedgerOptions: ParsableArguments {
+    @OptionGroup var database: DatabaseOption
+
+    @Flag(name: .long, help: "Print exactly one JSON document (or NDJSON where noted) on stdout.")
+    var json = false
+
+    var path: String { database.path }
 }
 
 /// Output: data to stdout (buffered, for large listings), people's messages to stderr.

@@ -16,6 +16,11 @@ struct Demo: ParsableCommand {
     @Option(help: "Generator seed.")
     var seed: UInt64 = 2024
 
+    @Flag(help: "Then serve the demo ledger over HTTP: prints a token of each role and curl lines to try; Ctrl-C stops it.")
+    var serve = false
+
+    @OptionGroup(title: "With --serve") var server: ServerOptions
+
     func run() throws {
         let path: String
         if let db {
@@ -23,6 +28,7 @@ struct Demo: ParsableCommand {
                 throw LedgerError.invalidInput("\(db) already exists; the demo builds a fresh ledger (give a new path)")
             }
             path = db
+            try FileManager.default.createDirectory(at: URL(fileURLWithPath: db).deletingLastPathComponent(), withIntermediateDirectories: true)
         } else {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("caseledger-demo-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -149,6 +155,7 @@ struct Demo: ParsableCommand {
         print("   caseledger audit --db \(path) --actor collector:zhang.wei --format csv")
         print("   caseledger log --db \(path) --case \(featured) --json")
         print("   caseledger verify --db \(path) --checkpoint \(folder.appendingPathComponent("checkpoint.cosigned").path) --verifier-key @\(folder.appendingPathComponent("log.vkey").path) --verifier-key @\(folder.appendingPathComponent("witness.vkey").path)")
+        if serve { try DemoServer.run(ledger: ledger, path: path, folder: folder, featured: featured, options: server) }
     }
 
     /// A case worth looking at: one with a voided event and a plan, if the portfolio has one.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CaseLedgerCore
 import CaseLedgerStore
+import Foundation
 
 struct Log: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,9 +19,13 @@ struct Log: ParsableCommand {
     @Option(help: "At most this many events.")
     var limit: Int?
 
+    @Flag(help: "Keep going: print each new event as it is appended (by anyone), until interrupted. Resume after a restart with --from-seq (the last seq seen + 1).")
+    var follow = false
+
     func validate() throws {
         if let limit, limit < 0 { throw ValidationError("--limit must be ≥ 0") }
         if fromSeq < 1 { throw ValidationError("--from-seq must be ≥ 1") }
+        if follow, limit != nil { throw ValidationError("--follow runs until interrupted; it takes no --limit") }
     }
 
     func run() throws {
@@ -32,21 +37,21 @@ struct Log: ParsableCommand {
         // A replay leaves events out: each kept event whose predecessor is missing carries the hash
         // it chains from, so the chain can be checked from this output alone.
         let links = options.json ? try ledger.replayLinks() : [:]
-        try ledger.forEachEvent(LogQuery(caseID: caseID, fromSeq: fromSeq, limit: limit)) { event in
-            if options.json {
-                out.append { buffer in
-                    event.writeEnvelope(into: &buffer)
-                    if let previous = links[event.seq] {
-                        buffer.removeLast()
-                        buffer.append(contentsOf: #","previous_hash":"#.utf8)
-                        CanonicalJSON.writeString(previous, into: &buffer)
-                        buffer.append(UInt8(ascii: "}"))
-                    }
-                    buffer.append(0x0A)
+        var next = fromSeq
+        while true {
+            try ledger.forEachEvent(LogQuery(caseID: caseID, fromSeq: next, limit: limit)) { event in
+                if options.json {
+                    out.append { buffer in event.writeLogLine(into: &buffer, previousHash: links[event.seq]) }
+                } else {
+                    out.write("\(event.seq)\t\(event.occurredAt)\t\(event.caseID) v\(event.version)\t\(event.type)\t\(event.actor)\t\(event.data)\n")
                 }
-            } else {
-                out.write("\(event.seq)\t\(event.occurredAt)\t\(event.caseID) v\(event.version)\t\(event.type)\t\(event.actor)\t\(event.data)\n")
+                next = event.seq + 1
             }
+            guard follow else { return }
+            // Each event is out the moment it is read; a reader of a pipe sees it at once.
+            out.flush()
+            // The file is polled: appends may come from any process (a server, `append`).
+            usleep(200_000)
         }
     }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import CaseLedgerCore
 import CaseLedgerStore
 
-/// Which events to take (CONTRACT §5, `replay`), shared by `replay` and `compliance diff`:
+/// Which events to take (docs/cli.md, `replay`), shared by `replay` and `compliance diff`:
 /// combined, the filters narrow. A date alone means that day in each debtor's time zone.
 struct SelectionOptions: ParsableArguments {
     @Option(help: "Events that occurred up to this time: RFC 3339 with an offset, or a date (that day, debtor-local) — the world as of T.")

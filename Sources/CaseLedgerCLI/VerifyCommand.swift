@@ -35,13 +35,7 @@ struct Verify: ParsableCommand {
         do {
             let report = try ledger.verify(checkpoints: given, keys: keys)
             if options.json {
-                print(JSONValue.object(JSONObject([
-                    ("ok", .bool(true)), ("events", .int(report.events)), ("head_hash", .string(report.headHash)),
-                    ("tree_size", .int(report.treeSize)), ("tree_root", .string(Base64.encode(report.treeRoot))),
-                    ("checkpoints", .array(report.checkpoints.map(Self.json))),
-                    ("projections", .array(report.projectionsCompared.map { .string($0) })),
-                    ("projections_not_compared", .array(report.projectionsNotCompared.map { .string($0) })),
-                ])).jsonLine, terminator: "")
+                print(report.json.jsonLine, terminator: "")
             } else {
                 print("ok: \(report.events) events, head \(report.headHash)")
                 if report.treeStored {
@@ -57,8 +51,7 @@ struct Verify: ParsableCommand {
             }
         } catch LedgerError.verificationFailed(let seq, let reason) {
             if options.json {
-                print(JSONValue.object(JSONObject([("ok", .bool(false)), ("first_bad_seq", seq.map { .int($0) } ?? .null),
-                                                   ("reason", .string(reason))])).jsonLine, terminator: "")
+                print(ChainReport.failureJSON(seq: seq, reason: reason).jsonLine, terminator: "")
             }
             throw LedgerError.verificationFailed(seq: seq, reason: reason)
         }
@@ -73,13 +66,5 @@ struct Verify: ParsableCommand {
             text += "; cosigned by \(witness.name) at \(Timestamp(epochMicros: time * 1_000_000).utcString), no event inside recorded later"
         }
         return text
-    }
-
-    static func json(_ check: CheckpointCheck) -> JSONValue {
-        .object(JSONObject([
-            ("checkpoint", .string(check.label)), ("origin", .string(check.checkpoint.origin)), ("tree_size", .int(check.checkpoint.size)),
-            ("signed_by", .array(check.signers.map { .string($0.text) })),
-            ("cosigned_by", .array(check.cosigners.map { .object(JSONObject([("verifier_key", .string($0.verifier.text)), ("time", .int($0.time))])) })),
-        ]))
     }
 }

@@ -19,7 +19,7 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     /// SQLite said no, for a reason the ledger did not foresee.
     case storage(String)
 
-    /// Process exit code, as CONTRACT §5 fixes them.
+    /// Process exit code, as docs/cli.md fixes them.
     public var exitCode: Int32 {
         switch self {
         case .conflict: 3

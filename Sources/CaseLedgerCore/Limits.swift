@@ -7,7 +7,7 @@ public enum Limits {
     /// Most events in one all-or-nothing batch (append streams its input, so this bounds the
     /// transaction and its WAL, not memory): room for the benchmark's 10^7-event run.
     public static let maxBatchEvents = 20_000_000
-    /// `case_id`: 1 to 64 characters of `[A-Za-z0-9._:-]` (CONTRACT §1).
+    /// `case_id`: 1 to 64 characters of `[A-Za-z0-9._:-]` (docs/events.md).
     public static let maxCaseIDLength = 64
     /// `actor` (`kind:id`), whole.
     public static let maxActorLength = 128

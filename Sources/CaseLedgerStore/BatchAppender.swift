@@ -170,6 +170,39 @@ public final class BatchAppender {
         return .appended(seq: seq)
     }
 
+    /// Where the appender stood before a request of a group commit: restored when the request is
+    /// rolled back to its savepoint, so one rejected request leaves the others untouched.
+    struct Mark {
+        let seq: Int64
+        let previousHash: [UInt8]
+        let tree: MerkleAppender
+        let appended: Int
+        let duplicates: Int
+        let repeats: Int
+    }
+
+    /// Writes back what earlier requests changed, then marks the appender's state.
+    func mark() throws -> Mark {
+        try flushStates(evict: false)
+        return Mark(seq: seq, previousHash: previousHash, tree: tree, appended: appended, duplicates: duplicates, repeats: repeats.count)
+    }
+
+    /// Back to `mark` (the caller rolls the SQL back to its savepoint): cached case states are
+    /// dropped and read again from what the transaction holds.
+    func restore(_ mark: Mark) {
+        seq = mark.seq
+        previousHash = mark.previousHash
+        tree = mark.tree
+        appended = mark.appended
+        duplicates = mark.duplicates
+        repeats.removeLast(repeats.count - mark.repeats)
+        states.removeAll(keepingCapacity: true)
+        dirty.removeAll(keepingCapacity: true)
+    }
+
+    /// The log's head as this transaction has it now.
+    var currentHead: Ledger.Head { Ledger.Head(seq: seq, hash: HashChain.hex(previousHash), recordedAt: recordedAt) }
+
     /// Throws when the rules do not let `event` follow `current` (nil: the case does not exist yet).
     private static func check(_ event: CaseEvent, on current: CaseState?, target: VoidTarget?) throws(FieldError) {
         if let current {

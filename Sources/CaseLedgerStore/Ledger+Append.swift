@@ -23,13 +23,15 @@ extension Ledger {
         }
         do {
             var summary: AppendSummary?
-            try database.inTransaction(.immediate) { db in
-                let appender = try BatchAppender(db: db, now: now)
-                try body(appender)
-                let head = try appender.finish()
-                summary = AppendSummary(appended: appender.appended, duplicates: appender.duplicates,
-                                        repeats: appender.repeats, headSeq: head.seq, headHash: head.hash)
-                return .commit
+            try database.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    let appender = try BatchAppender(db: db, now: now)
+                    try body(appender)
+                    let head = try appender.finish()
+                    summary = AppendSummary(appended: appender.appended, duplicates: appender.duplicates,
+                                            repeats: appender.repeats, headSeq: head.seq, headHash: head.hash)
+                    return .commit
+                }
             }
             return summary!
         } catch let error as LedgerError {

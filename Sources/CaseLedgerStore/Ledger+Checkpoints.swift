@@ -184,18 +184,23 @@ extension Ledger {
 
     /// Every event of a case in the checkpointed tree, each with its inclusion proof: what a
     /// regulator checks with none of the other cases' data (`caseledger prove case`).
-    public func caseProof(caseID: String, checkpointNote: String) throws -> JSONValue {
+    public func caseProof(caseID: String, checkpointNote: String, scope: ReadScope = .everything) throws -> JSONValue {
         let (checkpoint, _) = try Self.parseCheckpoint(checkpointNote)
-        return try database.read { db in try Self.caseProof(db, caseID: caseID, checkpoint: checkpoint, noteText: checkpointNote) }
+        return try database.read { db in
+            try Self.caseProof(db, caseID: caseID, checkpoint: checkpoint, noteText: checkpointNote, scope: scope)
+        }
     }
 
-    static func caseProof(_ db: Database, caseID: String, checkpoint: Checkpoint, noteText: String) throws -> JSONValue {
+    static func caseProof(_ db: Database, caseID: String, checkpoint: Checkpoint, noteText: String,
+                          scope: ReadScope = .everything) throws -> JSONValue {
         try requireMatch(db, checkpoint)
         let nodes = try treeNodes(db)
         var events: [JSONValue] = []
-        let rows = try RawStatement(db, "SELECT \(eventColumns) FROM events WHERE case_id = ? AND seq <= ? ORDER BY version")
+        let (inScope, scoped) = scope.condition(on: "case_id")
+        let rows = try RawStatement(db, "SELECT \(eventColumns) FROM events WHERE case_id = ? AND seq <= ? AND \(inScope) ORDER BY version")
         rows.bind(1, caseID)
         rows.bind(2, checkpoint.size)
+        for (index, argument) in scoped.enumerated() { rows.bind(Int32(index + 3), argument) }
         defer { rows.reset() }
         while try rows.step() {
             let event = storedEvent(rows)

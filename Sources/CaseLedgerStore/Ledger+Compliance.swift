@@ -12,8 +12,12 @@ public struct ComplianceFilter: Sendable {
     /// Contacts from / up to these times (a date alone: that day on the debtor's clock).
     public var from: TimeBound?
     public var to: TimeBound?
+    /// Only cases a reader may see (a regulator's scopes), applied in SQL.
+    public var scope: ReadScope = .everything
 
-    public init(caseID: String? = nil, region: String? = nil, actor: String? = nil, from: TimeBound? = nil, to: TimeBound? = nil) {
+    public init(caseID: String? = nil, region: String? = nil, actor: String? = nil, from: TimeBound? = nil, to: TimeBound? = nil,
+                scope: ReadScope = .everything) {
+        self.scope = scope
         self.caseID = caseID
         self.region = region
         self.actor = actor
@@ -119,7 +123,7 @@ extension Ledger {
     /// `rulebook` when one is given (judged on the fly from the log), narrowed by `filter`.
     public func compliance(rulebook: Rulebook? = nil, filter: ComplianceFilter = ComplianceFilter()) throws -> ComplianceReport {
         try database.read { db in
-            if let caseID = filter.caseID, try Int.fetchOne(db, sql: "SELECT count(*) FROM case_state WHERE case_id = ?", arguments: [caseID]) == 0 {
+            if let caseID = filter.caseID, try !Self.isVisible(db, caseID: caseID, scope: filter.scope) {
                 throw LedgerError.notFound("no case \(JSONText.shown(caseID)) in \(path)")
             }
             let choice: RulebookChoice = try rulebook.map { .given($0) } ?? Self.rules(db)
@@ -131,12 +135,18 @@ extension Ledger {
                 guard let record = box.compliance, filter.covers(region: record.region) else { return }
                 tally.add(ContactRules.judge(record, by: choice), caseID: record.caseID, filter: filter)
             }
-            if let caseID = filter.caseID {
-                let box = CaseBox()
-                try Self.feedCase(db, caseID: caseID) { event, target, data in
-                    ComplianceProjection.apply(event, to: &box.compliance, target: target, data: data ?? "{}")
+            // One case, or (for a scoped reader) only the cases in scope, each folded from its own events.
+            let only: [String]? = if let caseID = filter.caseID { [caseID] } else if !filter.scope.isEverything {
+                try Self.caseIDs(db, scope: filter.scope)
+            } else { nil }
+            if let only {
+                for caseID in only {
+                    let box = CaseBox()
+                    try Self.feedCase(db, caseID: caseID) { event, target, data in
+                        ComplianceProjection.apply(event, to: &box.compliance, target: target, data: data ?? "{}")
+                    }
+                    try judge(box)
                 }
-                try judge(box)
             } else {
                 _ = try Self.foldProjections(db, finished: judge)
             }
@@ -148,6 +158,11 @@ extension Ledger {
     private func storedCompliance(_ db: Database, filter: ComplianceFilter) throws -> ComplianceReport {
         var conditions: [String] = []
         var arguments: [String] = []
+        if !filter.scope.isEverything {
+            let (inScope, scoped) = filter.scope.condition(on: "c.case_id")
+            conditions.append(inScope)
+            arguments += scoped
+        }
         if let caseID = filter.caseID {
             conditions.append("c.case_id = ?")
             arguments.append(caseID)
@@ -183,8 +198,10 @@ extension Ledger {
         let voided = try RawStatement(db, """
             SELECT e.event_id, e.seq, e.type, e.case_id, e.actor, e.occurred_at, v.voiding_event_id, v.voiding_seq, v.actor, v.occurred_at, v.reason
             FROM audit_voids v JOIN events e ON e.event_id = v.voided_event_id
-            WHERE e.type IN ('call.placed', 'message.sent', 'visit.completed') ORDER BY e.case_id, e.seq
+            WHERE e.type IN ('call.placed', 'message.sent', 'visit.completed') AND \(filter.scope.condition(on: "e.case_id").sql)
+            ORDER BY e.case_id, e.seq
             """)
+        for (index, argument) in filter.scope.condition(on: "e.case_id").arguments.enumerated() { voided.bind(Int32(index + 1), argument) }
         while try voided.step() {
             let caseID = voided.text(3)
             if let only = filter.caseID, only != caseID { continue }

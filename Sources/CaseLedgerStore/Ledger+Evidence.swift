@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 extension Ledger {
-    /// The evidence pack for a complaint (CONTRACT §6, evidence.json): the filing (and its
+    /// The evidence pack for a complaint (docs/compliance.md, evidence.json): the filing (and its
     /// resolution), the case as of the filing and now, every event of the case with its hash,
     /// every contact on the debtor's clock with the rules it broke, the violations, the voided
     /// contacts, the rulebooks in force with their sources, and a check of the whole hash chain.
@@ -14,7 +14,7 @@ extension Ledger {
     /// With `rulebook`, the contacts are judged by it instead of the rulebooks in force (a what-if,
     /// said so in the pack when it is applied to contacts before its effective date).
     public func evidence(complaint complaintID: String, caseID requestedCase: String? = nil, checkpointNote: String? = nil,
-                         rulebook: Rulebook? = nil, now: Timestamp = LedgerClock.now()) throws -> JSONValue {
+                         rulebook: Rulebook? = nil, scope: ReadScope = .everything, now: Timestamp = LedgerClock.now()) throws -> JSONValue {
         let checkpoint = try checkpointNote.map { try Self.parseCheckpoint($0).0 }
         return try database.read { db in
             let chain: (verified: Bool, report: ChainReport?, problem: String?)
@@ -25,9 +25,10 @@ extension Ledger {
             }
             let filings = try RawStatement(db, """
                 SELECT \(Self.eventColumns) FROM events
-                WHERE type = 'complaint.filed' AND json_extract(data, '$.complaint_id') = ? ORDER BY seq
+                WHERE type = 'complaint.filed' AND json_extract(data, '$.complaint_id') = ? AND \(scope.condition(on: "case_id").sql) ORDER BY seq
                 """)
             filings.bind(1, complaintID)
+            for (index, argument) in scope.condition(on: "case_id").arguments.enumerated() { filings.bind(Int32(index + 2), argument) }
             var found: [StoredEvent] = []
             while try filings.step() { found.append(Self.storedEvent(filings)) }
             filings.reset()

@@ -15,9 +15,12 @@ public struct ComplaintQuery: Sendable {
     public var from: TimeBound?
     public var to: TimeBound?
     public var limit: Int?
+    /// Only complaints on cases a reader may see, applied in SQL.
+    public var scope: ReadScope
 
     public init(status: Status? = nil, category: String? = nil, region: String? = nil, caseID: String? = nil,
-                from: TimeBound? = nil, to: TimeBound? = nil, limit: Int? = nil) {
+                from: TimeBound? = nil, to: TimeBound? = nil, limit: Int? = nil, scope: ReadScope = .everything) {
+        self.scope = scope
         self.status = status
         self.category = category
         self.region = region
@@ -82,6 +85,11 @@ extension Ledger {
         try database.read { db in
             var conditions: [String] = []
             var arguments: [DatabaseValueConvertible] = []
+            if !query.scope.isEverything {
+                let (inScope, scoped) = query.scope.condition(on: "case_id")
+                conditions.append(inScope)
+                arguments += scoped as [DatabaseValueConvertible]
+            }
             if let status = query.status {
                 conditions.append("status = ?")
                 arguments.append(status.rawValue)

@@ -1,7 +1,7 @@
 import CaseLedgerCore
 import GRDB
 
-/// One entry of the audit trail (CONTRACT §6).
+/// One entry of the audit trail (docs/compliance.md).
 public struct AuditEntry: Sendable {
     public let seq: Int64
     public let eventID: String
@@ -43,9 +43,11 @@ public enum AuditSubject: Sendable {
 
 extension Ledger {
     /// A case's current state as `case show --json` prints it, or `notFound`.
-    public func caseView(_ caseID: String) throws -> JSONValue {
+    public func caseView(_ caseID: String, scope: ReadScope = .everything) throws -> JSONValue {
         try database.read { db in
-            guard let text = try String.fetchOne(db, sql: "SELECT state FROM case_state WHERE case_id = ?", arguments: [caseID]) else {
+            let (inScope, scoped) = scope.condition(on: "case_id")
+            guard let text = try String.fetchOne(db, sql: "SELECT state FROM case_state WHERE case_id = ? AND \(inScope)",
+                                                 arguments: StatementArguments([caseID] + scoped)) else {
                 throw LedgerError.notFound("no case \(JSONText.shown(caseID)) in \(path)")
             }
             return try Self.view(ofStored: text, caseID: caseID)
@@ -64,11 +66,17 @@ extension Ledger {
     /// Every case (or those with `status` / `escalation`), in case_id order, as views.
     /// `escalation` "none" selects cases never escalated. A case whose stored state cannot be
     /// read does not stop the listing: it is handed to `unreadable` and the rest follow.
-    public func caseViews(status: String? = nil, escalation: String? = nil, unreadable: (String, LedgerError) -> Void = { _, _ in },
-                          _ body: (JSONValue) throws -> Void) throws {
+    /// `after` and `limit` page through them: cases whose id sorts after `after`, at most `limit`.
+    public func caseViews(status: String? = nil, escalation: String? = nil, scope: ReadScope = .everything, after: String? = nil,
+                          limit: Int? = nil, unreadable: (String, LedgerError) -> Void = { _, _ in }, _ body: (JSONValue) throws -> Void) throws {
         try database.read { db in
             var conditions: [String] = []
             var arguments: [String] = []
+            if !scope.isEverything {
+                let (inScope, scoped) = scope.condition(on: "case_id")
+                conditions.append(inScope)
+                arguments += scoped
+            }
             if let status {
                 conditions.append("status = ?")
                 arguments.append(status)
@@ -79,8 +87,12 @@ extension Ledger {
                     arguments.append(escalation)
                 }
             }
+            if let after {
+                conditions.append("case_id > ?")
+                arguments.append(after)
+            }
             let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-            let rows = try RawStatement(db, "SELECT case_id, state FROM case_state\(filter) ORDER BY case_id")
+            let rows = try RawStatement(db, "SELECT case_id, state FROM case_state\(filter) ORDER BY case_id LIMIT \(limit ?? -1)")
             for (index, argument) in arguments.enumerated() { rows.bind(Int32(index + 1), argument) }
             defer { rows.reset() }
             while try rows.step() {
@@ -97,14 +109,15 @@ extension Ledger {
     /// The audit trail of a case or an actor, in `seq` order, voided events included and marked,
     /// each on its debtor's clock with the rules it broke; optionally only events that occurred in
     /// [from, to] (a date alone: that day on each debtor's clock).
-    public func auditTrail(_ subject: AuditSubject, from: TimeBound? = nil, to: TimeBound? = nil,
+    public func auditTrail(_ subject: AuditSubject, from: TimeBound? = nil, to: TimeBound? = nil, scope: ReadScope = .everything,
                            _ body: (AuditEntry) throws -> Void) throws {
         try database.read { db in
+            let (inScope, scoped) = scope.condition(on: "e.case_id")
             let filter: String
             let key: String
             switch subject {
-            case .caseID(let id): (filter, key) = ("e.case_id = ? ORDER BY e.version", id)
-            case .actor(let actor): (filter, key) = ("e.actor = ? ORDER BY e.seq", actor)
+            case .caseID(let id): (filter, key) = ("e.case_id = ? AND \(inScope) ORDER BY e.version", id)
+            case .actor(let actor): (filter, key) = ("e.actor = ? AND \(inScope) ORDER BY e.seq", actor)
             }
             let rows = try RawStatement(db, """
                 SELECT e.seq, e.event_id, e.case_id, e.type, e.occurred_at, e.recorded_at, e.actor, e.data,
@@ -115,6 +128,7 @@ extension Ledger {
             let broken = try RawStatement(db, "SELECT rule, rulebook FROM violations WHERE case_id = ? AND seq = ? ORDER BY rowid")
             var cases = CaseClocks(db)
             rows.bind(1, key)
+            for (index, argument) in scoped.enumerated() { rows.bind(Int32(index + 2), argument) }
             defer { rows.reset() }
             while try rows.step() {
                 let occurredAt = rows.text(4)

@@ -6,11 +6,14 @@ public struct LogQuery: Sendable {
     public var caseID: String?
     public var fromSeq: Int64
     public var limit: Int?
+    /// Only events of cases in this scope (a regulator's feed).
+    public var scope: ReadScope
 
-    public init(caseID: String? = nil, fromSeq: Int64 = 1, limit: Int? = nil) {
+    public init(caseID: String? = nil, fromSeq: Int64 = 1, limit: Int? = nil, scope: ReadScope = .everything) {
         self.caseID = caseID
         self.fromSeq = fromSeq
         self.limit = limit
+        self.scope = scope
     }
 }
 
@@ -30,11 +33,21 @@ extension Ledger {
     static func forEachEvent(_ db: Database, _ query: LogQuery = LogQuery(), cacheKiB: Int? = nil, _ body: (StoredEvent) throws -> Void) throws {
         if let cacheKiB { try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
         defer { if cacheKiB != nil { try? db.execute(sql: "PRAGMA cache_size = -\(Self.cacheKiB)") } }
-        let filter = query.caseID == nil ? "" : " AND case_id = ?"
+        var filter = query.caseID == nil ? "" : " AND case_id = ?"
+        let (inScope, scoped) = query.scope.condition(on: "case_id")
+        if !query.scope.isEverything { filter += " AND \(inScope)" }
         let statement = try RawStatement(db, "SELECT \(Self.eventColumns) FROM events WHERE seq >= ?\(filter) ORDER BY seq LIMIT ?")
-        statement.bind(1, query.fromSeq)
-        if let caseID = query.caseID { statement.bind(2, caseID) }
-        statement.bind(query.caseID == nil ? 2 : 3, Int64(query.limit ?? -1))
+        var position: Int32 = 1
+        statement.bind(position, query.fromSeq)
+        if let caseID = query.caseID {
+            position += 1
+            statement.bind(position, caseID)
+        }
+        for argument in scoped {
+            position += 1
+            statement.bind(position, argument)
+        }
+        statement.bind(position + 1, Int64(query.limit ?? -1))
         defer { statement.reset() }
         while try statement.step() {
             try body(Self.storedEvent(statement))

@@ -19,10 +19,34 @@ public struct ChainReport: Sendable {
     /// (a new projection, another code version or rulebook set), which `verify` cannot compare.
     public var projectionsCompared: [String] = []
     public var projectionsNotCompared: [String] = []
+
+    /// What `verify --json` prints and `GET /v1/verify` answers when everything matches.
+    public var json: JSONValue {
+        .object(JSONObject([
+            ("ok", .bool(true)), ("events", .int(events)), ("head_hash", .string(headHash)),
+            ("tree_size", .int(treeSize)), ("tree_root", .string(Base64.encode(treeRoot))),
+            ("checkpoints", .array(checkpoints.map(\.json))),
+            ("projections", .array(projectionsCompared.map { .string($0) })),
+            ("projections_not_compared", .array(projectionsNotCompared.map { .string($0) })),
+        ]))
+    }
+
+    /// The same when something does not match: the first bad seq, and why.
+    public static func failureJSON(seq: Int64?, reason: String) -> JSONValue {
+        .object(JSONObject([("ok", .bool(false)), ("first_bad_seq", seq.map { .int($0) } ?? .null), ("reason", .string(reason))]))
+    }
 }
 
 /// A checkpoint `verify` checked: its tree matches the log's events, signed by these keys.
 public struct CheckpointCheck: Sendable {
+    public var json: JSONValue {
+        .object(JSONObject([
+            ("checkpoint", .string(label)), ("origin", .string(checkpoint.origin)), ("tree_size", .int(checkpoint.size)),
+            ("signed_by", .array(signers.map { .string($0.text) })),
+            ("cosigned_by", .array(cosigners.map { .object(JSONObject([("verifier_key", .string($0.verifier.text)), ("time", .int($0.time))])) })),
+        ]))
+    }
+
     /// Where it came from: the file it was read from, or `held #id`.
     public let label: String
     public let checkpoint: Checkpoint
@@ -74,12 +98,12 @@ extension Ledger {
         }
     }
 
-    /// Recomputes the whole hash chain and tree (CONTRACT §4, §8); see `verifyChain(_:checkpoints:)`.
+    /// Recomputes the whole hash chain and tree (docs/events.md, docs/trust.md); see `verifyChain(_:checkpoints:)`.
     public func verifyChain() throws -> ChainReport {
         try database.read { db in try Self.verifyChain(db) }
     }
 
-    /// Recomputes the whole hash chain from the stored columns (CONTRACT §4) and checks the log's
+    /// Recomputes the whole hash chain from the stored columns (docs/events.md) and checks the log's
     /// invariants: `seq` 1, 2, 3 … with no gap, each case's `version` 1, 2, 3 …, `recorded_at` never
     /// running backwards, `data` in canonical form. A replay may skip events, bridged by its
     /// `replay_links`; a live ledger may not, and holds no link, no replay record and no rulebook

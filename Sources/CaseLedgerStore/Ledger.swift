@@ -8,7 +8,9 @@ import GRDB
 /// let ledger = try Ledger(path: "caseledger.sqlite", mode: .create)
 /// let summary = try ledger.append(ndjsonFrom: STDIN_FILENO)
 /// ```
-public final class Ledger {
+/// Safe to share between threads: it holds only its path and its GRDB database (a queue or a
+/// pool, which serialise their own access).
+public final class Ledger: @unchecked Sendable {
     public enum Mode: Sendable {
         /// Create the file when missing.
         case create
@@ -19,10 +21,13 @@ public final class Ledger {
         case read
         /// The file must exist and is never written, not even to rebuild a projection.
         case readOnly
+        /// Like `create`, for a long-lived server: a pool of reader connections (WAL) that never
+        /// wait for the one writer.
+        case serve
     }
 
     public let path: String
-    let database: DatabaseQueue
+    let database: any DatabaseWriter
 
     /// How long to wait for another writer's lock: `Limits.lockWaitSeconds`, or
     /// `CASELEDGER_LOCK_WAIT` (whole seconds, 1–3600) where an operator wants producers to queue longer.
@@ -48,7 +53,7 @@ public final class Ledger {
         if isFolder.boolValue {
             throw LedgerError.ledgerUnavailable("\(path) is a folder; --db names the ledger file itself (e.g. \(path)/caseledger.sqlite)")
         }
-        if !exists, mode != .create {
+        if !exists, mode != .create, mode != .serve {
             throw LedgerError.ledgerUnavailable("no ledger at \(path) (create one with `caseledger init --db \(path)`)")
         }
         var configuration = Configuration()
@@ -94,7 +99,12 @@ public final class Ledger {
                 database = try DatabaseQueue(path: path, configuration: configuration)
                 try database.read { db in try Self.checkFormat(db, path: path) }
             } else {
-                database = try DatabaseQueue(path: path, configuration: configuration)
+                if mode == .serve {
+                    configuration.maximumReaderCount = 8
+                    database = try DatabasePool(path: path, configuration: configuration)
+                } else {
+                    database = try DatabaseQueue(path: path, configuration: configuration)
+                }
                 try database.write { db in
                     if try db.tableExists("ledger_meta") || (try db.tableExists("events")) {
                         try Self.checkFormat(db, path: path)

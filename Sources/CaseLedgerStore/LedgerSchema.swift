@@ -118,6 +118,44 @@ enum LedgerSchema {
                 BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: DELETE is not allowed'); END;
                 """)
         }
+        migrator.registerMigration("v4-tokens-and-access-log") { db in
+            try db.execute(sql: """
+                CREATE TABLE tokens (
+                    name TEXT PRIMARY KEY,
+                    role TEXT NOT NULL,
+                    token_sha256 TEXT NOT NULL UNIQUE,
+                    actor_prefix TEXT,
+                    scopes TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    revoked_at TEXT
+                ) WITHOUT ROWID;
+                CREATE TABLE access_log (
+                    id INTEGER PRIMARY KEY,
+                    at TEXT NOT NULL,
+                    token_name TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    method TEXT NOT NULL,
+                    path TEXT NOT NULL,
+                    case_ids TEXT NOT NULL,
+                    status INTEGER NOT NULL
+                );
+                CREATE INDEX access_log_by_at ON access_log (at);
+                CREATE INDEX access_log_by_token ON access_log (token_name, id);
+                CREATE TABLE access_log_cases (
+                    access_id INTEGER NOT NULL,
+                    case_id TEXT NOT NULL,
+                    PRIMARY KEY (case_id, access_id)
+                ) WITHOUT ROWID;
+                CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log
+                BEGIN SELECT RAISE(ABORT, 'the access log is append-only: UPDATE is not allowed'); END;
+                CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
+                BEGIN SELECT RAISE(ABORT, 'the access log is append-only: DELETE is not allowed'); END;
+                CREATE TRIGGER access_log_cases_no_update BEFORE UPDATE ON access_log_cases
+                BEGIN SELECT RAISE(ABORT, 'the access log is append-only: UPDATE is not allowed'); END;
+                CREATE TRIGGER access_log_cases_no_delete BEFORE DELETE ON access_log_cases
+                BEGIN SELECT RAISE(ABORT, 'the access log is append-only: DELETE is not allowed'); END;
+                """)
+        }
         return migrator
     }
 }

@@ -2,7 +2,7 @@ import CaseLedgerCore
 import Foundation
 import GRDB
 
-/// Which events a replay keeps (CONTRACT §5): combined, they narrow. A bound given as a date alone
+/// Which events a replay keeps (docs/cli.md): combined, they narrow. A bound given as a date alone
 /// means that day in each debtor's own time zone.
 public struct ReplayFilter: Sendable {
     /// Events that occurred up to this time (the world as of T).

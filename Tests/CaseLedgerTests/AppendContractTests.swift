@@ -1,12 +1,12 @@
 import Foundation
 import XCTest
 
-/// CONTRACT §3 and §5, end to end: every test runs the real `caseledger` binary on a real SQLite
+/// docs/events.md, docs/cli.md, end to end: every test runs the real `caseledger` binary on a real SQLite
 /// file. A refused batch must name its line and field, exit 1 (3 for a conflict), and leave the
 /// log exactly as it was.
 final class AppendContractTests: XCTestCase {
 
-    // MARK: - Rejected outright (CONTRACT §3)
+    // MARK: - Rejected outright (docs/events.md)
 
     func testUnknownEventTypeIsRejectedAndNothingIsWritten() throws {
         try assertBatchRefused([Events.call(), Events.line(type: "call.made", data: #"{"text":"x"}"#)],
@@ -89,7 +89,7 @@ final class AppendContractTests: XCTestCase {
                                line: 2, field: "event_id")
     }
 
-    // MARK: - expected_version (CONTRACT §1, §3)
+    // MARK: - expected_version (docs/events.md)
 
     func testExpectedVersionOneOnACaseThatDoesNotExistIsAConflictAndNothingIsWritten() throws {
         try assertBatchRefused([Events.call(), withExpectedVersion(1, Events.opened(caseID: "C-2"))],
@@ -502,7 +502,7 @@ struct StoredEnvelope {
     var eventID: String { fields["event_id"] as? String ?? "" }
 }
 
-/// Event lines for the domain rules, in the style of `Events` (CONTRACT §2).
+/// Event lines for the domain rules, in the style of `Events` (docs/catalogue.md).
 extension Events {
     static func closed(caseID: String = "C-1", reason: String = "paid_in_full") -> String {
         line(caseID: caseID, type: "case.closed", occurredAt: "2024-03-07T10:00:00+08:00", actor: "supervisor:li.na",

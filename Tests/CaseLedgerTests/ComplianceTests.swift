@@ -4,7 +4,7 @@ import XCTest
 import FoundationXML
 #endif
 
-/// CONTRACT §5–§7, end to end: `caseledger compliance` and `caseledger evidence` through the real
+/// docs/cli.md, docs/compliance.md, end to end: `caseledger compliance` and `caseledger evidence` through the real
 /// binary on real SQLite files. Most tests write their own small rulebook (`--rules FILE`) so each
 /// limit is exact, and put one contact just inside and one just outside it. Times are given in UTC
 /// (`utc(…)`) wherever the debtor's own clock must be what decides; the comments give the debtor-local time.
@@ -760,7 +760,7 @@ private final class ComplianceLedger {
         if !mayBeRefused { XCTAssertEqual(result.exitCode, 0, "append refused: \(result.stderr)", file: file, line: line) }
     }
 
-    /// Writes a rulebook with these limits (CONTRACT §7 field names) and returns its path.
+    /// Writes a rulebook with these limits (docs/compliance.md field names) and returns its path.
     func rulebook(_ limits: [String: Any], id: String = "test-rules") throws -> String {
         var book: [String: Any] = ["id": id, "title": "Rules for ComplianceTests", "jurisdiction": "*", "effective_from": "2000-01-01",
                                    "source": "ComplianceTests.swift"]

@@ -53,7 +53,7 @@ final class DocsTests: XCTestCase {
         let catalogue = try String(contentsOf: Self.repository.appendingPathComponent("docs/catalogue.md"), encoding: .utf8)
         let folder = Self.repository.appendingPathComponent("Schemas/events")
         for file in try FileManager.default.contentsOfDirectory(atPath: folder.path) where file.hasSuffix(".schema.json") {
-            let type = file.components(separatedBy: ".v").first!
+            let type = file.replacingOccurrences(of: #"\.v[0-9]+\.schema\.json$"#, with: "", options: .regularExpression)
             XCTAssertTrue(catalogue.contains("`\(type)`"), "docs/catalogue.md does not name \(type)")
             let schema = try JSONSerialization.jsonObject(with: try fileBytes(folder.appendingPathComponent(file).path)) as! [String: Any]
             var names: [String] = []

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import XCTest
 
-/// The hash chain of CONTRACT §4, checked by `caseledger verify` and by the README's stand-alone
+/// The hash chain of docs/events.md, checked by `caseledger verify` and by the README's stand-alone
 /// Python script, which must agree with each other, and both catch tampering.
 final class HashChainTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// CONTRACT §5 and §6, end to end: the case-state and audit projections as `case show`, `case list`,
+/// docs/cli.md, docs/compliance.md, end to end: the case-state and audit projections as `case show`, `case list`,
 /// `audit` and `verify` print them, through the real `caseledger` binary on a real SQLite file.
 /// Each status test builds the smallest case that shows its rule (CaseView.swift states the rules).
 final class ProjectionTests: XCTestCase {
@@ -376,7 +376,7 @@ final class ProjectionTests: XCTestCase {
         XCTAssertEqual(try ledger.parse(show.stdout)["status"] as? String, "plan_active")
         XCTAssertEqual(try ledger.sql("SELECT status FROM case_state WHERE case_id = 'C-PLAN'"), "plan_active\n")
         XCTAssertEqual(try ledger.sql("SELECT name, version, checkpoint_seq FROM projections ORDER BY name"),
-                       "audit|1|\(events.count)\ncase_index|1|\(events.count)\ncase_state|1|\(events.count)\ncomplaints|1|\(events.count)\ncompliance|2|\(events.count)\n")
+                       "audit|1|\(events.count)\ncase_index|2|\(events.count)\ncase_state|1|\(events.count)\ncomplaints|1|\(events.count)\ncompliance|2|\(events.count)\n")
         XCTAssertEqual(try ledger.run(["case", "list", "--json"]).stdout, before.stdout)
 
         let again = try ledger.run(["case", "show", "C-PLAN", "--json"])

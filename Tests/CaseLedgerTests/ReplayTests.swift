@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// CONTRACT §5, the `replay` row, end to end: `caseledger replay` (the ledger as it stood),
+/// docs/cli.md, the `replay` row, end to end: `caseledger replay` (the ledger as it stood),
 /// `compliance diff` (what a rule change would change) and schema evolution (a v1 ledger read
 /// and replayed by the v2 code), through the real binary on real SQLite files in temporary folders.
 /// `CASELEDGER_CLOCK` pins `recorded_at` wherever `--known-at` must tell batches apart.

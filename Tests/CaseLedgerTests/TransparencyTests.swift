@@ -3,7 +3,7 @@ import CaseLedgerStore
 import Foundation
 import XCTest
 
-/// CONTRACT §8 through the real binary: keys, checkpoints, proofs, the witness, and what an
+/// docs/trust.md through the real binary: keys, checkpoints, proofs, the witness, and what an
 /// earlier checkpoint held outside the bank catches. The stand-alone verifier
 /// (`Tools/verify_proof.py`) checks the binary's output, and refuses tampered copies.
 final class TransparencyTests: XCTestCase {

@@ -113,7 +113,7 @@ public struct ComplianceCase: Sendable {
     }
 }
 
-/// A contact that broke a rule (CONTRACT §6): which rule, and which limit of which rulebook.
+/// A contact that broke a rule (docs/compliance.md): which rule, and which limit of which rulebook.
 public struct Violation: Sendable, Equatable {
     public let limit: RuleLimit
     public let rulebook: String

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The contact rules of CONTRACT §7, judged for one case in the debtor's local time (from the
+/// The contact rules of docs/compliance.md, judged for one case in the debtor's local time (from the
 /// case's IANA `debtor_timezone`, so correct across daylight-saving changes), contacts in
 /// `occurred_at` order (then `seq`), whatever order they were appended in.
 ///

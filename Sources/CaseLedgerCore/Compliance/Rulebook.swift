@@ -1,6 +1,6 @@
 import Foundation
 
-/// A versioned set of contact limits (CONTRACT §7): `Schemas/rulebooks/<id>.json`. An absent
+/// A versioned set of contact limits (docs/compliance.md): `Schemas/rulebooks/<id>.json`. An absent
 /// (or null) limit is not checked.
 ///
 /// ```swift

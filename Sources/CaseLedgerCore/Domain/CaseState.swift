@@ -72,7 +72,7 @@ public struct CaseState: Sendable, Equatable {
 
     // MARK: - The append rules
 
-    /// Throws when `event` may not follow this state (CONTRACT §3 and the domain checks).
+    /// Throws when `event` may not follow this state (docs/events.md and the domain checks).
     /// `target` is what an `entry.voided` points at (nil when the log has no such event).
     public func check(_ event: CaseEvent, target: VoidTarget?) throws(FieldError) {
         if isClosed, let closure {

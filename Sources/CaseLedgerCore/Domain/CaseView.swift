@@ -1,4 +1,4 @@
-/// The current state of a case as users see it (CONTRACT §6), derived from `CaseState`.
+/// The current state of a case as users see it (docs/compliance.md), derived from `CaseState`.
 ///
 /// The rules, first match wins for `status`:
 /// - `closed`: the case has a `case.closed`;

@@ -14,7 +14,7 @@ public protocol Projection {
     static func apply(_ event: CaseEvent, to state: inout State, target: VoidTarget?, data: @autoclosure () -> String)
 }
 
-/// Every case's current state (CONTRACT §6, `case show`, `case list`), one row per case.
+/// Every case's current state (docs/compliance.md, `case show`, `case list`), one row per case.
 public enum CaseStateProjection: Projection {
     public static let name = "case_state"
     public static let version = 1
@@ -62,7 +62,7 @@ public enum AuditProjection: Projection {
     }
 }
 
-/// Violations of the rulebooks in force (CONTRACT §6, §7), per case: a case's contacts are judged
+/// Violations of the rulebooks in force (docs/compliance.md), per case: a case's contacts are judged
 /// again whenever one of its events arrives, since a late contact can change what breaks a limit.
 public enum ComplianceProjection: Projection {
     public static let name = "compliance"

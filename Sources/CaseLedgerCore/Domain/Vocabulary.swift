@@ -1,7 +1,7 @@
 /// The ledger's closed vocabularies as types: what the schemas enumerate and what the rules and
 /// views derive. Their raw values are exactly the words of the contract and the JSON.
 
-/// A case's status (CONTRACT §6), derived by `CaseState.status`.
+/// A case's status (docs/compliance.md), derived by `CaseState.status`.
 public enum CaseStatus: String, Sendable, CaseIterable, Codable {
     case open, promised
     case planActive = "plan_active"
@@ -11,6 +11,11 @@ public enum CaseStatus: String, Sendable, CaseIterable, Codable {
 /// Where a case was escalated to (`case.escalated` → `to`).
 public enum EscalationLevel: String, Sendable, CaseIterable, Codable {
     case supervisor, agency, legal
+}
+
+/// Selecting cases by escalation: a level, or `none` for cases never escalated.
+public enum EscalationFilter: String, Sendable, CaseIterable {
+    case supervisor, agency, legal, none
 }
 
 /// What a contact restriction covers (`contact.restricted` → `kind`).
@@ -33,7 +38,7 @@ public enum ContactChannel: String, Sendable, CaseIterable, Codable {
     case call, sms, email, app, letter
 }
 
-/// The rule ids violations carry (CONTRACT §7).
+/// The rule ids violations carry (docs/compliance.md).
 public enum RuleID: String, Sendable, CaseIterable, Codable {
     case contactHours = "contact_hours"
     case callsPerDay = "calls_per_day"
@@ -66,6 +71,54 @@ public enum RuleLimit: String, Sendable, CaseIterable, Codable {
         case .visitsRequireBooking: .visitWithoutBooking
         case .honourRestrictions: .contactDuringRestriction
         case .thirdPartyContact: .thirdPartyContact
+        }
+    }
+}
+
+/// What a server token may do (`caseledger token create --role`).
+public enum Role: String, Sendable, CaseIterable, Codable {
+    /// Append only (and only events whose actor starts with its prefix, when it has one).
+    case writer
+    /// Every read.
+    case reader
+    /// Every read, verify, checkpoints and the access log.
+    case auditor
+    /// Reads, proofs and evidence for its scopes only; anything else is as if absent.
+    case regulator
+    /// Tokens.
+    case admin
+
+    public var reads: Bool { self == .reader || self == .auditor || self == .regulator }
+}
+
+/// What a regulator's token covers: a region (and every sub-region, as jurisdictions match) or one case.
+public enum Scope: Sendable, Equatable, CustomStringConvertible {
+    case region(String)
+    case caseID(String)
+
+    /// `region:US` or `case:C-2024-000123`.
+    public init?(_ text: String) {
+        if text.hasPrefix("region:"), text.count > 7 {
+            self = .region(String(text.dropFirst(7)))
+        } else if text.hasPrefix("case:"), text.count > 5 {
+            self = .caseID(String(text.dropFirst(5)))
+        } else {
+            return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .region(let region): "region:\(region)"
+        case .caseID(let id): "case:\(id)"
+        }
+    }
+
+    /// Whether a case of `region` with id `caseID` is in this scope.
+    public func covers(caseID: String, region: String?) -> Bool {
+        switch self {
+        case .caseID(let id): id == caseID
+        case .region(let scope): region.map { $0 == scope || $0.hasPrefix(scope + "-") } ?? false
         }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// An event as a client submits it (CONTRACT §1), checked: envelope fields, `data` against its
+/// An event as a client submits it (docs/events.md), checked: envelope fields, `data` against its
 /// schema, and `data`'s canonical bytes ready for hashing.
 ///
 /// ```swift
@@ -169,7 +169,7 @@ public struct EventSubmission: Sendable {
         }
     }
 
-    static func isValidActor(_ actor: String) -> Bool {
+    public static func isValidActor(_ actor: String) -> Bool {
         var actor = actor
         return actor.withUTF8 { u in
             guard u.count <= Limits.maxActorLength, let colon = u.firstIndex(of: UInt8(ascii: ":")), colon + 1 < u.count else { return false }

@@ -1,4 +1,4 @@
-/// The v1 catalogue (CONTRACT §2): every kind of event the ledger records.
+/// The v1 catalogue (docs/catalogue.md): every kind of event the ledger records.
 public enum EventType: String, Sendable, CaseIterable, Hashable {
     case caseOpened = "case.opened"
     case callPlaced = "call.placed"

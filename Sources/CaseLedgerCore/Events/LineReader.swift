@@ -31,29 +31,9 @@ public struct LineReader {
             }
             if count == 0 { endOfInput = true }
             filled += count
-            var consumed = 0
-            try buffer.withUnsafeBufferPointer { all in
-                var start = 0
-                while start < filled {
-                    let newline: Int
-                    if let found = memchr(all.baseAddress! + start, 0x0A, filled - start) {
-                        newline = UnsafeRawPointer(found) - UnsafeRawPointer(all.baseAddress!)
-                    } else if endOfInput {
-                        newline = filled
-                    } else {
-                        break
-                    }
-                    lineNumber += 1
-                    var end = newline
-                    if end > start, all[end - 1] == 0x0D { end -= 1 }
-                    if end - start > maxLineBytes {
-                        throw LedgerError.invalidEvent(line: lineNumber, field: nil, reason: "line is \(end - start) bytes; at most \(maxLineBytes) allowed")
-                    }
-                    let line = UnsafeBufferPointer(rebasing: all[start..<end])
-                    if !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { try body(lineNumber, line) }
-                    start = newline + 1
-                }
-                consumed = min(start, filled)
+            let consumed = try buffer.withUnsafeBufferPointer { all in
+                try Self.scan(UnsafeBufferPointer(rebasing: all[..<filled]), endOfInput: endOfInput, lineNumber: &lineNumber,
+                              maxLineBytes: maxLineBytes, body)
             }
             if consumed > 0 {
                 buffer.withUnsafeMutableBytes { raw in
@@ -65,5 +45,39 @@ public struct LineReader {
                 throw LedgerError.invalidEvent(line: lineNumber + 1, field: nil, reason: "line is longer than \(maxLineBytes) bytes")
             }
         }
+    }
+
+    /// The same for a batch already in memory (an HTTP request's body).
+    public static func forEachLine(in bytes: UnsafeBufferPointer<UInt8>, maxLineBytes: Int = Limits.maxLineBytes,
+                                   _ body: (Int, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        var lineNumber = 0
+        _ = try scan(bytes, endOfInput: true, lineNumber: &lineNumber, maxLineBytes: maxLineBytes, body)
+    }
+
+    /// Hands out each complete line of `all` (and, at the end of input, the last one without its
+    /// newline), CR LF read as LF, blank lines counted but skipped. Returns the bytes consumed.
+    static func scan(_ all: UnsafeBufferPointer<UInt8>, endOfInput: Bool, lineNumber: inout Int, maxLineBytes: Int,
+                     _ body: (Int, UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Int {
+        var start = 0
+        while start < all.count {
+            let newline: Int
+            if let found = memchr(all.baseAddress! + start, 0x0A, all.count - start) {
+                newline = UnsafeRawPointer(found) - UnsafeRawPointer(all.baseAddress!)
+            } else if endOfInput {
+                newline = all.count
+            } else {
+                break
+            }
+            lineNumber += 1
+            var end = newline
+            if end > start, all[end - 1] == 0x0D { end -= 1 }
+            if end - start > maxLineBytes {
+                throw LedgerError.invalidEvent(line: lineNumber, field: nil, reason: "line is \(end - start) bytes; at most \(maxLineBytes) allowed")
+            }
+            let line = UnsafeBufferPointer(rebasing: all[start..<end])
+            if !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { try body(lineNumber, line) }
+            start = newline + 1
+        }
+        return min(start, all.count)
     }
 }

@@ -1,6 +1,6 @@
 import Crypto
 
-/// An event as the log holds it: the submission plus what the ledger assigned (CONTRACT §1, §4).
+/// An event as the log holds it: the submission plus what the ledger assigned (docs/events.md).
 public struct StoredEvent: Sendable, Equatable {
     public var seq: Int64
     public var eventID: String
@@ -106,9 +106,22 @@ public struct StoredEvent: Sendable, Equatable {
         CanonicalJSON.writeString(hash, into: &out)
         out.append(UInt8(ascii: "}"))
     }
+
+    /// One line of `log --json` and of the change feed: the envelope, and in a replay, where
+    /// this event's predecessor was left out, the hash it chains from (`previous_hash`).
+    public func writeLogLine(into out: inout [UInt8], previousHash: String?) {
+        writeEnvelope(into: &out)
+        if let previousHash {
+            out.removeLast()
+            out.append(contentsOf: #","previous_hash":"#.utf8)
+            CanonicalJSON.writeString(previousHash, into: &out)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(0x0A)
+    }
 }
 
-/// SHA-256 chaining (CONTRACT §4): hash = SHA-256(previous hash ‖ canonical bytes).
+/// SHA-256 chaining (docs/events.md): hash = SHA-256(previous hash ‖ canonical bytes).
 public enum HashChain {
     /// What the first event chains from: 32 zero bytes.
     public static let genesis = [UInt8](repeating: 0, count: 32)

@@ -1,4 +1,4 @@
-/// The evidence pack for a complaint (CONTRACT §6, `evidence.json`), assembled from what the store
+/// The evidence pack for a complaint (docs/compliance.md, `evidence.json`), assembled from what the store
 /// read: the filing and its resolution, the case as of the filing and now, every event with its
 /// void mark, every contact on the debtor's clock judged or not, the violations and notices, the
 /// rulebooks that judged the case with their sources, the chain check, and the proof when asked.

@@ -1,7 +1,7 @@
 import CaseLedgerCore
 import GRDB
 
-/// `case_state`: every case's fold (CONTRACT §6, `case show`, `case list`), one row per case, with
+/// `case_state`: every case's fold (docs/compliance.md, `case show`, `case list`), one row per case, with
 /// its status and escalation beside it for the listings' filters.
 final class CaseStateTable: StoredProjection {
     static let name = CaseStateProjection.name

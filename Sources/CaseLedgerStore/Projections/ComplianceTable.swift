@@ -2,7 +2,7 @@ import CaseLedgerCore
 import GRDB
 
 /// `violations` and `compliance_cases`: each case's contacts judged by the rulebooks in force
-/// (CONTRACT §6, §7). A case's rows are replaced whenever one of its events arrives, since a late
+/// (docs/compliance.md). A case's rows are replaced whenever one of its events arrives, since a late
 /// contact can change what breaks a limit; rebuilt when the rulebooks change (its fingerprint).
 final class ComplianceTable: StoredProjection {
     static let name = ComplianceProjection.name

@@ -1,4 +1,3 @@
-import CaseLedgerCore
 import Foundation
 
 /// Writes a whole file or nothing: a temporary file in the same folder, `fsync`, `rename(2)`
@@ -8,8 +7,8 @@ import Foundation
 /// ```swift
 /// try AtomicFile.write(Array(json.utf8), to: "pack/evidence.json")
 /// ```
-enum AtomicFile {
-    static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
+public enum AtomicFile {
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
@@ -36,12 +35,17 @@ enum AtomicFile {
             unlink(temporary)
             throw error
         }
+        try install(temporary, at: path)
+    }
+
+    /// Moves a finished temporary file (already synced) over `path`, then syncs the folder.
+    public static func install(_ temporary: String, at path: String) throws {
         guard rename(temporary, path) == 0 else {
-            let error = failure("cannot move the new file into place")
+            let error = LedgerError.invalidInput("cannot write \(path): cannot move the new file into place: \(String(cString: strerror(errno)))")
             unlink(temporary)
             throw error
         }
-        let folderDescriptor = open(folder, O_RDONLY)
+        let folderDescriptor = open(URL(fileURLWithPath: path).deletingLastPathComponent().path, O_RDONLY)
         if folderDescriptor >= 0 {
             _ = fsync(folderDescriptor)
             close(folderDescriptor)
