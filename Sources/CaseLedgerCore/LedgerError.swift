@@ -12,6 +12,8 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidInput(String)
     /// A case, complaint or other thing asked for does not exist.
     case notFound(String)
+    /// Something to be created under a name that is taken (a token's name).
+    case alreadyExists(String)
     /// The ledger file is missing, of another kind, or cannot be opened.
     case ledgerUnavailable(String)
     /// The hash chain or a projection does not match: `seq` is the first bad position.
@@ -36,6 +38,7 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
             "line \(line): conflict on case \(caseID): expected_version \(expected), but the case is at version \(actual)"
         case .invalidInput(let reason): reason
         case .notFound(let what): what
+        case .alreadyExists(let what): what
         case .ledgerUnavailable(let reason): reason
         case .verificationFailed(let seq, let reason):
             seq.map { "verification failed at seq \($0): \(reason)" } ?? "verification failed: \(reason)"

@@ -43,7 +43,9 @@ struct APIError: Error {
                                 ("actual_version", .int(Int64(actual)))])
         case .invalidInput(let reason): self.init(status: .badRequest, message: clean(reason))
         case .notFound(let what): self.init(status: .notFound, message: clean(what))
-        case .ledgerUnavailable(let reason): self.init(status: .conflict, message: clean(reason))
+        case .alreadyExists(let what): self.init(status: .conflict, message: clean(what))
+        // The file will not serve (a rulebook stored in it does not load, …): the server's fault.
+        case .ledgerUnavailable(let reason): self.init(status: .internalServerError, message: clean(reason))
         case .verificationFailed: self.init(status: .internalServerError, message: clean(error.description))
         case .storage(let reason):
             if reason.contains("write lock") || reason.contains("shutting down") {

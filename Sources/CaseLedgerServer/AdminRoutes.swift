@@ -33,33 +33,53 @@ enum AdminRoutes {
     }
 
     /// Body `{"name", "role", "actor_prefix"?, "scopes"?}`; answers `{"name", "role", "token"}` once, 201.
+    /// Anything else in the body, or a field of the wrong type, is 422: a token is never made
+    /// with less restriction than was asked for.
     static func createToken(_ request: Request, _ context: LedgerContext, _ state: ServerState) async throws -> Response {
         let body = try await EventRoutes.readBody(request, limit: 64 * 1024, timeout: .seconds(state.settings.bodyTimeoutSeconds))
+        func invalid(_ message: String) -> APIError { APIError(status: .unprocessableContent, message: message) }
         let json: JSONValue
         do { json = try body.withUnsafeReadableBytes { raw in try JSONParser.parse(bytes: raw.bindMemory(to: UInt8.self)) } } catch {
-            throw APIError(status: .unprocessableContent, message: "the body is not JSON: \(error)")
+            throw invalid("the body is not JSON the ledger reads: \(error)")
         }
-        guard let name = json["name"]?.stringValue else { throw APIError(status: .unprocessableContent, message: "name: required, a string") }
+        guard case .object(let members) = json else { throw invalid("the body is a JSON object: {\"name\", \"role\", \"actor_prefix\", \"scopes\"}") }
+        for key in members.keys where !["name", "role", "actor_prefix", "scopes"].contains(key) {
+            throw invalid("\(JSONText.quoted(key)): not a field of a token (name, role, actor_prefix, scopes)")
+        }
+        guard let name = json["name"]?.stringValue else { throw invalid("name: required, a string") }
         guard let role = json["role"]?.stringValue.flatMap(Role.init(rawValue:)) else {
-            throw APIError(status: .unprocessableContent, message: "role: one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw invalid("role: required, one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let prefix = json["actor_prefix"]?.stringValue
+        let prefix: String?
+        switch json["actor_prefix"] {
+        case nil, .null?: prefix = nil
+        case .string(let text)?: prefix = text
+        default: throw invalid("actor_prefix: a string (or null)")
+        }
         var scopes: [Scope] = []
-        for item in json["scopes"]?.arrayValue ?? [] {
-            guard let scope = item.stringValue.flatMap(Scope.init) else {
-                throw APIError(status: .unprocessableContent, message: "scopes: each is region:R or case:ID")
+        switch json["scopes"] {
+        case nil, .null?: break
+        case .array(let items)?:
+            for item in items {
+                guard let scope = item.stringValue.flatMap(Scope.init) else { throw invalid("scopes: each is a string, region:R or case:ID") }
+                scopes.append(scope)
             }
-            scopes.append(scope)
+        default: throw invalid("scopes: an array of region:R or case:ID")
         }
         let (ledger, by, chosen) = (state.ledger, context.principal?.name ?? "admin", scopes)
-        let made = try await Blocking.run { try ledger.createToken(name: name, role: role, actorPrefix: prefix, scopes: chosen, by: by) }
+        let made: (token: String, record: TokenRecord)
+        do {
+            made = try await Blocking.run { try ledger.createToken(name: name, role: role, actorPrefix: prefix, scopes: chosen, by: by) }
+        } catch LedgerError.invalidInput(let reason) {
+            throw invalid(reason)
+        }
         state.tokens.invalidate()
         return Reply.json(.object(JSONObject([("name", .string(made.record.name)), ("role", .string(role.rawValue)), ("token", .string(made.token))])),
                           status: .created)
     }
 
     static func revokeToken(_ request: Request, _ context: LedgerContext, _ state: ServerState) async throws -> Response {
-        guard let name = context.parameters.get("name") else { throw APIError.badRequest("the path names no token") }
+        let name = try context.pathParameter("name")
         let (ledger, by) = (state.ledger, context.principal?.name ?? "admin")
         try await Blocking.run { try ledger.revokeToken(name: name, by: by) }
         state.tokens.invalidate()

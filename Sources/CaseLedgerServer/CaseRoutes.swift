@@ -8,8 +8,7 @@ import Hummingbird
 /// `compliance` and `contact-check` with `--json`. A regulator's scope is part of every query.
 enum CaseRoutes {
     static func caseID(_ context: LedgerContext) throws -> String {
-        guard let id = context.parameters.get("id") else { throw APIError.badRequest("the path names no case") }
-        return id
+        try context.pathParameter("id")
     }
 
     static func show(_ request: Request, _ context: LedgerContext, _ state: ServerState) async throws -> Response {

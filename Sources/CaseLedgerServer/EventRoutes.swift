@@ -6,6 +6,9 @@ import Hummingbird
 
 /// `POST /v1/events` (append) and `GET /v1/events` (the log, and with `wait` the change feed).
 enum EventRoutes {
+    /// Bodies up to this size are parsed on the request's own task (about a hundred events).
+    static let parseInlineBytes = 32 * 1024
+
     /// The body is NDJSON whatever its Content-Type says (curl's default is a form type): what
     /// is not NDJSON is answered 422 at its line. The batch is read (up to the body limit), parsed and checked line by line exactly as
     /// `caseledger append` checks it, then queued for the next group commit; the answer waits
@@ -22,8 +25,14 @@ enum EventRoutes {
         let principal = context.principal
         let events: [(line: Int, event: EventSubmission)]
         do {
-            events = try await Blocking.run {
-                try parse(body, maxEvents: settings.maxRequestEvents, actorPrefix: principal?.actorPrefix)
+            // A small body (a dialer's single event) is parsed right here; a large one on the
+            // blocking queue, so it holds no thread of the server's own.
+            if body.readableBytes <= Self.parseInlineBytes {
+                events = try parse(body, maxEvents: settings.maxRequestEvents, actorPrefix: principal?.actorPrefix)
+            } else {
+                events = try await Blocking.run {
+                    try parse(body, maxEvents: settings.maxRequestEvents, actorPrefix: principal?.actorPrefix)
+                }
             }
         } catch let error as APIError {
             (error.status == .forbidden ? state.metrics.rejectedForbidden : state.metrics.rejectedTooLarge).increment()
@@ -42,6 +51,10 @@ enum EventRoutes {
             switch error {
             case .conflict: state.metrics.rejectedConflict.increment()
             case .invalidEvent: state.metrics.rejectedInvalid.increment()
+            case .ledgerUnavailable(let reason):
+                // A replay (or another file that is not a live ledger) is never appended to.
+                state.metrics.rejectedStorage.increment()
+                throw APIError(status: .conflict, message: reason.replacingOccurrences(of: state.ledger.path, with: "this ledger"))
             default: state.metrics.rejectedStorage.increment()
             }
             throw error
@@ -101,7 +114,7 @@ enum EventRoutes {
     /// an event and never sees one twice, across restarts of either side.
     static func feed(_ request: Request, _ context: LedgerContext, _ state: ServerState) async throws -> Response {
         let query = Query(request)
-        let after = try query.int("after", in: 0...Int64.max) ?? 0
+        let after = try query.int("after", in: 0...(Int64.max - 1)) ?? 0
         let limit = Int(try query.int("limit", in: 1...Int64(state.settings.maxPage)) ?? 1000)
         let caseID = query.string("case")
         let wait = try query.seconds("wait", max: state.settings.maxWaitSeconds) ?? 0

@@ -1,5 +1,6 @@
 import CaseLedgerCore
 import CaseLedgerStore
+import Foundation
 import Hummingbird
 
 /// Complaints, their evidence packs, the newest checkpoint, and case proofs against it.
@@ -22,14 +23,16 @@ enum EvidenceRoutes {
     /// `?case=ID` picks the case when a complaint id was filed on several; `?proof=true` adds
     /// the case's inclusion proofs against the newest checkpoint.
     static func evidence(_ request: Request, _ context: LedgerContext, _ state: ServerState) async throws -> Response {
-        guard let complaintID = context.parameters.get("id") else { throw APIError.badRequest("the path names no complaint") }
+        let complaintID = try context.pathParameter("id")
         let query = Query(request)
         let caseID = query.string("case")
         let withProof = try query.bool("proof") ?? false
         let (ledger, scope) = (state.ledger, context.scope)
         let pack = try await Blocking.run { () -> JSONValue in
             let note = withProof ? try latest(ledger).note.noteText : nil
-            return try ledger.evidence(complaint: complaintID, caseID: caseID, checkpointNote: note, scope: scope)
+            // The pack names its ledger by file name: a client learns nothing of the server's folders.
+            return try ledger.evidence(complaint: complaintID, caseID: caseID, checkpointNote: note, scope: scope,
+                                       ledgerLabel: URL(fileURLWithPath: ledger.path).lastPathComponent)
         }
         if let id = pack["complaint"]?["filing"]?["case_id"]?.stringValue { context.returned.note(id) }
         if prefersHTML(request) {
@@ -50,7 +53,7 @@ enum EvidenceRoutes {
 
     /// Every event of the case in the newest checkpoint's tree, each with its inclusion proof (`prove case`).
     static func caseProof(_ request: Request, _ context: LedgerContext, _ state: ServerState) async throws -> Response {
-        guard let id = context.parameters.get("id") else { throw APIError.badRequest("the path names no case") }
+        let id = try context.pathParameter("id")
         let (ledger, scope) = (state.ledger, context.scope)
         let proof = try await Blocking.run { () -> JSONValue in
             guard try ledger.isVisible(caseID: id, scope: scope) else { throw APIError.notFound("no case \(JSONText.shown(id))") }

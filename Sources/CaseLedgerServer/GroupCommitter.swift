@@ -49,7 +49,7 @@ final class GroupCommitter: @unchecked Sendable {
             condition.lock()
             defer { condition.unlock() }
             guard !stopping else {
-                continuation.resume(returning: .failure(.ledgerUnavailable("the server is shutting down; send the batch again once it is back")))
+                continuation.resume(returning: .failure(.storage("the server is shutting down; send the batch again once it is back")))
                 return
             }
             submissions.append(Submission(batch: batch, continuation: continuation))

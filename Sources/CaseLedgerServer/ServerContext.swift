@@ -2,6 +2,7 @@ import CaseLedgerCore
 import CaseLedgerStore
 import Hummingbird
 import NIOCore
+import Foundation
 import Synchronization
 
 /// What each request carries through the server: who is asking (set by the gatekeeper), the
@@ -16,6 +17,14 @@ struct LedgerContext: RequestContext {
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         channel = source.channel
+    }
+
+    /// A path parameter, percent-decoded (`/v1/tokens/a%40b` names the token `a@b`).
+    func pathParameter(_ name: String) throws -> String {
+        guard let raw = parameters.get(name), let value = raw.removingPercentEncoding, !value.isEmpty else {
+            throw APIError.badRequest("the path's \(name) is missing or not valid percent-encoding")
+        }
+        return value
     }
 
     /// What this principal may read: everything, or a regulator's scopes.

@@ -65,13 +65,14 @@ public final class BatchAppender {
         projections = try ProjectionWriters(db, rules: try Ledger.rules(db))
         tree = try Ledger.loadTree(db, size: head.seq)
         tiles = try Ledger.TileWriter(db)
-        keepsTree = ProcessInfo.processInfo.environment[Self.benchmarkWithoutTree] != "1"
+        keepsTree = Self.benchmarkKeepsTree
     }
 
     /// For `Tools/bench` only, to measure what the tree costs: `CASELEDGER_BENCH_WITHOUT_TREE=1`
     /// appends without tree upkeep. The file is then behind; the next command that opens it
     /// builds the missing tiles (and `verify`, which writes nothing, reports them missing).
     static let benchmarkWithoutTree = "CASELEDGER_BENCH_WITHOUT_TREE"
+    private static let benchmarkKeepsTree = ProcessInfo.processInfo.environment[benchmarkWithoutTree] != "1"
     private let keepsTree: Bool
 
     /// Moves the clock forward for the events that follow (a simulated history's arrivals); never back.
@@ -154,6 +155,7 @@ public final class BatchAppender {
         // Inserted: fold the event into the case, in place (data as text only for what the case keeps).
         if let box {
             box.state!.apply(caseEvent, data: String(decoding: event.canonicalData, as: UTF8.self), target: target)
+            if ComplianceProjection.matters(caseEvent.fact) { box.complianceChanged = true }
             if box.compliance != nil {
                 ComplianceProjection.apply(caseEvent, to: &box.compliance, target: target,
                                            data: String(decoding: event.canonicalData, as: UTF8.self))
@@ -224,8 +226,10 @@ public final class BatchAppender {
     private func flushStates(evict: Bool) throws {
         for caseID in dirty {
             guard let box = states[caseID], box.state != nil else { continue }
-            if box.compliance == nil { box.compliance = try complianceFromLog(caseID) }
+            // A case's contacts are read from the log only when something that matters to them came.
+            if box.compliance == nil, box.complianceChanged { box.compliance = try complianceFromLog(caseID) }
             try projections.save(box)
+            box.complianceChanged = false
         }
         dirty.removeAll(keepingCapacity: true)
         if evict { states.removeAll(keepingCapacity: true) }
@@ -239,7 +243,7 @@ public final class BatchAppender {
         guard let state = CaseState(storedJSON: loadState.text(0)) else {
             throw LedgerError.storage("the stored state of case \(caseID) is unreadable; run `caseledger verify`")
         }
-        let box = CaseBox(state)
+        let box = CaseBox(state, complianceChanged: false)
         states[caseID] = box
         return box
     }

@@ -14,7 +14,8 @@ extension Ledger {
     /// With `rulebook`, the contacts are judged by it instead of the rulebooks in force (a what-if,
     /// said so in the pack when it is applied to contacts before its effective date).
     public func evidence(complaint complaintID: String, caseID requestedCase: String? = nil, checkpointNote: String? = nil,
-                         rulebook: Rulebook? = nil, scope: ReadScope = .everything, now: Timestamp = LedgerClock.now()) throws -> JSONValue {
+                         rulebook: Rulebook? = nil, scope: ReadScope = .everything, ledgerLabel: String? = nil,
+                         now: Timestamp = LedgerClock.now()) throws -> JSONValue {
         let checkpoint = try checkpointNote.map { try Self.parseCheckpoint($0).0 }
         return try database.read { db in
             let chain: (verified: Bool, report: ChainReport?, problem: String?)
@@ -65,7 +66,7 @@ extension Ledger {
                 proof = try Self.caseProof(db, caseID: caseID, checkpoint: checkpoint, noteText: checkpointNote)
             }
             return EvidencePack(
-                generatedAt: now, ledger: path, filing: filing, resolution: resolution, events: events, marks: marks,
+                generatedAt: now, ledger: ledgerLabel ?? path, filing: filing, resolution: resolution, events: events, marks: marks,
                 asOfFiling: asOfFiling, current: current, record: record, choice: try rulebook.map { .given($0) } ?? Self.rules(db),
                 chain: EvidencePack.Chain(firstSeq: events.first?.seq ?? 0, lastSeq: events.last?.seq ?? 0,
                                           headHash: chain.report?.headHash ?? head.hash, verified: chain.verified,

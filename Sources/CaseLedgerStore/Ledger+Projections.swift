@@ -46,10 +46,15 @@ public struct ProjectionFold {
 final class CaseBox {
     var state: CaseState?
     var compliance: ComplianceCase?
+    /// Whether the case's violations must be judged and written again: true for a case folded
+    /// from its events, false for one read back from its stored state until an event that
+    /// matters to compliance (`ComplianceProjection.matters`) arrives.
+    var complianceChanged: Bool
 
-    init(_ state: CaseState? = nil, compliance: ComplianceCase? = nil) {
+    init(_ state: CaseState? = nil, compliance: ComplianceCase? = nil, complianceChanged: Bool = true) {
         self.state = state
         self.compliance = compliance
+        self.complianceChanged = complianceChanged
     }
 }
 

@@ -84,7 +84,7 @@ extension Ledger {
                                  digest: Self.digest(ofToken: token))
         try database.write { db in
             if try String.fetchOne(db, sql: "SELECT name FROM tokens WHERE name = ?", arguments: [name]) != nil {
-                throw LedgerError.invalidInput("a token named \(name) exists already (revoked or not); choose another name")
+                throw LedgerError.alreadyExists("a token named \(name) exists already (revoked or not); choose another name")
             }
             try db.execute(sql: "INSERT INTO tokens (name, role, token_sha256, actor_prefix, scopes, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [name, role.rawValue, record.digest, actorPrefix,

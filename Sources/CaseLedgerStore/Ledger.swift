@@ -31,12 +31,12 @@ public final class Ledger: @unchecked Sendable {
 
     /// How long to wait for another writer's lock: `Limits.lockWaitSeconds`, or
     /// `CASELEDGER_LOCK_WAIT` (whole seconds, 1–3600) where an operator wants producers to queue longer.
-    public static var lockWaitSeconds: Int {
+    public static let lockWaitSeconds: Int = {
         if let text = ProcessInfo.processInfo.environment["CASELEDGER_LOCK_WAIT"], let seconds = Int(text), (1...3600).contains(seconds) {
             return seconds
         }
         return Limits.lockWaitSeconds
-    }
+    }()
 
     /// SQLite's page cache for appends and queries.
     static let cacheKiB = 131_072
@@ -101,7 +101,17 @@ public final class Ledger: @unchecked Sendable {
             } else {
                 if mode == .serve {
                     configuration.maximumReaderCount = 8
-                    database = try DatabasePool(path: path, configuration: configuration)
+                    let pool = try DatabasePool(path: path, configuration: configuration)
+                    // GRDB sets up a pool's WAL with synchronous = NORMAL after our own set-up,
+                    // which survives a crash of the process but not of the machine. An
+                    // acknowledged append must survive power loss: FULL again, on the writer.
+                    // Each request of a group commit is a savepoint, whose statement journal would
+                    // otherwise be a temporary file written page by page: in memory (a few pages).
+                    try pool.writeWithoutTransaction { db in
+                        try db.execute(sql: "PRAGMA synchronous = FULL")
+                        try db.execute(sql: "PRAGMA temp_store = MEMORY")
+                    }
+                    database = pool
                 } else {
                     database = try DatabaseQueue(path: path, configuration: configuration)
                 }
@@ -162,6 +172,11 @@ public final class Ledger: @unchecked Sendable {
     /// A value from `ledger_meta` (`kind` is `ledger`, or `replay` for a replay's output).
     public func meta(_ key: String) throws -> String? {
         try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM ledger_meta WHERE key = ?", arguments: [key]) }
+    }
+
+    /// The write connection's `PRAGMA synchronous` (2 is FULL: each commit synced to disk).
+    func writerSynchronous() throws -> Int {
+        try database.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// Runs `body` on the underlying database, read-only. For tools and tests.

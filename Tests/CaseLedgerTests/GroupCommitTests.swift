@@ -1,5 +1,5 @@
 import CaseLedgerCore
-import CaseLedgerStore
+@testable import CaseLedgerStore
 import Foundation
 import XCTest
 
@@ -10,6 +10,14 @@ final class GroupCommitTests: XCTestCase {
         PendingBatch(events: try lines.enumerated().map { index, line in
             (index + 1, try EventSubmission(json: JSONParser.parse(line), now: LedgerClock.now()))
         })
+    }
+
+    /// A server's acknowledged append survives power loss: its pool's writer syncs every commit
+    /// (GRDB's own WAL set-up would leave it at NORMAL), as a command's connection does.
+    func testEveryWriteConnectionSyncsEachCommit() throws {
+        let folder = try TemporaryFolder()
+        XCTAssertEqual(try Ledger(path: folder.path("served.sqlite"), mode: .serve).writerSynchronous(), 2)
+        XCTAssertEqual(try Ledger(path: folder.path("command.sqlite"), mode: .create).writerSynchronous(), 2)
     }
 
     func testARejectedBatchIsRolledBackAloneAndTheOthersCommitInOrder() throws {

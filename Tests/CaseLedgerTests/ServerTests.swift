@@ -167,6 +167,18 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(try HTTP.get("\(u)/v1/cases/C-US", token: r2).status, 200)
         XCTAssertEqual(try HTTP.get("\(u)/v1/tokens", token: t.reader).status, 403)
         XCTAssertEqual(try HTTP.get("\(u)/v1/tokens", token: t.admin).array().count, 6)
+        for (body, status) in [(#"{"name":"r2","role":"reader"}"#, 409), (#"{"name":"x1","role":"reader","extra":1}"#, 422),
+                               (#"{"name":"x2","role":"writer","actor_prefix":false}"#, 422), (#"{"name":"x3","role":"regulator","scopes":"region:US"}"#, 422),
+                               (#"{"name":"x4","role":"regulator"}"#, 422), (#"["x5"]"#, 422), ("not json", 422)] {
+            let reply = try HTTP.send("POST", "\(u)/v1/tokens", token: t.admin, body: body, headers: ["Content-Type": "application/json"])
+            XCTAssertEqual(reply.status, status, "\(body): \(reply.text)")
+        }
+        XCTAssertEqual(try HTTP.send("POST", "\(u)/v1/tokens", token: t.admin, body: #"{"name":"a@b","role":"reader"}"#,
+                                     headers: ["Content-Type": "application/json"]).status, 201)
+        XCTAssertEqual(try HTTP.send("DELETE", "\(u)/v1/tokens/a%40b", token: t.admin).status, 200, "path parameters are percent-decoded")
+        XCTAssertEqual(try HTTP.get("\(u)/v1/cases/C%2DUS", token: t.auditor).status, 200)
+        XCTAssertEqual(try HTTP.get("\(u)/v1/events?after=9223372036854775807", token: t.auditor).status, 400, "no overflow past the last seq")
+        XCTAssertEqual(try HTTP.get("\(u)/v1/events?after=9223372036854775806", token: t.auditor).text, "")
         XCTAssertEqual(try HTTP.send("DELETE", "\(u)/v1/tokens/r2", token: t.admin).status, 200)
         XCTAssertEqual(try HTTP.send("DELETE", "\(u)/v1/tokens/r2", token: t.admin).status, 404)
         Thread.sleep(forTimeInterval: 1.5)

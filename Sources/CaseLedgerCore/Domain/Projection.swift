@@ -69,6 +69,16 @@ public enum ComplianceProjection: Projection {
     /// 2: every rulebook in force judges at once; violations name their limit; contacts judged or not.
     public static let version = 2
 
+    /// Whether an event can change what the rules find for its case: an opening, a contact, a
+    /// booking, a restriction or its lift, a void. Anything else (a note, a payment, a plan) leaves
+    /// the case's violations as they were, and the appender need not judge the case again.
+    public static func matters(_ fact: CaseFact) -> Bool {
+        switch fact {
+        case .opened, .call, .message, .visitBooked, .visitCompleted, .restricted, .restrictionLifted, .voided: true
+        default: false
+        }
+    }
+
     public static func apply(_ event: CaseEvent, to record: inout ComplianceCase?, target: VoidTarget?, data: @autoclosure () -> String) {
         if record == nil {
             record = ComplianceCase(opening: event)

@@ -66,7 +66,7 @@ final class ComplianceTable: StoredProjection {
     }
 
     func save(_ box: CaseBox) throws {
-        guard let record = box.compliance else { return }
+        guard box.complianceChanged, let record = box.compliance else { return }
         let outcome = ContactRules.judge(record, by: rules)
         drop.bind(1, record.caseID)
         _ = try drop.step()
