@@ -18,6 +18,10 @@ final class GroupCommitter: @unchecked Sendable {
     static let maxGroupEvents = 50_000
     /// Access-log entries kept while the file refuses writes; beyond this the oldest are dropped, loudly.
     static let maxPendingAccessEntries = 100_000
+    /// With only access-log entries to write, the writer waits this long for more (or for an
+    /// append to carry them): a busy reader costs one commit every few milliseconds, not one a read.
+    static let accessLinger: TimeInterval = 0.02
+    static let accessBatch = 1000
 
     private let ledger: Ledger
     private let watcher: HeadWatcher
@@ -84,6 +88,10 @@ final class GroupCommitter: @unchecked Sendable {
         while true {
             condition.lock()
             while submissions.isEmpty && access.isEmpty && !stopping { condition.wait() }
+            if submissions.isEmpty, !stopping, access.count < Self.accessBatch {
+                let deadline = Date(timeIntervalSinceNow: Self.accessLinger)
+                while submissions.isEmpty, !stopping, access.count < Self.accessBatch, condition.wait(until: deadline) {}
+            }
             if submissions.isEmpty && access.isEmpty && stopping {
                 stopped = true
                 condition.broadcast()

@@ -156,6 +156,11 @@ public final class BatchAppender {
         if let box {
             box.state!.apply(caseEvent, data: String(decoding: event.canonicalData, as: UTF8.self), target: target)
             if ComplianceProjection.matters(caseEvent.fact) { box.complianceChanged = true }
+            switch caseEvent.fact {
+            // A void can take a filing or a resolution away.
+            case .complaintFiled, .complaintResolved, .voided: box.complaintsChanged = true
+            default: break
+            }
             if box.compliance != nil {
                 ComplianceProjection.apply(caseEvent, to: &box.compliance, target: target,
                                            data: String(decoding: event.canonicalData, as: UTF8.self))
@@ -229,7 +234,7 @@ public final class BatchAppender {
             // A case's contacts are read from the log only when something that matters to them came.
             if box.compliance == nil, box.complianceChanged { box.compliance = try complianceFromLog(caseID) }
             try projections.save(box)
-            box.complianceChanged = false
+            box.written()
         }
         dirty.removeAll(keepingCapacity: true)
         if evict { states.removeAll(keepingCapacity: true) }
@@ -243,7 +248,7 @@ public final class BatchAppender {
         guard let state = CaseState(storedJSON: loadState.text(0)) else {
             throw LedgerError.storage("the stored state of case \(caseID) is unreadable; run `caseledger verify`")
         }
-        let box = CaseBox(state, complianceChanged: false)
+        let box = CaseBox(stored: state)
         states[caseID] = box
         return box
     }

@@ -32,10 +32,10 @@ public struct ComplianceFilter: Sendable {
     }
 
     /// Whether a contact at `localTime` (RFC 3339 on the debtor's clock) by `actor` is in the window.
-    func admits(localTime: String, actor contactActor: String) -> Bool {
+    func admits(localTime: @autoclosure () -> String, actor contactActor: String) -> Bool {
         if let actor, contactActor != actor { return false }
         guard from != nil || to != nil else { return true }
-        guard let time = Timestamp(rfc3339: localTime) else { return false }
+        guard let time = Timestamp(rfc3339: localTime()) else { return false }
         if let from, !from.admitsFrom(micros: time.epochMicros, localDay: time.localDay) { return false }
         if let to, !to.admitsUntil(micros: time.epochMicros, localDay: time.localDay) { return false }
         return true

@@ -50,11 +50,40 @@ final class CaseBox {
     /// from its events, false for one read back from its stored state until an event that
     /// matters to compliance (`ComplianceProjection.matters`) arrives.
     var complianceChanged: Bool
+    /// The same for the complaints projection (a complaint filed or resolved).
+    var complaintsChanged: Bool
+    /// The status and escalation `case_state` holds for this case (nil before it is first
+    /// written). While they stay the same, the row is updated without touching their indexes.
+    var stored: (status: String, escalation: String?)?
+    /// True for a case folded from its events or opened in this batch, until first written: its
+    /// references go into the case index (they never change afterwards).
+    var isNew: Bool
 
-    init(_ state: CaseState? = nil, compliance: ComplianceCase? = nil, complianceChanged: Bool = true) {
+    init(_ state: CaseState? = nil, compliance: ComplianceCase? = nil) {
         self.state = state
         self.compliance = compliance
-        self.complianceChanged = complianceChanged
+        complianceChanged = true
+        complaintsChanged = true
+        stored = nil
+        isNew = true
+    }
+
+    /// A case read back from its stored state: nothing to write until an event changes it.
+    init(stored state: CaseState) {
+        self.state = state
+        compliance = nil
+        complianceChanged = false
+        complaintsChanged = false
+        stored = (state.status.rawValue, state.escalation?.rawValue)
+        isNew = false
+    }
+
+    /// What is written is now what is stored.
+    func written() {
+        complianceChanged = false
+        complaintsChanged = false
+        isNew = false
+        if let state { stored = (state.status.rawValue, state.escalation?.rawValue) }
     }
 }
 

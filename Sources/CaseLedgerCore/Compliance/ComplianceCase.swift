@@ -21,6 +21,11 @@ public struct ComplianceCase: Sendable {
         voids.isEmpty ? nil : voids[CompactUUID(eventID)]
     }
 
+    /// The same by the event id's 16 bytes (no text made: the rules ask this of every contact).
+    func voidMark(of id: CompactUUID) -> AuditProjection.VoidMark? {
+        voids.isEmpty ? nil : voids[id]
+    }
+
     /// One contact, kept compact (a portfolio holds hundreds of thousands in memory on rebuild):
     /// the event id as its 16 bytes, the actor as a position in `actors`.
     public struct Contact: Sendable {

@@ -34,7 +34,7 @@ public enum ContactRules {
 
         for contact in record.contacts.sorted(by: { ($0.occurredMicros, $0.seq) < ($1.occurredMicros, $1.seq) }) {
             let when = LocalTime(contact.occurredMicros, clock: &clock)
-            if let mark = record.voidMark(of: contact.eventID) {
+            if let mark = record.voidMark(of: contact.id) {
                 outcome.notices.append(VoidNotice(eventID: contact.eventID, seq: contact.seq, type: contact.type.rawValue,
                                                   caseID: record.caseID, actor: record.actor(of: contact), localTime: when.time, voidedBy: mark))
                 continue
@@ -47,7 +47,7 @@ public enum ContactRules {
                 let actor = record.actor(of: contact)
                 let rulebooks = dayRulebooks.filter { $0.judges(actor: actor) }
                 outcome.contacts.append(ContactJudgement(
-                    eventID: contact.eventID, seq: contact.seq, actor: actor, localTime: when.time, rulebooks: rulebooks.map(\.id),
+                    id: contact.id, seq: contact.seq, actor: actor, when: when, rulebooks: rulebooks.map(\.id),
                     notJudged: rulebooks.isEmpty ? notJudgedReason(region: record.region, day: when.day, actor: actor, inForce: dayRulebooks) : nil))
                 for rulebook in rulebooks {
                     var findings = Self.findings(contact, when: when, rulebook: rulebook, facts: facts, conversation: lastConversation)
@@ -200,7 +200,7 @@ public enum ContactRules {
     }
 
     /// A contact's time on the debtor's clock; the text is made only for what is reported.
-    struct LocalTime {
+    struct LocalTime: Sendable, Equatable {
         let micros: Int64
         let offsetSeconds: Int
         let day: Int
@@ -227,15 +227,20 @@ public enum ContactRules {
 
 /// One outbound contact as the rules saw it: which rulebooks judged it, or why none did.
 public struct ContactJudgement: Sendable, Equatable {
-    public let eventID: String
+    let id: CompactUUID
     public let seq: Int64
     public let actor: String
-    public let localTime: String
+    /// Kept as the instant and its offset; the text is made only when asked for (a case's every
+    /// contact is judged, and only a few are ever shown).
+    let when: ContactRules.LocalTime
     public let rulebooks: [String]
     /// Set when no rulebook judged the contact: why, e.g. "not judged: no rulebook in force for CN-SH on 2024-03-05".
     public let notJudged: String?
 
     public var judged: Bool { notJudged == nil }
+    public var eventID: String { id.string }
+    /// On the debtor's clock, RFC 3339 with the offset.
+    public var localTime: String { when.time }
 }
 
 extension ComplianceCase.Contact {

@@ -42,7 +42,7 @@ final class CaseIndexTable: StoredProjection {
 
     func save(_ box: CaseBox) throws {
         // A case's opening never changes (it cannot be voided): its references are written once.
-        guard let state = box.state else { return }
+        guard box.isNew, let state = box.state else { return }
         for (kind, ref) in Self.refs(state) {
             insert.bind(1, kind.rawValue)
             insert.bind(2, ref)

@@ -23,6 +23,8 @@ final class CaseStateTable: StoredProjection {
     ]
 
     private let upsert: RawStatement
+    /// For a stored case whose status and escalation did not change: the indexes on them are left alone.
+    private let update: RawStatement
     private let select: RawStatement
     private let db: Database
 
@@ -33,6 +35,7 @@ final class CaseStateTable: StoredProjection {
             ON CONFLICT (case_id) DO UPDATE SET version = excluded.version, status = excluded.status,
                 escalation = excluded.escalation, last_seq = excluded.last_seq, state = excluded.state
             """)
+        update = try RawStatement(db, "UPDATE case_state SET version = ?, last_seq = ?, state = ? WHERE case_id = ?")
         select = try RawStatement(db, "SELECT version, status, escalation, last_seq, state FROM case_state WHERE case_id = ?")
     }
 
@@ -64,6 +67,15 @@ final class CaseStateTable: StoredProjection {
     func save(_ box: CaseBox) throws {
         guard let state = box.state else { return }
         let row = Row(state)
+        if let stored = box.stored, stored.status == row.status, stored.escalation == row.escalation {
+            update.bind(1, row.version)
+            update.bind(2, row.lastSeq)
+            update.bind(3, utf8: row.state)
+            update.bind(4, state.caseID)
+            defer { update.reset() }
+            _ = try update.step()
+            return
+        }
         upsert.bind(1, state.caseID)
         upsert.bind(2, row.version)
         upsert.bind(3, row.status)

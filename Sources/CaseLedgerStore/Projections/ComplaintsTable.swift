@@ -69,7 +69,7 @@ final class ComplaintsTable: StoredProjection {
     }
 
     func save(_ box: CaseBox) throws {
-        guard let state = box.state else { return }
+        guard box.complaintsChanged, let state = box.state else { return }
         drop.bind(1, state.caseID)
         _ = try drop.step()
         drop.reset()
