@@ -8,18 +8,26 @@ import Hummingbird
 struct Endpoint: Sendable {
     typealias Handler = @Sendable (Request, LedgerContext, ServerState) async throws -> Response
 
+    /// The JSON API (bearer tokens), or the console's pages (a session cookie, HTML answers).
+    enum Surface: Sendable {
+        case api, console
+    }
+
     let method: HTTPRequest.Method
     let path: String
     /// nil: no token needed.
     let roles: Set<Role>?
     let readsCaseData: Bool
+    let surface: Surface
     let handler: Handler
 
-    init(_ method: HTTPRequest.Method, _ path: String, roles: Set<Role>?, readsCaseData: Bool = false, _ handler: @escaping Handler) {
+    init(_ method: HTTPRequest.Method, _ path: String, roles: Set<Role>?, readsCaseData: Bool = false, surface: Surface = .api,
+         _ handler: @escaping Handler) {
         self.method = method
         self.path = path
         self.roles = roles
         self.readsCaseData = readsCaseData
+        self.surface = surface
         self.handler = handler
     }
 
@@ -51,7 +59,15 @@ enum Endpoints {
         Endpoint(.delete, "/v1/tokens/{name}", roles: [.admin], AdminRoutes.revokeToken),
         Endpoint(.get, "/healthz", roles: nil, AdminRoutes.health),
         Endpoint(.get, "/metrics", roles: nil, AdminRoutes.metrics),
-    ]
+    ] + Console.endpoints
+
+    /// The JSON API's endpoints (what `Schemas/openapi.yaml` describes).
+    static var api: [Endpoint] { all.filter { $0.surface == .api } }
+
+    /// Whether a path belongs to the console (HTML answers) rather than the API (JSON).
+    static func isConsole(_ path: String) -> Bool {
+        !(path.hasPrefix("/v1/") || path == "/v1" || path == "/healthz" || path == "/metrics")
+    }
 
     /// What a method and path come to: an endpoint, a known path with other methods, or nothing.
     enum Match {

@@ -18,7 +18,7 @@ import ServiceLifecycle
 /// what it holds and stops, and `run` returns.
 public enum LedgerServer {
     /// Every method and path the server answers (for the test that holds the OpenAPI spec to them).
-    public static var routes: [(method: String, path: String)] { Endpoints.all.map { ($0.method.rawValue, $0.path) } }
+    public static var routes: [(method: String, path: String)] { Endpoints.api.map { ($0.method.rawValue, $0.path) } }
 
     public static func run(path: String, settings: ServerSettings, announce: @escaping @Sendable (String) -> Void) async throws {
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, logLevel: settings.logLevel) }

@@ -29,6 +29,9 @@ public struct ServerSettings: Sendable {
     public var checkpointEverySeconds = 60
     /// Log level of the JSON lines on stderr.
     public var logLevel: Logger.Level = .info
+    /// Mark console cookies `Secure` always (they are whenever a proxy says the request came by
+    /// HTTPS, `X-Forwarded-Proto: https`).
+    public var secureCookies = false
 
     public init() {}
 }
@@ -41,6 +44,9 @@ final class ServerState: Sendable {
     let watcher: HeadWatcher
     let committer: GroupCommitter
     let tokens: TokenCache
+    let sessions = ConsoleSessions()
+    /// The console's last `verify`: when, how long, and what it found.
+    let lastVerification = Mutex<(at: String, seconds: Double, outcome: String, ok: Bool)?>(nil)
     let logger: Logger
     /// In a replay, the hash each event chains from where its predecessor was left out (empty for a live ledger).
     let replayLinks: [Int64: String]
@@ -72,6 +78,11 @@ final class TokenCache: Sendable {
     func authenticate(_ token: String) async throws -> TokenRecord? {
         if let found = Ledger.matching(token: token, among: try await records(maxAge: Self.freshness)) { return found }
         return Ledger.matching(token: token, among: try await records(maxAge: Self.retryAfter))
+    }
+
+    /// The active token named `name` (a console session's), as fresh as a bearer token's.
+    func active(named name: String) async throws -> TokenRecord? {
+        try await records(maxAge: Self.freshness).first { $0.name == name && $0.revokedAt == nil }
     }
 
     /// Forgets what was read (after a change made through the API).

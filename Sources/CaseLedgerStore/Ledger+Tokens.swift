@@ -168,6 +168,8 @@ extension Ledger {
         public var token: String?
         public var caseID: String?
         public var limit: Int
+        /// The newest entries first (the console), instead of the oldest.
+        public var newestFirst = false
 
         public init(since: String? = nil, token: String? = nil, caseID: String? = nil, limit: Int = 1000) {
             self.since = since
@@ -196,7 +198,7 @@ extension Ledger {
             }
             arguments.append(query.limit)
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            return try Row.fetchAll(db, sql: "SELECT a.at, a.token_name, a.role, a.method, a.path, a.case_ids, a.status FROM access_log a \(filter) ORDER BY a.id LIMIT ?",
+            return try Row.fetchAll(db, sql: "SELECT a.at, a.token_name, a.role, a.method, a.path, a.case_ids, a.status FROM access_log a \(filter) ORDER BY a.id\(query.newestFirst ? " DESC" : "") LIMIT ?",
                                     arguments: StatementArguments(arguments)).map { row in
                 AccessEntry(at: row[0], tokenName: row[1], role: row[2], method: row[3], path: row[4],
                             caseIDs: ((try? JSONParser.parse(row[5] as String))?.arrayValue ?? []).compactMap(\.stringValue), status: row[6])

@@ -20,6 +20,8 @@ public enum ContactRules {
         public var contactsNotJudged: Int { contacts.count - contactsJudged }
         /// True when the case has outbound contacts and no rulebook judged any of them.
         public var unchecked: Bool { !contacts.isEmpty && contactsJudged == 0 }
+
+        public init() {}
     }
 
     public static func judge(_ record: ComplianceCase, by choice: RulebookChoice) -> Outcome {
