@@ -29,6 +29,8 @@ enum DemoServer {
         let event = #"{"event_id":"\#(UUID().uuidString.lowercased())","case_id":"\#(featured)","type":"note.recorded","occurred_at":"\#(LedgerClock.now().utcString)","actor":"collector:demo","data":{"text":"called from curl"}}"#
         print("""
 
+            The console: open \(base)/ in a browser and paste the reader's (or the auditor's) token.
+
             Try (another terminal):
                curl -s \(base)/healthz
                curl -s \(reader) \(base)/v1/cases/\(featured)

@@ -109,8 +109,9 @@ extension Ledger {
     /// The audit trail of a case or an actor, in `seq` order, voided events included and marked,
     /// each on its debtor's clock with the rules it broke; optionally only events that occurred in
     /// [from, to] (a date alone: that day on each debtor's clock).
+    /// `limit` stops after that many entries (a page of a busy actor's trail).
     public func auditTrail(_ subject: AuditSubject, from: TimeBound? = nil, to: TimeBound? = nil, scope: ReadScope = .everything,
-                           _ body: (AuditEntry) throws -> Void) throws {
+                           limit: Int? = nil, _ body: (AuditEntry) throws -> Void) throws {
         try database.read { db in
             let (inScope, scoped) = scope.condition(on: "e.case_id")
             let filter: String
@@ -130,7 +131,9 @@ extension Ledger {
             rows.bind(1, key)
             for (index, argument) in scoped.enumerated() { rows.bind(Int32(index + 2), argument) }
             defer { rows.reset() }
+            var given = 0
             while try rows.step() {
+                if let limit, given >= limit { break }
                 let occurredAt = rows.text(4)
                 let caseID = rows.text(2)
                 let (zone, currency) = try cases.zoneAndCurrency(caseID)
@@ -156,6 +159,7 @@ extension Ledger {
                 try body(AuditEntry(seq: rows.int64(0), eventID: rows.text(1), caseID: caseID, type: type,
                                     occurredAt: occurredAt, recordedAt: rows.text(5), actor: actor, summary: summary,
                                     localTime: localTime, voidedBy: mark, violations: violations))
+                given += 1
             }
         }
     }

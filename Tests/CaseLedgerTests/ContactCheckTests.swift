@@ -67,7 +67,7 @@ final class ContactCheckTests: XCTestCase {
         let db = try makeLedger(folder)
         var lines: [String] = []
         for scenario in Self.scenarios {
-            lines.append(ServerTests.opened(scenario.caseID, region: "GB-LND", zone: "Europe/London", currency: "GBP", occurredAt: "2024-05-20T09:00:00Z"))
+            lines.append(TwoRegions.opened(scenario.caseID, region: "GB-LND", zone: "Europe/London", currency: "GBP", occurredAt: "2024-05-20T09:00:00Z"))
             lines += scenario.history
         }
         XCTAssertEqual(try append(lines, to: db).exitCode, 0)
@@ -101,7 +101,7 @@ final class ContactCheckTests: XCTestCase {
             XCTAssertEqual(found, scenario.expected, "\(scenario.caseID): compliance after the append")
         }
         // A contact no rulebook judges: allowed, and said why.
-        XCTAssertEqual(try append([ServerTests.opened("C-NOWHERE", region: "ZZ", zone: "UTC", currency: "EUR", occurredAt: "2020-01-01T00:00:00Z")], to: db).exitCode, 0)
+        XCTAssertEqual(try append([TwoRegions.opened("C-NOWHERE", region: "ZZ", zone: "UTC", currency: "EUR", occurredAt: "2020-01-01T00:00:00Z")], to: db).exitCode, 0)
         let none = try HTTP.get("\(server.base)/v1/cases/C-NOWHERE/contact-check?channel=call&at=2020-01-02T03:00:00Z", token: reader).object()
         XCTAssertEqual(none["allowed"] as? Bool, true)
         XCTAssertTrue((none["not_judged"] as? String)?.contains("no rulebook in force") == true, "\(none)")

@@ -7,46 +7,6 @@ import XCTest
 final class ServerTests: XCTestCase {
     // MARK: - A ledger with two regions
 
-    static func opened(_ caseID: String, region: String, zone: String, currency: String, occurredAt: String = "2024-06-01T09:00:00Z") -> String {
-        Events.line(caseID: caseID, type: "case.opened", occurredAt: occurredAt, actor: "system:intake", data: """
-            {"debtor_ref":"D-\(caseID)","account_ref":"A-\(caseID)","product":"credit_card","currency":"\(currency)","principal_minor":500000,"due_date":"2024-05-01","debtor_timezone":"\(zone)","region":"\(region)"}
-            """)
-    }
-
-    static func complaint(_ caseID: String, id: String, occurredAt: String = "2024-06-20T09:00:00Z") -> String {
-        Events.line(caseID: caseID, type: "complaint.filed", occurredAt: occurredAt, actor: "debtor:\(caseID.lowercased())",
-                    data: #"{"complaint_id":"\#(id)","channel":"phone","category":"contact_time","description":"called late"}"#)
-    }
-
-    /// A note on a case of `twoRegionLedger`, after its opening.
-    static func note(_ caseID: String, id: String = UUID().uuidString.lowercased(), text: String = "noted") -> String {
-        Events.note(caseID: caseID, id: id, text: text, occurredAt: "2024-06-05T10:00:00Z")
-    }
-
-    /// Runs `body` on `count` threads at once and waits for all of them.
-    static func concurrently(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        let threads = (0..<count).map { index in Thread { body(index) } }
-        for thread in threads { thread.start() }
-        while threads.contains(where: { !$0.isFinished }) { usleep(5_000) }
-    }
-
-    /// C-CN in CN-SH and C-US in US-NY, the same collector on both, a complaint on each.
-    func twoRegionLedger(_ folder: TemporaryFolder) throws -> String {
-        let db = try makeLedger(folder)
-        let lines = [
-            Self.opened("C-CN", region: "CN-SH", zone: "Asia/Shanghai", currency: "CNY"),
-            Self.opened("C-US", region: "US-NY", zone: "America/New_York", currency: "USD"),
-            Events.line(caseID: "C-CN", type: "call.placed", occurredAt: "2024-06-03T23:30:00+08:00", actor: "collector:both",
-                        data: #"{"direction":"outbound","party":"debtor","outcome":"no_answer","duration_s":0}"#),
-            Events.line(caseID: "C-US", type: "call.placed", occurredAt: "2024-06-03T22:30:00-04:00", actor: "collector:both",
-                        data: #"{"direction":"outbound","party":"debtor","outcome":"no_answer","duration_s":0}"#),
-            Self.complaint("C-CN", id: "CP-CN"), Self.complaint("C-US", id: "CP-US"),
-        ]
-        let result = try append(lines, to: db)
-        XCTAssertEqual(result.exitCode, 0, result.stderr)
-        return db
-    }
-
     struct Tokens {
         let writer, reader, auditor, regulatorUS, admin: String
     }
@@ -128,7 +88,7 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(try HTTP.get("\(u)/v1/access-log", token: t.regulatorUS).status, 404, "to a regulator, what it may not use does not exist")
 
         // Appends: the writer only; the regulator gets 404, the others 403.
-        let note1 = Self.note("C-US", text: "from the server")
+        let note1 = TwoRegions.note("C-US", text: "from the server")
         let appended = try HTTP.post("\(u)/v1/events", token: t.writer, note1)
         XCTAssertEqual(appended.status, 200, appended.text)
         XCTAssertEqual(try appended.object()["appended"] as? Int, 1)
@@ -139,7 +99,7 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(try HTTP.post("\(u)/v1/events", token: t.regulatorUS, note1).status, 404)
 
         // 422 names the line and field; 409 is a stale expected_version; neither writes anything.
-        let bad = try HTTP.post("\(u)/v1/events", token: t.writer, Self.note("C-US") + "\n" + #"{"event_id":"x"}"#)
+        let bad = try HTTP.post("\(u)/v1/events", token: t.writer, TwoRegions.note("C-US") + "\n" + #"{"event_id":"x"}"#)
         XCTAssertEqual(bad.status, 422)
         let error = try bad.object()["error"] as! [String: Any]
         XCTAssertEqual(error["line"] as? Int, 2)
@@ -147,7 +107,7 @@ final class ServerTests: XCTestCase {
         XCTAssertNotNil(error["reason"] as? String)
         let stale = try HTTP.post("\(u)/v1/events", token: t.writer,
                                   Events.line(caseID: "C-US", type: "note.recorded", occurredAt: "2024-06-05T10:00:00Z", expectedVersion: 1,
-                                              data: #"{"text":"stale"}"#) + "\n" + Self.note("C-US"))
+                                              data: #"{"text":"stale"}"#) + "\n" + TwoRegions.note("C-US"))
         XCTAssertEqual(stale.status, 409, stale.text)
         XCTAssertEqual((try stale.object()["error"] as! [String: Any])["actual_version"] as? Int, 4)
         XCTAssertEqual(try eventIDs(in: db).count, 7, "rejected batches write nothing")
@@ -300,7 +260,7 @@ final class ServerTests: XCTestCase {
         // Forty clients at once: good ones, and some whose expected_version is stale, which is
         // only found inside the commit (the case's version is known only there).
         let outcomes = Outcomes()
-        Self.concurrently(40) { index in
+        TwoRegions.concurrently(40) { index in
             let stale = index % 5 == 0
             let id = UUID().uuidString.lowercased()
             let line = Events.line(id: id, caseID: index % 2 == 0 ? "C-CN" : "C-US", type: "note.recorded", occurredAt: "2024-06-05T10:00:00Z",
@@ -334,13 +294,13 @@ final class ServerTests: XCTestCase {
         let background = Thread {
             for index in 0..<60 {
                 let id = UUID().uuidString.lowercased()
-                let status = (try? HTTP.post("\(server.base)/v1/events", token: writer, Self.note("C-US", id: id, text: "http \(index)")).status) ?? -1
+                let status = (try? HTTP.post("\(server.base)/v1/events", token: writer, TwoRegions.note("C-US", id: id, text: "http \(index)")).status) ?? -1
                 served.add(id: id, stale: false, status: status)
             }
         }
         background.start()
         for batch in 0..<5 {
-            let result = try append((0..<20).map { Self.note("C-CN", text: "cli \(batch)-\($0)") }, to: db)
+            let result = try append((0..<20).map { TwoRegions.note("C-CN", text: "cli \(batch)-\($0)") }, to: db)
             XCTAssertEqual(result.exitCode, 0, result.stderr)
         }
         while !background.isFinished { usleep(10_000) }
@@ -361,7 +321,7 @@ final class ServerTests: XCTestCase {
         let u = server.base
         let producer = Thread {
             for index in 0..<50 {
-                _ = try? HTTP.post("\(u)/v1/events", token: writer, Self.note(index % 2 == 0 ? "C-CN" : "C-US", text: "n\(index)"))
+                _ = try? HTTP.post("\(u)/v1/events", token: writer, TwoRegions.note(index % 2 == 0 ? "C-CN" : "C-US", text: "n\(index)"))
             }
         }
         producer.start()
@@ -403,7 +363,7 @@ final class ServerTests: XCTestCase {
         }
         waiter.start()
         Thread.sleep(forTimeInterval: 0.5)
-        XCTAssertEqual(try append([Self.note("C-CN", text: "from the CLI")], to: db).exitCode, 0)
+        XCTAssertEqual(try append([TwoRegions.note("C-CN", text: "from the CLI")], to: db).exitCode, 0)
         while !waiter.isFinished { usleep(10_000) }
         XCTAssertLessThan(Date().timeIntervalSince(started), 10, "answered when the event came, not at the end of the wait")
         let empty = try HTTP.get("\(u)/v1/events?after=57&wait=0.5", token: reader)
@@ -432,7 +392,7 @@ final class ServerTests: XCTestCase {
             return text.split(separator: "\n").map(String.init)
         }
         XCTAssertEqual(lines(atLeast: 2).count, 2, "seq 5 and 6")
-        XCTAssertEqual(try append([Self.note("C-US", text: "later")], to: db).exitCode, 0)
+        XCTAssertEqual(try append([TwoRegions.note("C-US", text: "later")], to: db).exitCode, 0)
         let next = lines(atLeast: 1)
         XCTAssertEqual(next.count, 1)
         XCTAssertTrue(next[0].hasPrefix(#"{"seq":7,"#), next[0])
@@ -457,7 +417,7 @@ final class ServerTests: XCTestCase {
                     var index = 0
                     while !lock.withLock({ stopping }) {
                         let id = UUID().uuidString.lowercased()
-                        let line = ServerTests.note(client % 2 == 0 ? "C-CN" : "C-US", id: id, text: "load \(client)-\(index)")
+                        let line = TwoRegions.note(client % 2 == 0 ? "C-CN" : "C-US", id: id, text: "load \(client)-\(index)")
                         index += 1
                         if let reply = try? HTTP.post("\(base)/v1/events", token: token, line), reply.status == 200 {
                             lock.withLock { acknowledged.append(id) }
@@ -521,7 +481,7 @@ final class ServerTests: XCTestCase {
         let writer = try token(db, role: "writer", name: "w")
         let server = try ServerProcess(db: db, folder: folder, arguments: ["--max-body-bytes", "4096", "--body-timeout", "1", "--max-connections", "4"])
         // Over the body limit: 413, by Content-Length or while reading a chunked body.
-        let big = (0..<40).map { Self.note("C-CN", text: "padding \($0)") }.joined(separator: "\n")
+        let big = (0..<40).map { TwoRegions.note("C-CN", text: "padding \($0)") }.joined(separator: "\n")
         let tooLarge = try HTTP.post("\(server.base)/v1/events", token: writer, big)
         XCTAssertEqual(tooLarge.status, 413)
         let chunked = try RawConnection(port: server.port)

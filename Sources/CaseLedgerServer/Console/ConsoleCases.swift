@@ -228,7 +228,7 @@ enum ConsoleCases {
         let (entries, more) = try await Blocking.run { () -> ([AuditEntry], Bool) in
             var entries: [AuditEntry] = []
             var more = false
-            try ledger.auditTrail(.actor(actor), scope: scope) { entry in
+            try ledger.auditTrail(.actor(actor), scope: scope, limit: actorLimit + 1) { entry in
                 if entries.count < actorLimit { entries.append(entry) } else { more = true }
             }
             return (entries, more)

@@ -197,3 +197,48 @@ extension XCTestCase {
         return object["token"] as! String
     }
 }
+
+/// Events and a ledger with two regions, for the server and console tests.
+enum TwoRegions {
+    static func opened(_ caseID: String, region: String, zone: String, currency: String, occurredAt: String = "2024-06-01T09:00:00Z") -> String {
+        Events.line(caseID: caseID, type: "case.opened", occurredAt: occurredAt, actor: "system:intake", data: """
+            {"debtor_ref":"D-\(caseID)","account_ref":"A-\(caseID)","product":"credit_card","currency":"\(currency)","principal_minor":500000,"due_date":"2024-05-01","debtor_timezone":"\(zone)","region":"\(region)"}
+            """)
+    }
+
+    static func complaint(_ caseID: String, id: String, occurredAt: String = "2024-06-20T09:00:00Z") -> String {
+        Events.line(caseID: caseID, type: "complaint.filed", occurredAt: occurredAt, actor: "debtor:\(caseID.lowercased())",
+                    data: #"{"complaint_id":"\#(id)","channel":"phone","category":"contact_time","description":"called late"}"#)
+    }
+
+    /// A note on one of the cases, after its opening.
+    static func note(_ caseID: String, id: String = UUID().uuidString.lowercased(), text: String = "noted") -> String {
+        Events.note(caseID: caseID, id: id, text: text, occurredAt: "2024-06-05T10:00:00Z")
+    }
+
+    /// Runs `body` on `count` threads at once and waits for all of them.
+    static func concurrently(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let threads = (0..<count).map { index in Thread { body(index) } }
+        for thread in threads { thread.start() }
+        while threads.contains(where: { !$0.isFinished }) { usleep(5_000) }
+    }
+}
+
+extension XCTestCase {
+    /// C-CN in CN-SH and C-US in US-NY, the same collector calling both late at night, a complaint on each.
+    func twoRegionLedger(_ folder: TemporaryFolder) throws -> String {
+        let db = try makeLedger(folder)
+        let lines = [
+            TwoRegions.opened("C-CN", region: "CN-SH", zone: "Asia/Shanghai", currency: "CNY"),
+            TwoRegions.opened("C-US", region: "US-NY", zone: "America/New_York", currency: "USD"),
+            Events.line(caseID: "C-CN", type: "call.placed", occurredAt: "2024-06-03T23:30:00+08:00", actor: "collector:both",
+                        data: #"{"direction":"outbound","party":"debtor","outcome":"no_answer","duration_s":0}"#),
+            Events.line(caseID: "C-US", type: "call.placed", occurredAt: "2024-06-03T22:30:00-04:00", actor: "collector:both",
+                        data: #"{"direction":"outbound","party":"debtor","outcome":"no_answer","duration_s":0}"#),
+            TwoRegions.complaint("C-CN", id: "CP-CN"), TwoRegions.complaint("C-US", id: "CP-US"),
+        ]
+        let result = try append(lines, to: db)
+        XCTAssertEqual(result.exitCode, 0, result.stderr)
+        return db
+    }
+}
