@@ -25,16 +25,20 @@ extension Ledger {
             } catch LedgerError.verificationFailed(let seq, let reason) {
                 chain = (false, nil, (seq.map { "seq \($0): " } ?? "") + reason)
             }
+            // With the case named, its own events are read (an index); without, the whole log's
+            // filings (so a complaint id filed on two cases is found ambiguous, voided or not).
+            let scoped = scope.condition(on: "case_id")
             let filings = try RawStatement(db, """
                 SELECT \(Self.eventColumns) FROM events
-                WHERE type = 'complaint.filed' AND json_extract(data, '$.complaint_id') = ? AND \(scope.condition(on: "case_id").sql) ORDER BY seq
+                WHERE \(requestedCase == nil ? "" : "case_id = ? AND ")type = 'complaint.filed'
+                  AND json_extract(data, '$.complaint_id') = ? AND \(scoped.sql) ORDER BY seq
                 """)
-            filings.bind(1, complaintID)
-            for (index, argument) in scope.condition(on: "case_id").arguments.enumerated() { filings.bind(Int32(index + 2), argument) }
+            var arguments = (requestedCase.map { [$0] } ?? []) + [complaintID]
+            arguments += scoped.arguments
+            for (index, argument) in arguments.enumerated() { filings.bind(Int32(index + 1), argument) }
             var found: [StoredEvent] = []
             while try filings.step() { found.append(Self.storedEvent(filings)) }
             filings.reset()
-            if let requestedCase { found = found.filter { $0.caseID == requestedCase } }
             guard let filing = found.first else {
                 throw LedgerError.notFound("no complaint \(complaintID) in \(path)" + (requestedCase.map { " on case \($0)" } ?? ""))
             }

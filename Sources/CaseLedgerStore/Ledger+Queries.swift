@@ -109,16 +109,19 @@ extension Ledger {
     /// The audit trail of a case or an actor, in `seq` order, voided events included and marked,
     /// each on its debtor's clock with the rules it broke; optionally only events that occurred in
     /// [from, to] (a date alone: that day on each debtor's clock).
-    /// `limit` stops after that many entries (a page of a busy actor's trail).
+    /// `limit` stops after that many entries, and `afterSeq` starts after that seq (pages of a busy
+    /// actor's trail).
     public func auditTrail(_ subject: AuditSubject, from: TimeBound? = nil, to: TimeBound? = nil, scope: ReadScope = .everything,
-                           limit: Int? = nil, _ body: (AuditEntry) throws -> Void) throws {
+                           limit: Int? = nil, afterSeq: Int64? = nil, _ body: (AuditEntry) throws -> Void) throws {
         try database.read { db in
             let (inScope, scoped) = scope.condition(on: "e.case_id")
             let filter: String
             let key: String
+            // An Int64 written into the SQL (it cannot carry anything else).
+            let after = afterSeq.map { "e.seq > \($0) AND " } ?? ""
             switch subject {
-            case .caseID(let id): (filter, key) = ("e.case_id = ? AND \(inScope) ORDER BY e.version", id)
-            case .actor(let actor): (filter, key) = ("e.actor = ? AND \(inScope) ORDER BY e.seq", actor)
+            case .caseID(let id): (filter, key) = ("e.case_id = ? AND \(after)\(inScope) ORDER BY e.version", id)
+            case .actor(let actor): (filter, key) = ("e.actor = ? AND \(after)\(inScope) ORDER BY e.seq", actor)
             }
             let rows = try RawStatement(db, """
                 SELECT e.seq, e.event_id, e.case_id, e.type, e.occurred_at, e.recorded_at, e.actor, e.data,

@@ -3,6 +3,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Mustache
 import XCTest
 
 /// The console (docs/server.md, README) through a real server, without a browser: sessions and
@@ -167,5 +168,88 @@ final class ConsoleTests: XCTestCase {
             XCTAssertFalse(text.contains("<script") || text.contains("style=\"") || text.range(of: #" on[a-z]+="#, options: .regularExpression) != nil,
                            "template \(name) holds script, an event handler or inline style")
         }
+    }
+
+    /// The row models name their fields for the templates (no Mirror on the hot path); every
+    /// stored property must be there under its own name, nil where the value is nil.
+    func testTheRowModelsNameEveryFieldTheyHold() {
+        let breach = ConsoleCases.Breach(rule: "contact_hours", rulebook: Shown("rb"), detail: nil)
+        let samples: [any MustacheParent] = [
+            ConsoleCases.Event(seq: 7, utc: Shown("u"), local: Shown("l"), type: Shown("call.placed"), summary: Shown("s"), actor: Shown("a"),
+                               actorLink: "/actors/a", voided: true, voidedBy: Shown("v"), violations: [breach], notJudged: nil, late: "3 days",
+                               recorded: Shown("r"), rowClass: "voided", caseID: Shown("C-1"), caseLink: "/cases/C-1"),
+            breach,
+            ConsoleCases.Row(caseID: Shown("C-1"), link: "/cases/C-1", status: "open", escalation: nil, region: Shown("US-NY"), balance: "1.00 USD",
+                             lastEvent: Shown("t"), violations: 2, flagged: true, openComplaints: 1),
+            ConsoleComplaints.Row(id: Shown("CP"), link: "/l", caseID: Shown("C"), caseLink: "/c", category: Shown("x"), channel: Shown("y"),
+                                  filed: Shown("f"), status: "open", age: 4),
+            ConsoleAudit.Row(at: "t", token: Shown("k"), role: "reader", method: "GET", path: Shown("/p"), status: "200", cases: Shown("C")),
+            ConsoleCompliance.Chart("chart", [("a", 3), ("b", 1)]).bars[1],
+            Console.Option(value: "v", selected: false),
+        ]
+        for sample in samples {
+            let fields = Mirror(reflecting: sample).children
+            XCTAssertFalse(fields.isEmpty)
+            for field in fields {
+                guard let label = field.label else { continue }
+                let unwrapped: Any? = {
+                    let mirror = Mirror(reflecting: field.value)
+                    guard mirror.displayStyle == .optional else { return field.value }
+                    return mirror.children.first?.value
+                }()
+                XCTAssertEqual(sample.child(named: label).map { String(describing: $0) }, unwrapped.map { String(describing: $0) },
+                               "\(type(of: sample)).\(label)")
+            }
+            XCTAssertNil(sample.child(named: "noSuchField"), "\(type(of: sample))")
+        }
+    }
+
+    func testLinksPercentEncodeEverythingButTheUnreservedCharacters() {
+        XCTAssertEqual(Console.pathSegment("C-2024_01.x~y"), "C-2024_01.x~y")
+        XCTAssertEqual(Console.pathSegment("collector:o.brien+corpus@ny-team"), "collector:o.brien%2Bcorpus@ny-team")
+        XCTAssertEqual(Console.pathSegment("a b/c?d#e%"), "a%20b%2Fc%3Fd%23e%25")
+        XCTAssertEqual(Console.pathSegment("Zhāng 张"), "Zh%C4%81ng%20%E5%BC%A0")
+        XCTAssertEqual(Console.queryValue("a@b&c=d:e"), "a%40b%26c%3Dd:e")
+        XCTAssertEqual(Console.queryValue(""), "")
+    }
+
+    /// A busy actor's trail comes in pages of 500, in seq order, each page's "next" link starting
+    /// after the last seq shown; a regulator's pages hold only its scope.
+    func testABusyActorsTrailComesInPages() throws {
+        let folder = try TemporaryFolder()
+        let db = try twoRegionLedger(folder)
+        let notes = (0..<550).map { index in
+            Events.line(caseID: index.isMultiple(of: 2) ? "C-CN" : "C-US", type: "note.recorded", occurredAt: "2024-06-05T10:00:00Z",
+                        actor: "collector:busy", data: #"{"text":"note \#(index)"}"#)
+        }
+        XCTAssertEqual(try append(notes, to: db).exitCode, 0)
+        let reader = try token(db, role: "reader", name: "investigator")
+        let us = try token(db, role: "regulator", name: "reg-us", ["--scope", "region:US"])
+        let server = try ServerProcess(db: db, folder: folder)
+        let client = Plain()
+        let cookie = try signIn(client, server.base, token: reader)
+        func rows(_ page: String) -> [String] {
+            page.components(separatedBy: "<tr class=").dropFirst().map { row in
+                String(row.split(separator: ">", maxSplits: 1)[1].prefix(400))
+            }
+        }
+        let first = try client.send("GET", "\(server.base)/actors/collector:busy", cookie: cookie)
+        XCTAssertEqual(first.status, 200)
+        XCTAssertEqual(rows(first.text).count, 500)
+        let next = try XCTUnwrap(first.text.range(of: #"href="(/actors/collector:busy\?after=\d+)" rel="next""#, options: .regularExpression)
+            .map { String(first.text[$0].dropFirst(6).prefix { $0 != "\"" }) })
+        XCTAssertEqual(next, "/actors/collector:busy?after=506", "six events come before the notes, so the 500th note is seq 506")
+        let second = try client.send("GET", server.base + next, cookie: cookie)
+        XCTAssertEqual(rows(second.text).count, 50)
+        XCTAssertTrue(second.text.contains("note 500") && second.text.contains("note 549") && !second.text.contains("note 499<"))
+        XCTAssertFalse(second.text.contains(#"rel="next""#))
+        XCTAssertTrue(second.text.contains(#"<a href="/actors/collector:busy">First page</a>"#))
+        XCTAssertEqual(try client.send("GET", "\(server.base)/actors/collector:busy?after=-1", cookie: cookie).status, 400)
+
+        let scoped = try signIn(client, server.base, token: us)
+        let usFirst = try client.send("GET", "\(server.base)/actors/collector:busy", cookie: scoped)
+        XCTAssertEqual(rows(usFirst.text).count, 275, "the US case's notes only")
+        XCTAssertFalse(usFirst.text.contains("C-CN"))
+        XCTAssertEqual(server.stop(), 0)
     }
 }

@@ -174,12 +174,30 @@ enum Console {
 
     static func caseLink(_ caseID: String) -> String { "/cases/" + pathSegment(caseID) }
 
-    static func pathSegment(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~:@"))) ?? text
-    }
+    /// A path segment for a link: RFC 3986 unreserved characters, `:` and `@` as they are, every
+    /// other UTF-8 byte as %XX.
+    static func pathSegment(_ text: String) -> String { percentEncoded(text, keeping: ":@") }
 
-    static func queryValue(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~:"))) ?? text
+    /// A query value for a link: as a path segment, but `@` encoded too.
+    static func queryValue(_ text: String) -> String { percentEncoded(text, keeping: ":") }
+
+    private static func percentEncoded(_ text: String, keeping extra: StaticString) -> String {
+        let kept = UnsafeBufferPointer(start: extra.utf8Start, count: extra.utf8CodeUnitCount)
+        func keeps(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"): true
+            default: kept.contains(byte)
+            }
+        }
+        if text.utf8.allSatisfy(keeps) { return text }
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count * 3)
+        for byte in text.utf8 {
+            if keeps(byte) { out.append(byte) } else { out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]] }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func money(_ minor: Int64?, _ currency: String) -> String {

@@ -216,26 +216,31 @@ enum ConsoleCases {
         let actor: Shown
         let scoped: Bool
         let events: [Event]
-        let more: Bool
-        let shown: Int
+        let next: String?
+        let first: String?
     }
 
-    static let actorLimit = 1000
+    /// Rows on one page of an actor's trail; later ones are a "next" link away (keyset on seq).
+    static let actorPageSize = 500
 
     static func actor(_ request: Request, _ context: LedgerContext, _ state: ServerState) async throws -> Response {
         let actor = try context.pathParameter("actor")
+        let after = try Query(request).int("after", in: 0...Int64.max)
         let (ledger, scope) = (state.ledger, context.scope)
         let (entries, more) = try await Blocking.run { () -> ([AuditEntry], Bool) in
             var entries: [AuditEntry] = []
             var more = false
-            try ledger.auditTrail(.actor(actor), scope: scope, limit: actorLimit + 1) { entry in
-                if entries.count < actorLimit { entries.append(entry) } else { more = true }
+            try ledger.auditTrail(.actor(actor), scope: scope, limit: actorPageSize + 1, afterSeq: after) { entry in
+                if entries.count < actorPageSize { entries.append(entry) } else { more = true }
             }
             return (entries, more)
         }
         context.returned.note(entries.map(\.caseID))
+        let link = "/actors/" + Console.pathSegment(actor)
         return Console.page("actor", ActorPage(layout: Console.Layout("Actor \(actor)", context), actor: Shown(actor), scoped: !context.scope.isEverything,
-                                               events: entries.map { event($0, notJudged: nil) }, more: more, shown: entries.count))
+                                               events: entries.map { event($0, notJudged: nil) },
+                                               next: more ? entries.last.map { "\(link)?after=\($0.seq)" } : nil,
+                                               first: after != nil ? link : nil))
     }
 }
 

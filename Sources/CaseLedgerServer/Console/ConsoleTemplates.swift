@@ -154,7 +154,7 @@ enum ConsoleTemplates {
         </tbody>
         </table>
         {{^events}}<p class="empty">No events by this actor.</p>{{/events}}
-        {{#more}}<p class="note">The first {{shown}} events are shown.</p>{{/more}}
+        <p class="pages">{{#first}}<a href="{{first}}">First page</a> {{/first}}{{#next}}<a href="{{next}}" rel="next">Next page</a>{{/next}}</p>
         {{> foot}}
         """
 
