@@ -14,7 +14,7 @@ public enum Limits {
     /// How far `occurred_at` may run ahead of the ledger clock.
     public static let maxFutureSkewSeconds: Int64 = 5 * 60
     /// Case states kept in memory during a batch before they are written back.
-    public static let batchStateCacheCases = 4096
+    public static let batchStateCacheCases = 8192
     /// The largest amount or total the ledger keeps: 2^53 − 1, the largest integer every JSON
     /// reader holds exactly. A case whose paid total or balance would pass it is refused.
     public static let maxMinorUnits: Int64 = 9_007_199_254_740_991

@@ -30,6 +30,16 @@ public final class BatchAppender {
     /// boxed so that an event folds in place.
     private var states: [String: CaseBox] = [:]
     private var dirty: Set<String> = []
+    /// Cases whose contacts must be judged again before the commit, but whose contact history is
+    /// not in memory (read back from its stored state, or evicted from `states`): each is judged
+    /// once, in `finish`, from its events in the log. Judging at every eviction instead made a
+    /// batch of many interleaved cases quadratic (each eviction re-read and re-judged a case's history).
+    private var complianceDue: Set<String> = []
+    /// Set once a batch holds more cases than `Limits.batchStateCacheCases`: from then on no case
+    /// keeps its contact history in memory (every changed case is judged once, in `finish`, from
+    /// the log), which makes a case in memory several times smaller.
+    private var isBulk = false
+    private let caseFeed: Ledger.CaseFeed
     private var canonical: [UInt8] = []
     private var hashHex: [UInt8] = []
 
@@ -65,6 +75,7 @@ public final class BatchAppender {
         projections = try ProjectionWriters(db, rules: try Ledger.rules(db))
         tree = try Ledger.loadTree(db, size: head.seq)
         tiles = try Ledger.TileWriter(db)
+        caseFeed = try Ledger.CaseFeed(db)
         keepsTree = Self.benchmarkKeepsTree
     }
 
@@ -166,14 +177,16 @@ public final class BatchAppender {
                                            data: String(decoding: event.canonicalData, as: UTF8.self))
             }
         } else {
-            states[event.caseID] = CaseBox(try? CaseState.opening(caseEvent, data: String(decoding: event.canonicalData, as: UTF8.self)),
-                                           compliance: ComplianceCase(opening: caseEvent))
+            let opened = CaseBox(try? CaseState.opening(caseEvent, data: String(decoding: event.canonicalData, as: UTF8.self)),
+                                 compliance: isBulk ? nil : ComplianceCase(opening: caseEvent))
+            opened.lastUsed = seq
+            states[event.caseID] = opened
         }
         if target != nil {
             try projections.record(caseEvent, target: target, data: String(decoding: event.canonicalData, as: UTF8.self))
         }
         dirty.insert(event.caseID)
-        if states.count > Limits.batchStateCacheCases { try flushStates(evict: true) }
+        if states.count > Limits.batchStateCacheCases { try evictLeastRecentlyUsed() }
         return .appended(seq: seq)
     }
 
@@ -190,7 +203,7 @@ public final class BatchAppender {
 
     /// Writes back what earlier requests changed, then marks the appender's state.
     func mark() throws -> Mark {
-        try flushStates(evict: false)
+        try flushStates()
         return Mark(seq: seq, previousHash: previousHash, tree: tree, appended: appended, duplicates: duplicates, repeats: repeats.count)
     }
 
@@ -219,29 +232,65 @@ public final class BatchAppender {
         }
     }
 
-    /// Writes the changed case states back and moves the projections' checkpoints; called before the commit.
+    /// Writes the changed case states back, judges the cases whose contacts are due, and moves the
+    /// projections' checkpoints; called before the commit.
     func finish() throws -> Ledger.Head {
-        try flushStates(evict: false)
+        try flushStates()
+        for caseID in complianceDue.sorted() {
+            // A case opened by a request that was rolled back has no events left: nothing to judge.
+            guard let record = try complianceFromLog(caseID) else { continue }
+            try projections.saveCompliance(record)
+        }
+        complianceDue.removeAll()
         try ProjectionWriters.setCheckpoints(db, seq: seq)
         return Ledger.Head(seq: seq, hash: HashChain.hex(previousHash), recordedAt: recordedAt)
     }
 
-    /// Writes each changed case's state, and judges its contacts again (a case that existed before
-    /// this batch has its contact history read from the log first).
-    private func flushStates(evict: Bool) throws {
+    /// Writes each changed case's state back (its contacts judged when their history is in memory).
+    private func flushStates() throws {
         for caseID in dirty {
-            guard let box = states[caseID], box.state != nil else { continue }
-            // A case's contacts are read from the log only when something that matters to them came.
-            if box.compliance == nil, box.complianceChanged { box.compliance = try complianceFromLog(caseID) }
-            try projections.save(box)
-            box.written()
+            guard let box = states[caseID] else { continue }
+            try write(caseID, box, evicting: false)
         }
         dirty.removeAll(keepingCapacity: true)
-        if evict { states.removeAll(keepingCapacity: true) }
+    }
+
+    /// Writes one case's changed folds; its contacts are judged now when their history is in
+    /// memory and it stays there, and otherwise become due for `finish`.
+    private func write(_ caseID: String, _ box: CaseBox, evicting: Bool) throws {
+        guard box.state != nil else { return }
+        if box.complianceChanged, evicting || box.compliance == nil {
+            complianceDue.insert(caseID)
+            box.complianceChanged = false
+        }
+        try projections.save(box)
+        box.written()
+    }
+
+    /// Keeps memory bounded: the least recently used half of the cases in memory is written back
+    /// and dropped. A portfolio appended in time order touches its cases in turn, so dropping the
+    /// cold half keeps the cases still in play instead of reading them all back again.
+    private func evictLeastRecentlyUsed() throws {
+        if !isBulk {
+            isBulk = true
+            for (caseID, box) in states where box.compliance != nil {
+                if box.complianceChanged { complianceDue.insert(caseID) }
+                box.compliance = nil
+                box.complianceChanged = false
+            }
+        }
+        let cold = states.sorted { $0.value.lastUsed < $1.value.lastUsed }.prefix(states.count / 2)
+        for (caseID, box) in cold {
+            if dirty.remove(caseID) != nil { try write(caseID, box, evicting: true) }
+            states[caseID] = nil
+        }
     }
 
     private func caseBox(_ caseID: String) throws -> CaseBox? {
-        if let cached = states[caseID] { return cached }
+        if let cached = states[caseID] {
+            cached.lastUsed = seq + 1
+            return cached
+        }
         loadState.bind(1, caseID)
         defer { loadState.reset() }
         guard try loadState.step() else { return nil }
@@ -249,17 +298,18 @@ public final class BatchAppender {
             throw LedgerError.storage("the stored state of case \(caseID) is unreadable; run `caseledger verify`")
         }
         let box = CaseBox(stored: state)
+        box.lastUsed = seq + 1
         states[caseID] = box
         return box
     }
 
-    /// A case's contact history, read from its events in the log (this batch's included).
-    private func complianceFromLog(_ caseID: String) throws -> ComplianceCase {
+    /// A case's contact history, read from its events in the log (this batch's included); nil
+    /// when the log holds none of its events.
+    private func complianceFromLog(_ caseID: String) throws -> ComplianceCase? {
         var record: ComplianceCase?
-        try Ledger.feedCase(db, caseID: caseID) { event, target, data in
+        try caseFeed.feed(caseID) { event, target, data in
             ComplianceProjection.apply(event, to: &record, target: target, data: data ?? "{}")
         }
-        guard let record else { throw LedgerError.storage("case \(caseID) has no case.opened in the log") }
         return record
     }
 

@@ -58,6 +58,8 @@ final class CaseBox {
     /// True for a case folded from its events or opened in this batch, until first written: its
     /// references go into the case index (they never change afterwards).
     var isNew: Bool
+    /// When a batch last used this case (a counter): the least recently used are evicted first.
+    var lastUsed: Int64 = 0
 
     init(_ state: CaseState? = nil, compliance: ComplianceCase? = nil) {
         self.state = state
@@ -113,14 +115,34 @@ extension Ledger {
 
     /// Feeds one case's events, in order, through its (case_id, version) index.
     static func feedCase(_ db: Database, caseID: String, _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
-        let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events WHERE case_id = ? ORDER BY version")
-        rows.bind(1, caseID)
-        try feed(db, rows, include: { _ in true }, body)
+        try CaseFeed(db).feed(caseID, body)
     }
+
+    /// `feedCase` with its statements prepared once, for a writer that feeds many cases.
+    final class CaseFeed {
+        private let rows: RawStatement
+        private let lookup: RawStatement
+
+        init(_ db: Database) throws {
+            rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events WHERE case_id = ? ORDER BY version")
+            lookup = try RawStatement(db, Ledger.voidTargetLookup)
+        }
+
+        func feed(_ caseID: String, _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
+            rows.bind(1, caseID)
+            try Ledger.feed(rows, lookup: lookup, include: { _ in true }, body)
+        }
+    }
+
+    static let voidTargetLookup = "SELECT case_id, type, data FROM events WHERE event_id = ?"
 
     private static func feed(_ db: Database, _ rows: RawStatement, include: (FeedRow) -> Bool,
                              _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
-        let lookup = try RawStatement(db, "SELECT case_id, type, data FROM events WHERE event_id = ?")
+        try feed(rows, lookup: try RawStatement(db, voidTargetLookup), include: include, body)
+    }
+
+    private static func feed(_ rows: RawStatement, lookup: RawStatement, include: (FeedRow) -> Bool,
+                             _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
         defer { rows.reset() }
         while try rows.step() {
             let seq = rows.int64(0)

@@ -61,6 +61,12 @@ struct ProjectionWriters {
         for writer in writers { try writer.save(box) }
     }
 
+    /// Judges and writes one case's contacts alone (the other projections of the case are written).
+    func saveCompliance(_ record: ComplianceCase) throws {
+        let box = CaseBox(compliance: record)
+        for writer in writers where writer is ComplianceTable { try writer.save(box) }
+    }
+
     static func setCheckpoints(_ db: Database, seq: Int64) throws {
         try db.execute(sql: "UPDATE projections SET checkpoint_seq = ?", arguments: [seq])
     }

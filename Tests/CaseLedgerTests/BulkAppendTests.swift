@@ -1,0 +1,65 @@
+import CaseLedgerCore
+import Foundation
+import GRDB
+import XCTest
+
+/// One batch with more cases than an append keeps in memory (`Limits.batchStateCacheCases`),
+/// interleaved as a time-ordered migration is: cases are written back and read again mid-batch,
+/// their contacts judged once at the end from the log. The result must be exactly what the same
+/// events give in small batches, and what a rebuild gives.
+final class BulkAppendTests: XCTestCase {
+    func testABatchOfMoreCasesThanFitInMemoryEndsAsSmallBatchesDo() throws {
+        let cases = Limits.batchStateCacheCases + 800
+        var lines: [String] = []
+        var lateCalls: [String] = []
+        for index in 0..<cases { lines.append(Events.opened(caseID: "C-\(index)")) }
+        // Each case comes back after every other case: an in-hours call, then a late one.
+        for index in 0..<cases { lines.append(Events.call(caseID: "C-\(index)", occurredAt: "2024-03-05T10:00:00+08:00")) }
+        for index in 0..<cases {
+            let id = UUID().uuidString.lowercased()
+            lateCalls.append(id)
+            lines.append(Events.call(caseID: "C-\(index)", id: id, occurredAt: "2024-03-05T22:30:00+08:00"))
+        }
+        // Every tenth late call voided at the end: its target's case was evicted long before.
+        for index in stride(from: 0, to: cases, by: 10) {
+            lines.append(Events.line(caseID: "C-\(index)", type: "entry.voided", occurredAt: "2024-03-06T09:00:00+08:00", actor: "supervisor:li",
+                                     data: #"{"voids":"\#(lateCalls[index])","reason":"dialled in error"}"#))
+        }
+
+        let folder = try TemporaryFolder()
+        let bulk = try makeLedger(folder, name: "bulk.sqlite")
+        let result = try append(lines, to: bulk)
+        XCTAssertEqual(result.exitCode, 0, result.stderr)
+        let small = try makeLedger(folder, name: "small.sqlite")
+        for chunk in stride(from: 0, to: lines.count, by: 2_000) {
+            let part = try append(Array(lines[chunk..<min(chunk + 2_000, lines.count)]), to: small)
+            XCTAssertEqual(part.exitCode, 0, part.stderr)
+        }
+
+        func projections(_ path: String) throws -> (violations: [String], states: [String], judged: [String]) {
+            let queue = try DatabaseQueue(path: path)
+            defer { try? queue.close() }
+            return try queue.read { db in
+                (try String.fetchAll(db, sql: "SELECT case_id || ' ' || rule || ' ' || rulebook || ' ' || detail FROM violations ORDER BY case_id, seq, rule, rulebook"),
+                 try String.fetchAll(db, sql: "SELECT case_id || ' ' || status FROM case_state ORDER BY case_id"),
+                 try String.fetchAll(db, sql: "SELECT case_id || ' ' || contacts || ' ' || contacts_judged || ' ' || violations FROM compliance_cases ORDER BY case_id"))
+            }
+        }
+        let bulkRows = try projections(bulk)
+        let smallRows = try projections(small)
+        XCTAssertEqual(bulkRows.states.count, cases)
+        XCTAssertEqual(bulkRows.judged.count, cases, "every case judged")
+        // Each late call breaks the hours of at least one rulebook, unless voided.
+        let voided = (cases + 9) / 10
+        XCTAssertEqual(Set(bulkRows.violations.map { $0.split(separator: " ")[0] }).count, cases - voided)
+        func same(_ a: [String], _ b: [String], _ what: String) {
+            let first = zip(a, b).first { $0 != $1 }
+            XCTAssertTrue(a == b, "\(what): \(a.count) rows against \(b.count) in small batches; first difference \(first.map { "\($0) / \($1)" } ?? "in length")")
+        }
+        same(bulkRows.violations, smallRows.violations, "violations")
+        same(bulkRows.states, smallRows.states, "case states")
+        same(bulkRows.judged, smallRows.judged, "compliance_cases")
+        let verify = try CLI.run(["verify", "--db", bulk])
+        XCTAssertEqual(verify.exitCode, 0, verify.stdout + verify.stderr)
+    }
+}
