@@ -120,7 +120,14 @@ public enum Replay {
         var kept: Int64 = 0
         var info: JSONValue = .null
         let replay = try Ledger(path: partial, mode: .create, report: { _ in })
-        try replay.database.write { db in
+        // Keeping a prefix of a live log (every event, or up to a seq) is one INSERT … SELECT from
+        // the source attached read-only, inside SQLite. Time bounds and a source with gaps of its
+        // own need each row looked at (and links written across the gaps), so they copy row by row.
+        let bulk = sourceHasTree && sourceLinks.isEmpty && filter.until == nil && filter.knownAt == nil
+        try replay.database.writeWithoutTransaction { db in
+            if bulk { try db.execute(sql: "ATTACH DATABASE ? AS source", arguments: [readOnlyURI(source)]) }
+            defer { if bulk { try? db.execute(sql: "DETACH DATABASE source") } }
+            try db.inTransaction {
             try db.execute(sql: "UPDATE ledger_meta SET value = 'replay' WHERE key = 'kind'")
             if let rules {
                 try db.execute(sql: "INSERT OR REPLACE INTO ledger_meta (key, value) VALUES ('rules', ?)",
@@ -139,6 +146,23 @@ public enum Replay {
             var lastKept: JSONValue = .null
             let tileWriter = try Ledger.TileWriter(db)
             var selection = SelectionEvaluator(filter)
+            if bulk {
+                // Rows up to the head of the snapshot read above: the log only grows, so an append
+                // to the source meanwhile adds rows after it and changes none of these.
+                let columns = "seq, event_id, case_id, version, type, schema_version, occurred_at, recorded_at, actor, data, hash"
+                // Rows arrive in seq order: a small cache does, and keeps the replay's memory down.
+                try db.execute(sql: "PRAGMA main.cache_size = -\(Ledger.scanCacheKiB); PRAGMA source.cache_size = -\(Ledger.scanCacheKiB)")
+                defer { try? db.execute(sql: "PRAGMA main.cache_size = -\(Ledger.cacheKiB)") }
+                try db.execute(sql: "INSERT INTO events (\(columns)) SELECT \(columns) FROM source.events WHERE seq <= ? ORDER BY seq",
+                               arguments: [min(filter.untilSeq ?? sourceHead.seq, sourceHead.seq)])
+                kept = Int64(db.changesCount)
+                func end(_ order: String) throws -> JSONValue {
+                    guard let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM events ORDER BY seq \(order) LIMIT 1") else { return .null }
+                    return .object(JSONObject([("seq", .int(row["seq"])), ("hash", .string(row["hash"]))]))
+                }
+                firstKept = try end("ASC")
+                lastKept = try end("DESC")
+            } else {
             try Ledger.forEachEvent(src, cacheKiB: Ledger.scanCacheKiB) { event in
                 read += 1
                 if !sourceHasTree {
@@ -185,6 +209,7 @@ public enum Replay {
                 lastKept = .object(JSONObject([("seq", .int(event.seq)), ("hash", .string(event.hash))]))
                 if firstKept == .null { firstKept = lastKept }
             }
+            }
             progress(sourceEvents, sourceEvents)
             let treeRoot: MerkleTree.Hash
             if sourceHasTree {
@@ -224,9 +249,26 @@ public enum Replay {
             info = .object(JSONObject(members))
             try db.execute(sql: "INSERT OR REPLACE INTO ledger_meta (key, value) VALUES ('replay_info', ?)",
                            arguments: [CanonicalJSON.string(info)])
+            return .commit
+            }
         }
         try replay.close()
         return (kept, sourceEvents, info)
+    }
+
+    /// `path` as an SQLite URI that opens it read-only (`?`, `#` and `%` escaped).
+    static func readOnlyURI(_ path: String) -> String {
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        var escaped = ""
+        for character in absolute {
+            switch character {
+            case "%": escaped += "%25"
+            case "?": escaped += "%3F"
+            case "#": escaped += "%23"
+            default: escaped.append(character)
+            }
+        }
+        return "file:\(escaped)?mode=ro"
     }
 
     /// The source's Merkle tree, so that a case proof taken from the replay checks against the

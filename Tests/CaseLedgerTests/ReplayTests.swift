@@ -144,6 +144,22 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(try source.logLines(), sourceLog)
     }
 
+    /// A whole-log replay copies inside SQLite from the source attached by URI: a path holding
+    /// the characters a URI gives meaning to must still name the file.
+    func testASourceWhosePathHoldsURICharactersReplaysInFull() throws {
+        let folder = try TemporaryFolder()
+        try FileManager.default.createDirectory(atPath: folder.path("odd ?#% name"), withIntermediateDirectories: false)
+        let source = try LedgerFile(self, folder, name: "odd ?#% name/ledger?x=1#y.sqlite")
+        try source.generate(cases: 5, seed: 3)
+        let events = try source.logLines().count
+        let output = folder.path("whole.sqlite")
+        try source.replay([], to: output)
+        let replayed = try CLI.run(["log", "--db", output, "--json"])
+        XCTAssertEqual(replayed.exitCode, 0, replayed.stderr)
+        XCTAssertEqual(replayed.stdout.split(separator: "\n").count, events)
+        XCTAssertEqual(try CLI.run(["verify", "--db", output]).exitCode, 0)
+    }
+
     // MARK: - Determinism
 
     func testTwoReplaysWithTheSameFiltersAndRulesHaveIdenticalProjections() throws {
