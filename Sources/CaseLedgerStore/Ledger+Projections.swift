@@ -214,9 +214,14 @@ extension Ledger {
             for statement in projection.schema { try db.execute(sql: statement) }
         }
         let writers = try ProjectionWriters(db, rules: rules, projections: projections)
+        // Contacts are judged on the second core while this one reads, folds and writes.
+        let compliance = writers.writers.lazy.compactMap { $0 as? ComplianceTable }.first
+        compliance?.judgeInBackground()
+        defer { compliance?.cancelJudging() }
         let fold = try foldProjections(db, include: include, each: { event, target, data in
             try writers.record(event, target: target, data: data)
         }) { box in try writers.save(box) }
+        try compliance?.finishJudging()
         for projection in projections {
             try db.execute(sql: "INSERT OR REPLACE INTO projections (name, version, fingerprint, checkpoint_seq) VALUES (?, ?, ?, ?)",
                            arguments: [projection.name, projection.version, projection.fingerprint(rules), fold.lastSeq])
@@ -349,6 +354,9 @@ extension Ledger {
         let notCompared = stale.map(\.name)
         let projections = ProjectionRegistry.all.filter { !notCompared.contains($0.name) }
         let writers = try ProjectionWriters(db, rules: try rules(db), projections: projections)
+        let compliance = writers.writers.lazy.compactMap { $0 as? ComplianceTable }.first
+        compliance?.judgeInBackground(verifying: true)
+        defer { compliance?.cancelJudging() }
         let fold = try foldProjections(db) { box in
             for writer in writers.writers { try writer.verify(box) }
         }

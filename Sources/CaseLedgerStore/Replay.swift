@@ -211,6 +211,7 @@ public enum Replay {
             }
             }
             progress(sourceEvents, sourceEvents)
+            if cancelled() { throw LedgerError.invalidInput("replay interrupted; no output written") }
             let treeRoot: MerkleTree.Hash
             if sourceHasTree {
                 try copyTree(from: src, into: db, sourceIsLive: sourceIsLive, treeSize: treeSize)
@@ -224,6 +225,7 @@ public enum Replay {
                                arguments: [held.checkpoint.origin, held.checkpoint.size, Base64.encode(held.checkpoint.root), held.note.noteText, held.storedAt])
             }
             try Ledger.rebuild(db, names: Ledger.projectionNames)
+            if cancelled() { throw LedgerError.invalidInput("replay interrupted; no output written") }
             let choice = try Ledger.rules(db)
             var members: [(key: String, value: JSONValue)] = [
                 ("source", .string(URL(fileURLWithPath: source).standardizedFileURL.path)),

@@ -65,9 +65,47 @@ final class ComplianceTable: StoredProjection {
         select = try RawStatement(db, "SELECT \(Self.violationColumns), rule FROM violations WHERE case_id = ? ORDER BY rowid")
     }
 
+    /// When set, cases are judged on a second thread and written as their outcomes come back.
+    private var background: BackgroundJudge?
+
     func save(_ box: CaseBox) throws {
         guard box.complianceChanged, let record = box.compliance else { return }
-        let outcome = ContactRules.judge(record, by: rules)
+        if let background {
+            try handle(background.submit(record))
+        } else {
+            try write(record, ContactRules.judge(record, by: rules))
+        }
+    }
+
+    /// Whether the background outcomes are checked against what is stored (verify) or written (rebuild).
+    private var verifying = false
+
+    /// Judges on a second thread from now on, until `finishJudging` (or `cancelJudging`): for a
+    /// rebuild (`save`) or for `verify`.
+    func judgeInBackground(verifying: Bool = false) {
+        self.verifying = verifying
+        background = BackgroundJudge(rules: rules)
+    }
+
+    /// Writes (or checks) the outcomes still to come; judging is inline again.
+    func finishJudging() throws {
+        guard let background else { return }
+        self.background = nil
+        try handle(background.finish())
+    }
+
+    private func handle(_ judged: [BackgroundJudge.Judged]) throws {
+        for (record, outcome) in judged {
+            if verifying { try compare(record, outcome.violations) } else { try write(record, outcome) }
+        }
+    }
+
+    func cancelJudging() {
+        background?.cancel()
+        background = nil
+    }
+
+    private func write(_ record: ComplianceCase, _ outcome: ContactRules.Outcome) throws {
         drop.bind(1, record.caseID)
         _ = try drop.step()
         drop.reset()
@@ -105,7 +143,14 @@ final class ComplianceTable: StoredProjection {
 
     func verify(_ box: CaseBox) throws {
         guard let record = box.compliance else { return }
-        let rebuilt = ContactRules.judge(record, by: rules).violations
+        if let background {
+            try handle(background.submit(record))
+        } else {
+            try compare(record, ContactRules.judge(record, by: rules).violations)
+        }
+    }
+
+    private func compare(_ record: ComplianceCase, _ rebuilt: [Violation]) throws {
         rebuiltViolations += rebuilt.count
         select.bind(1, record.caseID)
         defer { select.reset() }
@@ -123,6 +168,7 @@ final class ComplianceTable: StoredProjection {
     }
 
     func verifyFinish(_ fold: ProjectionFold) throws {
+        try finishJudging()
         let stored = try Int.fetchOne(db, sql: "SELECT count(*) FROM violations") ?? 0
         if stored != rebuiltViolations {
             throw LedgerError.verificationFailed(seq: nil, reason: "projection compliance holds \(stored) violations, a rebuild \(rebuiltViolations)")

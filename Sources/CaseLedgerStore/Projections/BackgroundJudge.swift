@@ -1,0 +1,80 @@
+import CaseLedgerCore
+import Foundation
+
+/// Judges cases' contacts on a second thread while the caller folds the log and writes the
+/// other projections (a rebuild, where judging is a quarter of the work). Outcomes come back in
+/// the order the cases were submitted, so the rows written are the same, in the same order, as
+/// when judging inline.
+final class BackgroundJudge: @unchecked Sendable {
+    typealias Judged = (record: ComplianceCase, outcome: ContactRules.Outcome)
+
+    private let condition = NSCondition()
+    private var waiting: [ComplianceCase] = []
+    private var judged: [Judged] = []
+    private var inFlight = 0
+    private var ending = false
+    /// Cases submitted but not yet taken back: beyond this the caller waits (bounded memory).
+    private static let maxInFlight = 2_048
+
+    init(rules: RulebookChoice) {
+        let worker = Thread { [self] in run(rules) }
+        worker.stackSize = 1 << 22
+        worker.start()
+    }
+
+    private func run(_ rules: RulebookChoice) {
+        while true {
+            condition.lock()
+            while waiting.isEmpty && !ending { condition.wait() }
+            if waiting.isEmpty {
+                condition.unlock()
+                return
+            }
+            let batch = waiting
+            waiting = []
+            condition.unlock()
+            let results = batch.map { ($0, ContactRules.judge($0, by: rules)) }
+            condition.lock()
+            judged += results
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// Hands a case over; returns what is judged so far (in submission order).
+    func submit(_ record: ComplianceCase) -> [Judged] {
+        condition.lock()
+        defer { condition.unlock() }
+        while inFlight >= Self.maxInFlight && judged.isEmpty { condition.wait() }
+        waiting.append(record)
+        inFlight += 1
+        condition.broadcast()
+        return takeJudged()
+    }
+
+    /// Waits for every case handed over and returns the rest of the outcomes; the thread ends.
+    func finish() -> [Judged] {
+        condition.lock()
+        defer { condition.unlock() }
+        ending = true
+        condition.broadcast()
+        while inFlight > judged.count { condition.wait() }
+        return takeJudged()
+    }
+
+    /// Ends the thread without waiting for outcomes (the caller failed and rolls back).
+    func cancel() {
+        condition.lock()
+        waiting.removeAll()
+        ending = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func takeJudged() -> [Judged] {
+        let taken = judged
+        judged.removeAll(keepingCapacity: true)
+        inFlight -= taken.count
+        return taken
+    }
+}
