@@ -103,6 +103,8 @@ public enum Replay {
 
     private static func copy(from src: Database, source: String, into partial: String, filter: ReplayFilter, rules: Rulebook?,
                              now: Timestamp, progress: (Int64, Int64) -> Void, cancelled: () -> Bool) throws -> (kept: Int64, sourceEvents: Int64, info: JSONValue) {
+        // The source is read once, in order: a small cache (its count alone would fill a big one).
+        try src.execute(sql: "PRAGMA cache_size = -\(Ledger.scanCacheKiB)")
         let sourceHead = try Ledger.head(src)
         let sourceEvents = try Int64.fetchOne(src, sql: "SELECT count(*) FROM events") ?? 0
         // A source that is itself a replay has gaps of its own, bridged by its links, and a frozen tree.
