@@ -34,18 +34,7 @@ final class ConsoleTests: XCTestCase {
                 let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
                 request.httpBody = Data(form.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&").utf8)
             }
-            let done = DispatchSemaphore(value: 0)
-            nonisolated(unsafe) var reply: Result<HTTPReply, any Error> = .failure(URLError(.unknown))
-            session.dataTask(with: request) { data, response, error in
-                if let error { reply = .failure(error) } else if let response = response as? HTTPURLResponse {
-                    var headers: [String: String] = [:]
-                    for (key, value) in response.allHeaderFields { headers["\(key)"] = "\(value)" }
-                    reply = .success(HTTPReply(status: response.statusCode, headers: headers, body: data ?? Data()))
-                }
-                done.signal()
-            }.resume()
-            done.wait()
-            return try reply.get()
+            return try HTTP.perform(request, on: session)
         }
     }
 

@@ -112,6 +112,11 @@ enum HTTP {
             request.httpBody = Data(body.utf8)
             if headers["Content-Type"] == nil { request.setValue("application/x-ndjson", forHTTPHeaderField: "Content-Type") }
         }
+        return try perform(request, on: session)
+    }
+
+    /// Sends `request` on `session` and waits for the whole answer.
+    static func perform(_ request: URLRequest, on session: URLSession) throws -> HTTPReply {
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var reply: Result<HTTPReply, any Error> = .failure(URLError(.unknown))
         session.dataTask(with: request) { data, response, error in
