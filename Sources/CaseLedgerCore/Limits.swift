@@ -1,3 +1,5 @@
+import Foundation
+
 /// Every limit the ledger enforces, in one place. Units are in the names.
 public enum Limits {
     /// Largest `data` object, measured as its canonical JSON bytes.
@@ -15,6 +17,16 @@ public enum Limits {
     public static let maxFutureSkewSeconds: Int64 = 5 * 60
     /// Case states kept in memory during a batch before they are written back.
     public static let batchStateCacheCases = 8192
+    /// Most cases one pass of a fold over the whole log (rebuild, verify, replay, compliance
+    /// reports) holds; a log with more cases is folded in several passes, each over a share of
+    /// them, so memory stays bounded whatever the log's length (BENCHMARKS.md: a smaller share
+    /// also folds faster, its working set fitting the caches better; each extra pass is a scan
+    /// of the log that skips other shares' rows unparsed, about 0.2 s per million events).
+    /// `CASELEDGER_FOLD_CASES` sets another, to trade time for memory.
+    public static let foldCasesPerPass: Int = {
+        if let text = ProcessInfo.processInfo.environment["CASELEDGER_FOLD_CASES"], let cases = Int(text), cases >= 1 { return cases }
+        return 20_000
+    }()
     /// The largest amount or total the ledger keeps: 2^53 − 1, the largest integer every JSON
     /// reader holds exactly. A case whose paid total or balance would pass it is refused.
     public static let maxMinorUnits: Int64 = 9_007_199_254_740_991

@@ -6,7 +6,9 @@ import GRDB
 /// `verify` compares with the stored tables, and what a replay writes into its output.
 ///
 /// Memory stays bounded by the open cases: nothing may follow `case.closed`, so a closed case's
-/// state is final and handed to `retire` as soon as it is folded.
+/// state is final and handed to `retire` as soon as it is folded. A log with more cases than one
+/// pass may hold is folded in several passes, each over its share of the cases
+/// (`Ledger.foldPasses`), so memory stays that of one share.
 public struct ProjectionFold {
     /// Open cases' states, boxed so that folding an event mutates them in place.
     private var openCases: [String: CaseBox] = [:]
@@ -30,15 +32,19 @@ public struct ProjectionFold {
         ComplianceProjection.apply(event, to: &box.compliance, target: target, data: data ?? "{}")
         if target != nil { AuditProjection.apply(event, to: &marks, target: target, data: data ?? "{}") }
         events += 1
-        lastSeq = event.seq
+        lastSeq = max(lastSeq, event.seq)  // passes each run through the log in seq order
         if let state = box.state, state.isClosed {
             openCases[event.caseID] = nil
             try retire(box)
         }
     }
 
-    /// The cases still open, in case_id order.
-    var remaining: [CaseBox] { openCases.keys.sorted().compactMap { openCases[$0] } }
+    /// Takes the cases still open, in case_id order: the end of a pass.
+    mutating func takeRemaining() -> [CaseBox] {
+        let remaining = openCases.keys.sorted().compactMap { openCases[$0] }
+        openCases = [:]
+        return remaining
+    }
 }
 
 /// One case's folds in a box, mutated in place while it sits in a dictionary: its state, and
@@ -107,10 +113,35 @@ extension Ledger {
     /// Feeds the log's events, in `seq` order, as the projections fold them; `include` may skip
     /// events (replay's filters). `data` is read only for the types whose fact needs it. Void
     /// targets are resolved from the same database.
-    static func feedEvents(_ db: Database, include: (FeedRow) -> Bool = { _ in true },
+    /// With a `share`, only the events of the cases in that share are fed (see `FoldShare`).
+    static func feedEvents(_ db: Database, share: FoldShare = .all, include: (FeedRow) -> Bool = { _ in true },
                            _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
         let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events ORDER BY seq")
-        try feed(db, rows, include: include, body)
+        try feed(rows, lookup: try RawStatement(db, voidTargetLookup), share: share, include: include, body)
+    }
+
+    /// One pass's share of the cases: those whose case_id hashes (FNV-1a, the same in every
+    /// process, so passes and the rows they write come out in the same order every run) to
+    /// `index` modulo `count`.
+    struct FoldShare {
+        let index: UInt64
+        let count: UInt64
+
+        static let all = FoldShare(index: 0, count: 1)
+
+        /// Whether the row's case (its case_id in `column`) is in this share, read without making a String.
+        func holds(_ rows: RawStatement, column: Int32) -> Bool {
+            count == 1 || rows.textHash(column) % count == index
+        }
+    }
+
+    /// How many passes a fold of the whole log takes, so that no pass holds more than
+    /// `Limits.foldCasesPerPass` cases (`CASELEDGER_FOLD_CASES` overrides it). Counted from the
+    /// (case_id, version) index: a tenth of a second per million events.
+    static func foldPasses(_ db: Database) throws -> Int {
+        let cases = try Int.fetchOne(db, sql: "SELECT count(DISTINCT case_id) FROM events") ?? 0
+        let perPass = max(1, Limits.foldCasesPerPass)
+        return max(1, (cases + perPass - 1) / perPass)
     }
 
     /// Feeds one case's events, in order, through its (case_id, version) index.
@@ -130,21 +161,17 @@ extension Ledger {
 
         func feed(_ caseID: String, _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
             rows.bind(1, caseID)
-            try Ledger.feed(rows, lookup: lookup, include: { _ in true }, body)
+            try Ledger.feed(rows, lookup: lookup, share: .all, include: { _ in true }, body)
         }
     }
 
     static let voidTargetLookup = "SELECT case_id, type, data FROM events WHERE event_id = ?"
 
-    private static func feed(_ db: Database, _ rows: RawStatement, include: (FeedRow) -> Bool,
-                             _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
-        try feed(rows, lookup: try RawStatement(db, voidTargetLookup), include: include, body)
-    }
-
-    private static func feed(_ rows: RawStatement, lookup: RawStatement, include: (FeedRow) -> Bool,
+    private static func feed(_ rows: RawStatement, lookup: RawStatement, share: FoldShare, include: (FeedRow) -> Bool,
                              _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
         defer { rows.reset() }
         while try rows.step() {
+            guard share.holds(rows, column: 2) else { continue }
             let seq = rows.int64(0)
             let occurredAt = rows.text(4)
             guard let type = EventType(rawValue: rows.text(3)), let occurred = Timestamp(rfc3339: occurredAt) else {
@@ -188,18 +215,22 @@ extension Ledger {
     }
 
     /// Folds every projection from the log, handing each case's final folds to `finished`
-    /// (closed cases as they close, the rest at the end), and returns the fold.
+    /// (closed cases as they close, the rest at the end of their pass), and returns the fold.
+    /// Each event reaches `each` and the fold exactly once, in `seq` order within its case.
     static func foldProjections(_ db: Database, include: (FeedRow) -> Bool = { _ in true },
                                 each: (CaseEvent, VoidTarget?, String) throws -> Void = { _, _, _ in },
                                 finished: (CaseBox) throws -> Void) throws -> ProjectionFold {
         try db.execute(sql: "PRAGMA cache_size = -\(scanCacheKiB)")
         defer { try? db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
+        let passes = UInt64(try foldPasses(db))
         var fold = ProjectionFold()
-        try feedEvents(db, include: include) { event, target, data in
-            try each(event, target, data ?? "{}")
-            try fold.apply(event, target: target, data: data, retire: finished)
+        for pass in 0..<passes {
+            try feedEvents(db, share: FoldShare(index: pass, count: passes), include: include) { event, target, data in
+                try each(event, target, data ?? "{}")
+                try fold.apply(event, target: target, data: data, retire: finished)
+            }
+            for box in fold.takeRemaining() { try finished(box) }
         }
-        for box in fold.remaining { try finished(box) }
         return fold
     }
 

@@ -1,0 +1,90 @@
+import Foundation
+import GRDB
+import XCTest
+
+/// A fold of the whole log (rebuild, verify, replay, compliance reports) takes several passes
+/// when the log holds more cases than one pass may (`Limits.foldCasesPerPass`), each pass folding
+/// its share of the cases. Whatever the number of passes, the projections must come out the
+/// same, and `verify` must still find what differs.
+final class FoldPassesTests: XCTestCase {
+    /// 60 cases at 7 a pass: 9 passes.
+    let manyPasses = ["CASELEDGER_FOLD_CASES": "7"]
+
+    func testRebuildVerifyReplayAndReportsInManyPassesEqualOnePass() throws {
+        let folder = try TemporaryFolder()
+        let db = folder.path("ledger.sqlite")
+        let generated = try CLI.run(["generate", "--db", db, "--cases", "60", "--seed", "7"])
+        XCTAssertEqual(generated.exitCode, 0, generated.stderr)
+        let appended = try tables(db)
+        XCTAssertGreaterThan(appended["audit_voids"]!.count, 0, "the portfolio voids some events")
+        XCTAssertGreaterThan(appended["violations"]!.count, 0, "the portfolio breaks some rules")
+
+        let rebuilt = try CLI.run(["rebuild", "--db", db], environment: manyPasses)
+        XCTAssertEqual(rebuilt.exitCode, 0, rebuilt.stderr)
+        let afterPasses = try tables(db)
+        for (table, rows) in appended {
+            XCTAssertEqual(afterPasses[table], rows, "\(table) rebuilt in 9 passes differs from what the appends wrote")
+        }
+        let head = try DatabaseQueue(path: db).read { db in
+            (try Int64.fetchOne(db, sql: "SELECT max(seq) FROM events"), try Int64.fetchAll(db, sql: "SELECT checkpoint_seq FROM projections"))
+        }
+        XCTAssertEqual(Set(head.1), [head.0!], "every projection is built to the log's head")
+
+        let verified = try CLI.run(["verify", "--db", db], environment: manyPasses)
+        XCTAssertEqual(verified.exitCode, 0, verified.stdout + verified.stderr)
+
+        let onePass = try CLI.run(["compliance", "--db", db, "--json", "--rules", "Schemas/rulebooks/cn-cba-2026.json"].map(repoPath))
+        let passes = try CLI.run(["compliance", "--db", db, "--json", "--rules", "Schemas/rulebooks/cn-cba-2026.json"].map(repoPath), environment: manyPasses)
+        XCTAssertEqual(onePass.exitCode, 0, onePass.stderr)
+        XCTAssertEqual(passes.stdout, onePass.stdout, "a what-if report in 9 passes differs from one pass")
+
+        let replay = folder.path("replay.sqlite")
+        let replayed = try CLI.run(["replay", "--db", db, "--out", replay], environment: manyPasses)
+        XCTAssertEqual(replayed.exitCode, 0, replayed.stderr)
+        XCTAssertEqual(try tables(replay)["case_state"], appended["case_state"], "a replay rebuilt in 9 passes")
+    }
+
+    func testVerifyInManyPassesStillFindsAnEditedCaseAndAMissingOne() throws {
+        let folder = try TemporaryFolder()
+        let db = folder.path("ledger.sqlite")
+        XCTAssertEqual(try CLI.run(["generate", "--db", db, "--cases", "60", "--seed", "7"]).exitCode, 0)
+        let queue = try DatabaseQueue(path: db)
+        let (edited, removed) = try queue.write { db in
+            let ids = try String.fetchAll(db, sql: "SELECT case_id FROM case_state WHERE status <> 'closed' ORDER BY case_id")
+            try db.execute(sql: "UPDATE case_state SET version = version + 1 WHERE case_id = ?", arguments: [ids[ids.count / 2]])
+            return (ids[ids.count / 2], ids[ids.count - 1])
+        }
+        var result = try CLI.run(["verify", "--db", db], environment: manyPasses)
+        XCTAssertEqual(result.exitCode, 4, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains(edited), "names the edited case: \(result.stderr)")
+
+        try queue.write { db in
+            try db.execute(sql: "UPDATE case_state SET version = version - 1 WHERE case_id = ?", arguments: [edited])
+            try db.execute(sql: "DELETE FROM case_state WHERE case_id = ?", arguments: [removed])
+        }
+        try queue.close()
+        result = try CLI.run(["verify", "--db", db], environment: manyPasses)
+        XCTAssertEqual(result.exitCode, 4, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains(removed), "names the missing case: \(result.stderr)")
+    }
+
+    /// Every projection table's rows, sorted (row order within a table is not part of the contract).
+    private func tables(_ path: String) throws -> [String: [String]] {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            var rows: [String: [String]] = [:]
+            for table in ["case_state", "audit_voids", "violations", "compliance_cases", "case_index", "complaints"] {
+                let columns = try db.columns(in: table).map(\.name).filter { $0 != "id" }
+                let joined = columns.map { "coalesce(quote(\($0)), 'NULL')" }.joined(separator: " || '|' || ")
+                rows[table] = try String.fetchAll(db, sql: "SELECT \(joined) FROM \(table)").sorted()
+            }
+            return rows
+        }
+    }
+
+    private func repoPath(_ argument: String) -> String {
+        argument.hasPrefix("Schemas/") ? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(argument).path : argument
+    }
+}
