@@ -161,11 +161,14 @@ extension Ledger {
             guard event.recordedAt >= previousRecordedAt else {
                 throw fail("recorded_at \(event.recordedAt) is earlier than the event before it (\(previousRecordedAt))")
             }
-            let data: JSONValue
-            do { data = try JSONParser.parse(event.data) } catch { throw fail("data is not valid JSON: \(error)") }
-            canonical.removeAll(keepingCapacity: true)
-            CanonicalJSON.write(data, into: &canonical)
-            let canonicalData = canonical
+            // Stored data is canonical unless the file was edited: checked in one pass without a
+            // tree, and parsed (the definition of canonical) only when that check says no.
+            let canonicalData = Array(event.data.utf8)
+            if !canonicalData.withUnsafeBufferPointer(CanonicalJSON.isCanonical) {
+                let data: JSONValue
+                do { data = try JSONParser.parse(event.data) } catch { throw fail("data is not valid JSON: \(error)") }
+                if CanonicalJSON.bytes(data) != canonicalData { throw fail("data is not stored in canonical form") }
+            }
             canonical.removeAll(keepingCapacity: true)
             StoredEvent.writeCanonical(seq: event.seq, eventID: event.eventID, caseID: event.caseID, version: event.version,
                                        type: event.type, schemaVersion: event.schemaVersion, occurredAt: event.occurredAt,
@@ -175,7 +178,6 @@ extension Ledger {
             guard HashChain.hex(hash) == event.hash else {
                 throw fail("hash does not match the event's content and the chain before it (stored \(event.hash), computed \(HashChain.hex(hash)))")
             }
-            if Array(event.data.utf8) != canonicalData { throw fail("data is not stored in canonical form") }
             try tree.add(seq: event.seq, leafHash: MerkleTree.leafHash(canonical), recordedAt: event.recordedAt)
             versions[event.caseID] = event.version
             previousHash = hash

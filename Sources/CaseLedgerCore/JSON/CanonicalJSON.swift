@@ -121,3 +121,193 @@ public enum CanonicalJSON {
         output.append(UInt8(ascii: "\""))
     }
 }
+
+extension CanonicalJSON {
+    /// Whether `bytes` are exactly the canonical form of a JSON document the parser accepts:
+    /// the same answer as `(try? JSONParser.parse(bytes)).map(CanonicalJSON.bytes) == bytes`, but
+    /// read in one pass without building a tree. `verify` asks it of every stored `data`, which
+    /// is canonical unless someone edited the file; only then does it parse, to say what is wrong.
+    public static func isCanonical(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var checker = CanonicalChecker(bytes: bytes)
+        return checker.value(depth: 0) && checker.index == bytes.count
+    }
+
+    public static func isCanonical(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { isCanonical($0) }
+    }
+}
+
+/// The one-pass reader behind `CanonicalJSON.isCanonical`. Every rule of the strict parser holds
+/// (integers within ±(2^53 − 1), valid UTF-8, bounded nesting) and every choice RFC 8785 fixes:
+/// no whitespace, members in UTF-16 order (so no duplicates), integers without leading zeros or
+/// `-0`, and strings escaped exactly as `CanonicalJSON.writeString` escapes them.
+private struct CanonicalChecker {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index = 0
+
+    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    private var next: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    mutating func value(depth: Int) -> Bool {
+        guard let next else { return false }
+        switch next {
+        case UInt8(ascii: "{"): return object(depth: depth + 1)
+        case UInt8(ascii: "["): return array(depth: depth + 1)
+        case UInt8(ascii: "\""): return string() != nil
+        case UInt8(ascii: "t"): return literal("true")
+        case UInt8(ascii: "f"): return literal("false")
+        case UInt8(ascii: "n"): return literal("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return integer()
+        default: return false
+        }
+    }
+
+    private mutating func literal(_ word: StaticString) -> Bool {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count else { return false }
+        for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] { return false }
+        index += count
+        return true
+    }
+
+    private mutating func object(depth: Int) -> Bool {
+        guard depth <= JSONLimits.maxDepth else { return false }
+        index += 1  // {
+        if next == UInt8(ascii: "}") {
+            index += 1
+            return true
+        }
+        var previousKey: Range<Int>?
+        while true {
+            guard next == UInt8(ascii: "\""), let key = string() else { return false }
+            if let previousKey, !precedes(previousKey, key) { return false }
+            previousKey = key
+            guard next == UInt8(ascii: ":") else { return false }
+            index += 1
+            guard value(depth: depth) else { return false }
+            switch next {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "}"): index += 1; return true
+            default: return false
+            }
+        }
+    }
+
+    private mutating func array(depth: Int) -> Bool {
+        guard depth <= JSONLimits.maxDepth else { return false }
+        index += 1  // [
+        if next == UInt8(ascii: "]") {
+            index += 1
+            return true
+        }
+        while true {
+            guard value(depth: depth) else { return false }
+            switch next {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "]"): index += 1; return true
+            default: return false
+            }
+        }
+    }
+
+    /// `-`? then `0` alone or a non-zero digit and digits, at most 2^53 − 1, never `-0`; no fraction or exponent.
+    private mutating func integer() -> Bool {
+        let negative = next == UInt8(ascii: "-")
+        if negative { index += 1 }
+        let start = index
+        var magnitude: Int64 = 0
+        while let byte = next, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+            guard index - start < 16 else { return false }  // 2^53 − 1 has 16 digits
+            magnitude = magnitude * 10 + Int64(byte - UInt8(ascii: "0"))
+            index += 1
+        }
+        guard index > start, magnitude <= JSONParser.maxSafeInteger else { return false }
+        if bytes[start] == UInt8(ascii: "0") && (index - start > 1 || negative) { return false }
+        return true
+    }
+
+    /// A string token exactly as `writeString` writes it; returns the range between its quotes.
+    private mutating func string() -> Range<Int>? {
+        index += 1  // "
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "\""):
+                index += 1
+                return start..<(index - 1)
+            case ..<0x20:
+                return nil
+            case UInt8(ascii: "\\"):
+                guard index + 1 < bytes.count else { return nil }
+                switch bytes[index + 1] {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"),
+                    UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    index += 2
+                case UInt8(ascii: "u"):
+                    // Only the controls without a short escape are written as \u00xx, in lowercase hex.
+                    guard index + 6 <= bytes.count, bytes[index + 2] == UInt8(ascii: "0"), bytes[index + 3] == UInt8(ascii: "0"),
+                        let high = Self.hex(bytes[index + 4]), high <= 1, let low = Self.hex(bytes[index + 5])
+                    else { return nil }
+                    switch high << 4 | low {
+                    case 0x08, 0x09, 0x0A, 0x0C, 0x0D: return nil
+                    default: index += 6
+                    }
+                default:
+                    return nil
+                }
+            case ..<0x80:
+                index += 1
+            default:
+                guard let length = Self.scalarLength(bytes, at: index) else { return nil }
+                index += length
+            }
+        }
+        return nil
+    }
+
+    /// A lowercase hex digit's value.
+    private static func hex(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        default: nil
+        }
+    }
+
+    /// The length of the well-formed UTF-8 sequence (of two to four bytes) at `at`, or nil:
+    /// no overlong forms, no surrogates, nothing past U+10FFFF.
+    private static func scalarLength(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Int? {
+        let lead = bytes[index]
+        let length: Int
+        var secondRange: ClosedRange<UInt8> = 0x80...0xBF
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; secondRange = 0xA0...0xBF
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; secondRange = 0x80...0x9F
+        case 0xF0: length = 4; secondRange = 0x90...0xBF
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; secondRange = 0x80...0x8F
+        default: return nil
+        }
+        guard index + length <= bytes.count, secondRange.contains(bytes[index + 1]) else { return nil }
+        for offset in 2..<length where !(0x80...0xBF).contains(bytes[index + offset]) { return nil }
+        return length
+    }
+
+    /// Whether the member name at `a` comes strictly before the one at `b` in UTF-16 code unit
+    /// order. Names without escapes and without a character from U+E000 up (lead byte 0xEE or
+    /// more) compare as their UTF-8 bytes; any other pair is decoded and compared as the writer does.
+    private func precedes(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        let first = UnsafeBufferPointer(rebasing: bytes[a]), second = UnsafeBufferPointer(rebasing: bytes[b])
+        let plain = { (name: UnsafeBufferPointer<UInt8>) in !name.contains { $0 == UInt8(ascii: "\\") || $0 >= 0xEE } }
+        if plain(first) && plain(second) { return first.lexicographicallyPrecedes(second) }
+        guard case .string(let x)? = try? JSONParser.parse(bytes: UnsafeBufferPointer(rebasing: bytes[(a.lowerBound - 1)..<(a.upperBound + 1)])),
+            case .string(let y)? = try? JSONParser.parse(bytes: UnsafeBufferPointer(rebasing: bytes[(b.lowerBound - 1)..<(b.upperBound + 1)]))
+        else { return false }
+        return CanonicalJSON.precedes(x, y)
+    }
+}
