@@ -26,6 +26,7 @@ public enum FuzzTarget {
             line += 1
             if end > start {
                 let text = UnsafeBufferPointer(rebasing: bytes[start..<end])
+                checkCanonicalAgrees(text)
                 if let event = try? SubmissionPipeline.checkedEvent(line: line, bytes: text, now: clock) {
                     fold.append(event)
                 }
@@ -33,6 +34,17 @@ public enum FuzzTarget {
             start = end + 1
         }
         fold.judgeAll()
+    }
+
+    /// `verify` trusts `CanonicalJSON.isCanonical` where it would otherwise parse and write
+    /// canonically: the two must give the same answer on every line, and on the canonical form of
+    /// every line that parses.
+    static func checkCanonicalAgrees(_ line: UnsafeBufferPointer<UInt8>) {
+        let parsed = try? JSONParser.parse(bytes: line)
+        let canonical = parsed.map(CanonicalJSON.bytes)
+        precondition(CanonicalJSON.isCanonical(line) == (canonical.map { $0.elementsEqual(line) } ?? false),
+                     "isCanonical disagrees with parse + canonical write")
+        if let canonical { precondition(canonical.withUnsafeBufferPointer(CanonicalJSON.isCanonical), "a canonical form is not canonical") }
     }
 
     /// The append rules and the case fold, in memory, as `BatchAppender` applies them.
