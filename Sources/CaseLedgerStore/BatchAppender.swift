@@ -236,15 +236,25 @@ public final class BatchAppender {
     /// projections' checkpoints; called before the commit.
     func finish() throws -> Ledger.Head {
         try flushStates()
+        // Many cases due (a bulk load): they are judged on the second core, idle now that the
+        // input is parsed, while this one reads their contacts from the log and writes.
+        let compliance = complianceDue.count >= Self.backgroundJudgingCases
+            ? projections.writers.lazy.compactMap { $0 as? ComplianceTable }.first : nil
+        compliance?.judgeInBackground()
+        defer { compliance?.cancelJudging() }
         for caseID in complianceDue.sorted() {
             // A case opened by a request that was rolled back has no events left: nothing to judge.
             guard let record = try complianceFromLog(caseID) else { continue }
             try projections.saveCompliance(record)
         }
+        try compliance?.finishJudging()
         complianceDue.removeAll()
         try ProjectionWriters.setCheckpoints(db, seq: seq)
         return Ledger.Head(seq: seq, hash: HashChain.hex(previousHash), recordedAt: recordedAt)
     }
+
+    /// Fewer cases than this due at the end of a batch are judged inline: a thread costs more.
+    static let backgroundJudgingCases = 256
 
     /// Writes each changed case's state back (its contacts judged when their history is in memory).
     private func flushStates() throws {

@@ -1,13 +1,14 @@
 import Foundation
 
 /// A versioned set of contact limits (docs/compliance.md): `Schemas/rulebooks/<id>.json`. An absent
-/// (or null) limit is not checked.
+/// (or null) limit is not checked. Immutable, and a class: the contact rules hand the rulebooks in
+/// force from contact to contact, and passing a reference costs one count, not one per field.
 ///
 /// ```swift
 /// let rulebook = try Rulebook(json: text)
 /// rulebook.contactHours   // (start: 480, end: 1320) minutes of the debtor's day, [start, end)
 /// ```
-public struct Rulebook: Sendable, Equatable {
+public final class Rulebook: Sendable, Equatable {
     public let id: String
     public let title: String
     public let jurisdiction: String
@@ -38,7 +39,7 @@ public struct Rulebook: Sendable, Equatable {
 
     public static func == (a: Rulebook, b: Rulebook) -> Bool { a.json == b.json }
 
-    public init(json text: String) throws(FieldError) {
+    public convenience init(json text: String) throws(FieldError) {
         let value: JSONValue
         do { value = try JSONParser.parse(text) } catch { throw FieldError(path: "rulebook", reason: error.description) }
         try self.init(value)
