@@ -62,6 +62,7 @@ from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 WIDTH, HEIGHT = 1280, 800
@@ -721,7 +722,10 @@ class ConsoleTests(unittest.TestCase):
         self.driver.get(self.url(f"/cases/{US_CASE}"))
         self.click_link("Integrity")
         self.wait_for_path("/integrity")
+        # The answer is a page under /integrity too: wait for this page to go before reading it.
+        page = self.driver.find_element(By.TAG_NAME, "html")
         self.driver.find_element(By.CSS_SELECTOR, "form[action='/integrity/verify'] button").click()
+        WebDriverWait(self.driver, 15).until(expected_conditions.staleness_of(page))
         self.wait_for_path("/integrity")
         outcome = self.text("main section p")
         self.assertTrue(outcome.startswith("ok: 11 events"), outcome)
