@@ -20,6 +20,11 @@ public struct CaseLedgerCommand: ParsableCommand {
     /// 3 concurrency conflict, 4 verification failed.
     public static func run(arguments: [String]) -> Int32 {
         do {
+            // A tuning variable set wrong would otherwise be ignored without a word.
+            if case .failure(let error) = Limits.foldCases(ProcessInfo.processInfo.environment) {
+                Console.error("error: \(error.path): \(error.reason)")
+                return 2
+            }
             var command = try parseAsRoot(arguments)
             try command.run()
             return 0

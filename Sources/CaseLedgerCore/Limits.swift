@@ -19,14 +19,23 @@ public enum Limits {
     public static let batchStateCacheCases = 8192
     /// Most cases one pass of a fold over the whole log (rebuild, verify, replay, compliance
     /// reports) holds; a log with more cases is folded in several passes, each over a share of
-    /// them, so memory stays bounded whatever the log's length (BENCHMARKS.md: a smaller share
-    /// also folds faster, its working set fitting the caches better; each extra pass is a scan
-    /// of the log that skips other shares' rows unparsed, about 0.2 s per million events).
-    /// `CASELEDGER_FOLD_CASES` sets another, to trade time for memory.
-    public static let foldCasesPerPass: Int = {
-        if let text = ProcessInfo.processInfo.environment["CASELEDGER_FOLD_CASES"], let cases = Int(text), cases >= 1 { return cases }
-        return 20_000
-    }()
+    /// them, so memory stays bounded whatever the log's length. Each extra pass reads the log
+    /// again, skipping other shares' rows unparsed: about 0.2 s per million events at 10^6, nearer
+    /// 0.5 s at 10^7 (BENCHMARKS.md). `CASELEDGER_FOLD_CASES` sets another, to trade time for
+    /// memory; the command line refuses a value that is not a whole number ≥ 1.
+    public static let foldCasesPerPass: Int = (try? foldCases(ProcessInfo.processInfo.environment).get()) ?? defaultFoldCases
+    public static let defaultFoldCases = 20_000
+    public static let foldCasesVariable = "CASELEDGER_FOLD_CASES"
+
+    /// The share size an environment asks for: the default when it says nothing, an error naming
+    /// the variable and the value when it says something else than a whole number ≥ 1.
+    public static func foldCases(_ environment: [String: String]) -> Result<Int, FieldError> {
+        guard let text = environment[foldCasesVariable] else { return .success(defaultFoldCases) }
+        guard let cases = Int(text), cases >= 1 else {
+            return .failure(FieldError(path: foldCasesVariable, reason: "expected a whole number of cases, at least 1, got \"\(text.prefix(maxEchoedCharacters))\""))
+        }
+        return .success(cases)
+    }
     /// The largest amount or total the ledger keeps: 2^53 − 1, the largest integer every JSON
     /// reader holds exactly. A case whose paid total or balance would pass it is refused.
     public static let maxMinorUnits: Int64 = 9_007_199_254_740_991

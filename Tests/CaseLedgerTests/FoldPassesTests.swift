@@ -68,6 +68,21 @@ final class FoldPassesTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains(removed), "names the missing case: \(result.stderr)")
     }
 
+    func testABadShareSizeIsRefusedBeforeAnythingIsRead() throws {
+        let folder = try TemporaryFolder()
+        let db = folder.path("ledger.sqlite")
+        XCTAssertEqual(try CLI.run(["generate", "--db", db, "--cases", "5", "--seed", "7"]).exitCode, 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: db))
+        for value in ["0", "-3", "many", "1.5", ""] {
+            for command in [["rebuild", "--db", db], ["verify", "--db", db]] {
+                let result = try CLI.run(command, environment: ["CASELEDGER_FOLD_CASES": value])
+                XCTAssertEqual(result.exitCode, 2, "\(command[0]) with CASELEDGER_FOLD_CASES=\(value): \(result.stderr)")
+                XCTAssertTrue(result.stderr.contains("CASELEDGER_FOLD_CASES") && result.stderr.contains("at least 1"), result.stderr)
+            }
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: db)), before, "a refused command wrote to the ledger")
+    }
+
     /// Every projection table's rows, sorted (row order within a table is not part of the contract).
     private func tables(_ path: String) throws -> [String: [String]] {
         let queue = try DatabaseQueue(path: path)

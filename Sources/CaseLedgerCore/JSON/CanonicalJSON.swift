@@ -131,11 +131,6 @@ extension CanonicalJSON {
         var checker = CanonicalChecker(bytes: bytes)
         return checker.value(depth: 0) && checker.index == bytes.count
     }
-
-    public static func isCanonical(_ text: String) -> Bool {
-        var text = text
-        return text.withUTF8 { isCanonical($0) }
-    }
 }
 
 /// The one-pass reader behind `CanonicalJSON.isCanonical`. Every rule of the strict parser holds
