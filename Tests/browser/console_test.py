@@ -38,6 +38,7 @@ go to unittest (e.g. `-- -v ConsoleTests.test_xss_corpus_is_shown_as_text_and_ne
 """
 
 import argparse
+import contextlib
 import html.parser
 import http.cookiejar
 import json
@@ -405,8 +406,8 @@ class ConsoleTests(unittest.TestCase):
         self.driver.get(self.url("/sign-in"))
         self.check_page("sign-in")
         self.driver.find_element(By.ID, "token").send_keys(LEDGER.tokens[role])
-        self.driver.find_element(By.CSS_SELECTOR, "form.signin button[type=submit]").click()
-        self.wait_for_path("/cases")
+        with self.navigation_to("/cases"):
+            self.driver.find_element(By.CSS_SELECTOR, "form.signin button[type=submit]").click()
         self.assertIsNotNone(self.session(), "no session cookie after signing in")
 
     def open_session(self, role):
@@ -421,10 +422,29 @@ class ConsoleTests(unittest.TestCase):
         self.wait_for_path("/cases")
 
     def wait_for_path(self, prefix):
+        """Waits until the browser is at `prefix` and that page has finished loading."""
         try:
-            WebDriverWait(self.driver, 15).until(lambda d: self.path().startswith(prefix))
+            WebDriverWait(self.driver, 15).until(
+                lambda d: self.path().startswith(prefix) and d.execute_script("return document.readyState") == "complete")
         except TimeoutException:
             self.fail(f"expected to reach {prefix}, still at {self.path()}: {self.driver.title}")
+
+    @contextlib.contextmanager
+    def navigation_to(self, prefix):
+        """Around a click or a submit: waits for the page it was on to go, then for `prefix` to load.
+
+        Waiting for the path alone is not enough: the URL changes when the next page commits, before
+        it is parsed, and a page can answer under the path it was posted from (a refused sign-in, the
+        integrity check). Reading too early finds the old page's elements gone (stale) or the new
+        page's not there yet.
+        """
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        yield
+        try:
+            WebDriverWait(self.driver, 15).until(expected_conditions.staleness_of(old))
+        except TimeoutException:
+            self.fail(f"the page did not change on the way to {prefix}; still at {self.path()}")
+        self.wait_for_path(prefix)
 
     def click_link(self, text):
         self.driver.find_element(By.LINK_TEXT, text).click()
@@ -509,7 +529,8 @@ class ConsoleTests(unittest.TestCase):
         self.wait_for_path("/sign-in")
         # A wrong token: refused on the page, no session.
         self.driver.find_element(By.ID, "token").send_keys("not-a-token")
-        self.driver.find_element(By.CSS_SELECTOR, "form.signin button[type=submit]").click()
+        with self.navigation_to("/sign-in"):
+            self.driver.find_element(By.CSS_SELECTOR, "form.signin button[type=submit]").click()
         self.assertIn("not one this ledger knows", self.text("p.problem"))
         self.assertIsNone(self.session())
         self.assertTrue(any("401" in entry["message"] for entry in self.driver.get_log("browser")),
@@ -529,8 +550,8 @@ class ConsoleTests(unittest.TestCase):
         self.driver.get(self.url(f"/cases/{US_CASE}?type=call.placed"))
         self.wait_for_path("/sign-in?next=")
         self.driver.find_element(By.ID, "token").send_keys(LEDGER.tokens["auditor"])
-        self.driver.find_element(By.CSS_SELECTOR, "form.signin button[type=submit]").click()
-        self.wait_for_path(f"/cases/{US_CASE}?type=call.placed")
+        with self.navigation_to(f"/cases/{US_CASE}?type=call.placed"):
+            self.driver.find_element(By.CSS_SELECTOR, "form.signin button[type=submit]").click()
         self.assertEqual(self.driver.title, f"Case {US_CASE} · CaseLedger")
         self.assertEqual(len(self.driver.find_elements(By.CSS_SELECTOR, "table.timeline tbody tr")), 2)
 
@@ -538,15 +559,15 @@ class ConsoleTests(unittest.TestCase):
         self.open_session("reader")
         search = self.driver.find_element(By.NAME, "q")
         search.send_keys(US_ACCOUNT)
-        search.submit()
-        self.wait_for_path("/cases?q=")
+        with self.navigation_to("/cases?q="):
+            search.submit()
         rows = self.driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")
         self.assertEqual([row.find_element(By.TAG_NAME, "a").text for row in rows], [US_CASE])
         self.assertIn(money(US_PRINCIPAL - COUNTED_PAYMENT, "USD"), rows[0].text)
         self.check_page("cases-search")
 
-        self.click_link(US_CASE)
-        self.wait_for_path(f"/cases/{US_CASE}")
+        with self.navigation_to(f"/cases/{US_CASE}"):
+            self.click_link(US_CASE)
         self.assertEqual(self.driver.title, f"Case {US_CASE} · CaseLedger")
         self.assertEqual(self.text("dd.balance"), money(US_PRINCIPAL - COUNTED_PAYMENT, "USD"))
 
@@ -578,19 +599,19 @@ class ConsoleTests(unittest.TestCase):
         self.check_page("case")
 
         # The caller's trail.
-        late[0].find_element(By.LINK_TEXT, US_CALLER).click()
-        self.wait_for_path("/actors/")
+        with self.navigation_to("/actors/"):
+            late[0].find_element(By.LINK_TEXT, US_CALLER).click()
         self.assertEqual(self.driver.title, f"Actor {US_CALLER} · CaseLedger")
         self.assertEqual(len(self.driver.find_elements(By.CSS_SELECTOR, "table.timeline tbody tr")), 2)
         self.check_page("actor")
 
     def test_complaint_evidence_pack_downloads_and_prints(self):
         self.open_session("reader")
-        self.click_link("Complaints")
-        self.wait_for_path("/complaints")
+        with self.navigation_to("/complaints"):
+            self.click_link("Complaints")
         self.check_page("complaints")
-        self.click_link(US_COMPLAINT)
-        self.wait_for_path(f"/complaints/{US_COMPLAINT}")
+        with self.navigation_to(f"/complaints/{US_COMPLAINT}"):
+            self.click_link(US_COMPLAINT)
         self.assertEqual(self.driver.title, f"Complaint {US_COMPLAINT} · CaseLedger")
         violations = [li.text for li in self.driver.find_elements(By.CSS_SELECTOR, "ul.violations li")]
         self.assertEqual(len(violations), len(LATE_CALL_BREACHES), violations)
@@ -615,8 +636,8 @@ class ConsoleTests(unittest.TestCase):
         self.assertTrue(headers["Content-Type"].startswith("application/json"), headers["Content-Type"])
         self.assertEqual(json.loads(body)["complaint"]["filing"]["data"]["complaint_id"], US_COMPLAINT)
 
-        self.click_link("The printable page")
-        self.wait_for_path(f"/complaints/{US_COMPLAINT}/evidence.html")
+        with self.navigation_to(f"/complaints/{US_COMPLAINT}/evidence.html"):
+            self.click_link("The printable page")
         body = self.driver.find_element(By.TAG_NAME, "body").text
         self.assertIn(US_COMPLAINT, body)
         self.assertIn(XSS_SCRIPT, body)
@@ -640,15 +661,15 @@ class ConsoleTests(unittest.TestCase):
 
     def test_what_if_compares_two_rulebooks(self):
         self.open_session("auditor")
-        self.click_link("Compliance")
-        self.wait_for_path("/compliance")
+        with self.navigation_to("/compliance"):
+            self.click_link("Compliance")
         self.check_page("compliance")
         before, after, before_count, after_count = WHAT_IF
         form = self.driver.find_element(By.CSS_SELECTOR, "form.whatif")
         Select(form.find_element(By.NAME, "before")).select_by_value(before)
         Select(form.find_element(By.NAME, "after")).select_by_value(after)
-        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        self.wait_for_path("/compliance/what-if")
+        with self.navigation_to("/compliance/what-if"):
+            form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         self.assertEqual(self.driver.title, f"What if: {before} → {after} · CaseLedger")
         summary = self.text("p.summary")
         self.assertTrue(summary.startswith(f"{before} → {after}: {before_count} → {after_count} violations"), summary)
@@ -663,8 +684,8 @@ class ConsoleTests(unittest.TestCase):
         self.assertEqual(ids, [US_CASE])
         search = self.driver.find_element(By.NAME, "q")
         search.send_keys(CN_ACCOUNT)
-        search.submit()
-        self.wait_for_path("/cases?q=")
+        with self.navigation_to("/cases?q="):
+            search.submit()
         self.assertEqual(self.driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr"), [])
         self.assertEqual(self.text("p.empty"), "No case matches.")
         self.check_page("cases-search")
@@ -685,14 +706,14 @@ class ConsoleTests(unittest.TestCase):
         self.driver.get(self.url(f"/cases/{CN_CASE}"))
         self.check_page_status_404()
 
-        self.click_link("Complaints")
-        self.wait_for_path("/complaints")
+        with self.navigation_to("/complaints"):
+            self.click_link("Complaints")
         self.assertEqual([a.text for a in self.driver.find_elements(By.CSS_SELECTOR, "table.list tbody td:first-child a")],
                          [US_COMPLAINT])
         self.check_page("complaints")
 
-        self.click_link("Compliance")
-        self.wait_for_path("/compliance")
+        with self.navigation_to("/compliance"):
+            self.click_link("Compliance")
         charts = {figure.find_element(By.TAG_NAME, "figcaption").text: figure
                   for figure in self.driver.find_elements(By.CSS_SELECTOR, "figure.chart")}
         regions = [label.text for label in charts["Violations by region"].find_elements(By.CSS_SELECTOR, "svg text.label")]
@@ -720,18 +741,15 @@ class ConsoleTests(unittest.TestCase):
         self.open_session("auditor")
         # Reach the actor page and the case before looking at who read what.
         self.driver.get(self.url(f"/cases/{US_CASE}"))
-        self.click_link("Integrity")
-        self.wait_for_path("/integrity")
-        # The answer is a page under /integrity too: wait for this page to go before reading it.
-        page = self.driver.find_element(By.TAG_NAME, "html")
-        self.driver.find_element(By.CSS_SELECTOR, "form[action='/integrity/verify'] button").click()
-        WebDriverWait(self.driver, 15).until(expected_conditions.staleness_of(page))
-        self.wait_for_path("/integrity")
+        with self.navigation_to("/integrity"):
+            self.click_link("Integrity")
+        with self.navigation_to("/integrity"):
+            self.driver.find_element(By.CSS_SELECTOR, "form[action='/integrity/verify'] button").click()
         outcome = self.text("main section p")
         self.assertTrue(outcome.startswith("ok: 11 events"), outcome)
         self.check_page("integrity")
-        self.click_link("Access log")
-        self.wait_for_path("/access-log")
+        with self.navigation_to("/access-log"):
+            self.click_link("Access log")
         rows = [row.text for row in self.driver.find_elements(By.CSS_SELECTOR, "table.list tbody tr")]
         self.assertTrue(any("aud.ines" in row and f"/cases/{US_CASE}" in row for row in rows), rows[:5])
         self.check_page("access-log")
@@ -739,8 +757,8 @@ class ConsoleTests(unittest.TestCase):
     def test_sign_out_then_a_protected_page_asks_to_sign_in(self):
         self.open_session("auditor")
         old = self.session()
-        self.driver.find_element(By.CSS_SELECTOR, "form.signout button").click()
-        self.wait_for_path("/sign-in")
+        with self.navigation_to("/sign-in"):
+            self.driver.find_element(By.CSS_SELECTOR, "form.signout button").click()
         self.assertIsNone(self.session())
         self.driver.get(self.url(f"/cases/{US_CASE}"))
         self.wait_for_path("/sign-in")
