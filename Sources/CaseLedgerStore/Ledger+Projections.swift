@@ -12,7 +12,6 @@ import GRDB
 public struct ProjectionFold {
     /// Open cases' states, boxed so that folding an event mutates them in place.
     private var openCases: [String: CaseBox] = [:]
-    public private(set) var marks: [AuditProjection.VoidMark] = []
     public private(set) var events: Int64 = 0
     public private(set) var lastSeq: Int64 = 0
     public private(set) var caseCount = 0
@@ -30,10 +29,9 @@ public struct ProjectionFold {
         }
         CaseStateProjection.apply(event, to: &box.state, target: target, data: data ?? "{}")
         ComplianceProjection.apply(event, to: &box.compliance, target: target, data: data ?? "{}")
-        if target != nil { AuditProjection.apply(event, to: &marks, target: target, data: data ?? "{}") }
         events += 1
         lastSeq = max(lastSeq, event.seq)  // passes each run through the log in seq order
-        if let state = box.state, state.isClosed {
+        if box.state?.isClosed == true {  // read in place: binding the state would copy it
             openCases[event.caseID] = nil
             try retire(box)
         }
@@ -91,7 +89,7 @@ final class CaseBox {
         complianceChanged = false
         complaintsChanged = false
         isNew = false
-        if let state { stored = (state.status.rawValue, state.escalation?.rawValue) }
+        if let status = state?.status { stored = (status.rawValue, state?.escalation?.rawValue) }
     }
 }
 
@@ -114,7 +112,7 @@ extension Ledger {
     /// events (replay's filters). `data` is read only for the types whose fact needs it. Void
     /// targets are resolved from the same database.
     /// With a `share`, only the events of the cases in that share are fed (see `FoldShare`).
-    static func feedEvents(_ db: Database, share: FoldShare = .all, include: (FeedRow) -> Bool = { _ in true },
+    static func feedEvents(_ db: Database, share: FoldShare = .all, include: ((FeedRow) -> Bool)? = nil,
                            _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
         let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events ORDER BY seq")
         try feed(rows, lookup: try RawStatement(db, voidTargetLookup), share: share, include: include, body)
@@ -161,13 +159,13 @@ extension Ledger {
 
         func feed(_ caseID: String, _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
             rows.bind(1, caseID)
-            try Ledger.feed(rows, lookup: lookup, share: .all, include: { _ in true }, body)
+            try Ledger.feed(rows, lookup: lookup, share: .all, include: nil, body)
         }
     }
 
     static let voidTargetLookup = "SELECT case_id, type, data FROM events WHERE event_id = ?"
 
-    private static func feed(_ rows: RawStatement, lookup: RawStatement, share: FoldShare, include: (FeedRow) -> Bool,
+    private static func feed(_ rows: RawStatement, lookup: RawStatement, share: FoldShare, include: ((FeedRow) -> Bool)?,
                              _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
         defer { rows.reset() }
         while try rows.step() {
@@ -178,10 +176,12 @@ extension Ledger {
                 throw LedgerError.verificationFailed(seq: seq, reason: "unreadable type or occurred_at")
             }
             let caseID = rows.text(2)
-            let openingZone = type == .caseOpened ? SelectionEvaluator.openingZone(type: type.rawValue, data: rows.text(7)) : nil
-            guard include(FeedRow(seq: seq, caseID: caseID, type: type, occurredMicros: occurred.epochMicros, recordedAt: rows.text(6),
-                                  openingZone: openingZone)) else {
-                continue
+            // The row a filter sees is made only when there is a filter (a replay's selection).
+            if let include {
+                let openingZone = type == .caseOpened ? SelectionEvaluator.openingZone(type: type.rawValue, data: rows.text(7)) : nil
+                let row = FeedRow(seq: seq, caseID: caseID, type: type, occurredMicros: occurred.epochMicros, recordedAt: rows.text(6),
+                                  openingZone: openingZone)
+                guard include(row) else { continue }
             }
             var data: String?
             let fact: CaseFact
@@ -217,7 +217,7 @@ extension Ledger {
     /// Folds every projection from the log, handing each case's final folds to `finished`
     /// (closed cases as they close, the rest at the end of their pass), and returns the fold.
     /// Each event reaches `each` and the fold exactly once, in `seq` order within its case.
-    static func foldProjections(_ db: Database, include: (FeedRow) -> Bool = { _ in true },
+    static func foldProjections(_ db: Database, include: ((FeedRow) -> Bool)? = nil,
                                 each: (CaseEvent, VoidTarget?, String) throws -> Void = { _, _, _ in },
                                 finished: (CaseBox) throws -> Void) throws -> ProjectionFold {
         try db.execute(sql: "PRAGMA cache_size = -\(scanCacheKiB)")
@@ -237,7 +237,7 @@ extension Ledger {
     /// Drops and recreates the named projections' tables, folds the log into them, and sets
     /// their versions and checkpoints. Returns the number of events folded.
     @discardableResult
-    static func rebuild(_ db: Database, names: [String], include: (FeedRow) -> Bool = { _ in true }) throws -> Int64 {
+    static func rebuild(_ db: Database, names: [String], include: ((FeedRow) -> Bool)? = nil) throws -> Int64 {
         let rules = try rules(db)
         let projections = ProjectionRegistry.named(names)
         for projection in projections {
@@ -369,7 +369,7 @@ extension Ledger {
     /// Rebuilds every projection in memory and compares it with what is stored; throws
     /// `verificationFailed` naming the projection and the first case (or event) that differs.
     public func verifyProjections() throws {
-        try database.read { db in try Self.verifyProjections(db) }
+        _ = try database.read { db in try Self.verifyProjections(db) }
     }
 
     /// Compares every projection with an in-memory rebuild. One whose checkpoint does not match
@@ -388,7 +388,9 @@ extension Ledger {
         let compliance = writers.writers.lazy.compactMap { $0 as? ComplianceTable }.first
         compliance?.judgeInBackground(verifying: true)
         defer { compliance?.cancelJudging() }
-        let fold = try foldProjections(db) { box in
+        let fold = try foldProjections(db, each: { event, target, data in
+            for writer in writers.writers { try writer.verifyRecord(event, target: target, data: data) }
+        }) { box in
             for writer in writers.writers { try writer.verify(box) }
         }
         for writer in writers.writers { try writer.verifyFinish(fold) }

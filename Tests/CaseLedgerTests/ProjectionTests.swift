@@ -424,6 +424,33 @@ final class ProjectionTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains(call.id), result.stderr)
     }
 
+    /// verify compares each void a rebuild makes with its stored row as it goes, and counts the
+    /// rest: an edited row, and rows the log does not account for (a void of an event never
+    /// voided, naming a real event as the voiding one or an invented one), are each caught.
+    func testVerifyCatchesAVoidEditedOrAddedByHand() throws {
+        let c = CaseScript()
+        let call = c.call(at: march(2))
+        let other = c.call(at: march(4))
+        let void = c.void(call, at: march(3))
+        let tampering: [(sql: String, expected: String)] = [
+            ("UPDATE audit_voids SET reason = 'nothing happened' WHERE voided_event_id = '\(call.id)'",
+             "the void of \(call.id) differs from a rebuild (reason)"),
+            ("INSERT INTO audit_voids SELECT '\(other.id)', voiding_event_id, voiding_seq, actor, occurred_at, reason FROM audit_voids",
+             "a void of \(other.id) is stored but not in the log"),
+            ("INSERT INTO audit_voids VALUES ('\(other.id)', '018cc787-e060-7621-9315-f4921d2265e3', 3, 'x:y', '2026-03-04T10:00:00Z', 'r')",
+             "a void of \(other.id) is stored but not in the log"),
+        ]
+        for (sql, expected) in tampering {
+            let ledger = try LedgerFile(self)
+            try ledger.record([c.opened(), call, void, other])
+            try ledger.assertVerifies()
+            try ledger.sql(sql)
+            let result = try ledger.run(["verify"])
+            XCTAssertEqual(result.exitCode, 4, "\(sql): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("projection audit: \(expected)"), "\(sql): \(result.stderr)")
+        }
+    }
+
     func testARebuildFromTheLogEqualsTheIncrementalProjections() throws {
         let ledger = try LedgerFile(self)
         let generated = try ledger.run(["generate", "--cases", "80", "--seed", "4"])

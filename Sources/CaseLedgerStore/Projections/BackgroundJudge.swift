@@ -13,6 +13,11 @@ final class BackgroundJudge: @unchecked Sendable {
     private var judged: [Judged] = []
     private var inFlight = 0
     private var ending = false
+    /// Whether the worker sleeps on `condition` for work, and whether the caller sleeps on it for
+    /// outcomes: each side wakes the other only when it is asleep (a wake-up is a system call, and
+    /// a rebuild submits a case every 30 events).
+    private var workerAsleep = false
+    private var callerAsleep = false
     /// Cases submitted but not yet taken back: beyond this the caller waits (bounded memory).
     private static let maxInFlight = 2_048
 
@@ -25,7 +30,11 @@ final class BackgroundJudge: @unchecked Sendable {
     private func run(_ rules: RulebookChoice) {
         while true {
             condition.lock()
-            while waiting.isEmpty && !ending { condition.wait() }
+            while waiting.isEmpty && !ending {
+                workerAsleep = true
+                condition.wait()
+                workerAsleep = false
+            }
             if waiting.isEmpty {
                 condition.unlock()
                 return
@@ -36,7 +45,7 @@ final class BackgroundJudge: @unchecked Sendable {
             let results = batch.map { ($0, ContactRules.judge($0, by: rules)) }
             condition.lock()
             judged += results
-            condition.broadcast()
+            if callerAsleep { condition.broadcast() }
             condition.unlock()
         }
     }
@@ -45,10 +54,10 @@ final class BackgroundJudge: @unchecked Sendable {
     func submit(_ record: ComplianceCase) -> [Judged] {
         condition.lock()
         defer { condition.unlock() }
-        while inFlight >= Self.maxInFlight && judged.isEmpty { condition.wait() }
+        while inFlight >= Self.maxInFlight && judged.isEmpty { sleep() }
         waiting.append(record)
         inFlight += 1
-        condition.broadcast()
+        if workerAsleep { condition.broadcast() }
         return takeJudged()
     }
 
@@ -58,8 +67,15 @@ final class BackgroundJudge: @unchecked Sendable {
         defer { condition.unlock() }
         ending = true
         condition.broadcast()
-        while inFlight > judged.count { condition.wait() }
+        while inFlight > judged.count { sleep() }
         return takeJudged()
+    }
+
+    /// The caller waits for outcomes (with `condition` locked).
+    private func sleep() {
+        callerAsleep = true
+        condition.wait()
+        callerAsleep = false
     }
 
     /// Ends the thread without waiting for outcomes (the caller failed and rolls back).

@@ -108,7 +108,7 @@ final class ComplaintsTable: StoredProjection {
 
     func verifyFinish(_ fold: ProjectionFold) throws {
         // Every row belongs to a case compared above; a row of a case the log does not have is extra.
-        let orphans = try Int.fetchOne(db, sql: "SELECT count(*) FROM complaints WHERE case_id NOT IN (SELECT case_id FROM case_state)") ?? 0
+        let orphans = try Int.fetchOne(db, sql: "SELECT count(*) FROM complaints c WHERE NOT EXISTS (SELECT 1 FROM case_state s WHERE s.case_id = c.case_id)") ?? 0
         if orphans > 0 {
             throw LedgerError.verificationFailed(seq: nil, reason: "projection complaints holds \(orphans) complaints of cases the log does not have")
         }

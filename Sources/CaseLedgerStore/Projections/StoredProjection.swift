@@ -25,6 +25,8 @@ protocol StoredProjection: AnyObject {
     func record(_ event: CaseEvent, target: VoidTarget?, data: String) throws
     /// A case's folds: after an append changed them, or final, on a rebuild.
     func save(_ box: CaseBox) throws
+    /// `verify`'s `record`: throws when what is stored for this event is not what a rebuild makes.
+    func verifyRecord(_ event: CaseEvent, target: VoidTarget?, data: String) throws
     /// Throws naming the difference when what is stored for this case is not what a rebuild made.
     func verify(_ box: CaseBox) throws
     /// After every case was compared: throws when something is stored that no case accounts for.
@@ -34,6 +36,7 @@ protocol StoredProjection: AnyObject {
 extension StoredProjection {
     static func fingerprint(_ rules: RulebookChoice) -> String { "" }
     func record(_ event: CaseEvent, target: VoidTarget?, data: String) throws {}
+    func verifyRecord(_ event: CaseEvent, target: VoidTarget?, data: String) throws {}
 }
 
 /// Every projection the ledger keeps, in the order they are written.
