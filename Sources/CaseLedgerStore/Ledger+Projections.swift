@@ -112,17 +112,8 @@ extension Ledger {
     /// events (replay's filters). `data` is read only for the types whose fact needs it. Void
     /// targets are resolved from the same database.
     /// With a `share`, only the events of the cases in that share are fed (see `FoldShare`).
-    /// Without a filter, the log is read and decoded on a second connection and thread
-    /// (`PrefetchedFeed`) when that connection sees the same log.
     static func feedEvents(_ db: Database, share: FoldShare = .all, include: ((FeedRow) -> Bool)? = nil,
                            _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
-        if include == nil, try PrefetchedFeed.feed(db, share: share, body) { return }
-        try readLog(db, share: share, include: include, body)
-    }
-
-    /// `feedEvents` on this connection and thread.
-    static func readLog(_ db: Database, share: FoldShare, include: ((FeedRow) -> Bool)?,
-                        _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
         let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events ORDER BY seq")
         try feed(rows, lookup: try RawStatement(db, voidTargetLookup), share: share, include: include, body)
     }
@@ -130,7 +121,7 @@ extension Ledger {
     /// One pass's share of the cases: those whose case_id hashes (FNV-1a, the same in every
     /// process, so passes and the rows they write come out in the same order every run) to
     /// `index` modulo `count`.
-    struct FoldShare: Sendable {
+    struct FoldShare {
         let index: UInt64
         let count: UInt64
 
@@ -250,7 +241,7 @@ extension Ledger {
         let rules = try rules(db)
         let projections = ProjectionRegistry.named(names)
         // The small cache from the start: dropping the old tables reads all their pages, which
-        // would otherwise stay in the big one (about 90 MiB at 10^6 events) through the fold.
+        // would otherwise stay in the big one through the fold.
         try db.execute(sql: "PRAGMA cache_size = -\(scanCacheKiB)")
         defer { try? db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
         for projection in projections {

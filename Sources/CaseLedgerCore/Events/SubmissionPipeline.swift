@@ -24,7 +24,7 @@ public final class SubmissionPipeline {
         case failure(LedgerError)
     }
 
-    private let queue = ChunkQueue<Item>(capacity: SubmissionPipeline.chunksInFlight)
+    private let queue = ChunkQueue(capacity: SubmissionPipeline.chunksInFlight)
 
     /// Starts reading `fileDescriptor` at once. `clock` is the ledger clock, read again for each
     /// chunk, so an event written just before it is sent is never "in the future" of a stale clock.
@@ -114,25 +114,24 @@ public final class SubmissionPipeline {
 /// The one policy for a UTF-8 byte-order mark, in NDJSON and in rulebook files alike: refused, with a way out.
 public let byteOrderMarkReason = "the text starts with a UTF-8 byte-order mark (U+FEFF); save it as UTF-8 without a BOM"
 
-/// A bounded, blocking queue of chunks from one producer thread to one consumer: the NDJSON
-/// reader's checked lines to the appender, the log's decoded events to a fold.
-public final class ChunkQueue<Element>: @unchecked Sendable {
+/// A bounded, blocking queue of chunks between the two threads.
+final class ChunkQueue: @unchecked Sendable {
     private let condition = NSCondition()
-    private var chunks: [[Element]] = []
+    private var chunks: [[SubmissionPipeline.Item]] = []
     private var finished = false
     private var cancelled = false
     private let capacity: Int
 
-    public init(capacity: Int) { self.capacity = capacity }
+    init(capacity: Int) { self.capacity = capacity }
 
 
-    public var isCancelled: Bool {
+    var isCancelled: Bool {
         condition.lock()
         defer { condition.unlock() }
         return cancelled
     }
 
-    public func put(_ chunk: [Element]) {
+    func put(_ chunk: [SubmissionPipeline.Item]) {
         condition.lock()
         defer { condition.unlock() }
         while chunks.count >= capacity && !cancelled { condition.wait() }
@@ -140,7 +139,7 @@ public final class ChunkQueue<Element>: @unchecked Sendable {
         condition.broadcast()
     }
 
-    public func finish() {
+    func finish() {
         condition.lock()
         finished = true
         condition.broadcast()
@@ -148,7 +147,7 @@ public final class ChunkQueue<Element>: @unchecked Sendable {
     }
 
     /// The next chunk, or nil once the producer has finished and everything was taken.
-    public func take() -> [Element]? {
+    func take() -> [SubmissionPipeline.Item]? {
         condition.lock()
         defer { condition.unlock() }
         while chunks.isEmpty && !finished { condition.wait() }
@@ -158,13 +157,13 @@ public final class ChunkQueue<Element>: @unchecked Sendable {
         return chunk
     }
 
-    public func waitUntilFullOrFinished() {
+    func waitUntilFullOrFinished() {
         condition.lock()
         defer { condition.unlock() }
         while chunks.count < capacity && !finished && !cancelled { condition.wait() }
     }
 
-    public func cancel() {
+    func cancel() {
         condition.lock()
         cancelled = true
         chunks.removeAll()
