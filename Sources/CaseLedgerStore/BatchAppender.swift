@@ -29,13 +29,16 @@ public final class BatchAppender {
     /// Case states touched by this batch (the fold behind both the checks and the case projection),
     /// boxed so that an event folds in place.
     private var states: [String: CaseBox] = [:]
+    /// What the cached states weigh together (`CaseBox.weight`), kept under `Limits.batchStateCacheRecords`.
+    private var cachedWeight = 0
     private var dirty: Set<String> = []
     /// Cases whose contacts must be judged again before the commit, but whose contact history is
     /// not in memory (read back from its stored state, or evicted from `states`): each is judged
     /// once, in `finish`, from its events in the log. Judging at every eviction instead made a
     /// batch of many interleaved cases quadratic (each eviction re-read and re-judged a case's history).
     private var complianceDue: Set<String> = []
-    /// Set once a batch holds more cases than `Limits.batchStateCacheCases`: from then on no case
+    /// Set once a batch holds more cases than its cache keeps (`Limits.batchStateCacheCases`, or
+    /// states weighing more than `Limits.batchStateCacheRecords`): from then on no case
     /// keeps its contact history in memory (every changed case is judged once, in `finish`, from
     /// the log), which makes a case in memory several times smaller.
     private var isBulk = false
@@ -176,17 +179,20 @@ public final class BatchAppender {
                 ComplianceProjection.apply(caseEvent, to: &box.compliance, target: target,
                                            data: String(decoding: event.canonicalData, as: UTF8.self))
             }
+            reweigh(box)
         } else {
             let opened = CaseBox(try? CaseState.opening(caseEvent, data: String(decoding: event.canonicalData, as: UTF8.self)),
                                  compliance: isBulk ? nil : ComplianceCase(opening: caseEvent))
             opened.lastUsed = seq
-            states[event.caseID] = opened
+            cache(event.caseID, opened)
         }
         if target != nil {
             try projections.record(caseEvent, target: target, data: String(decoding: event.canonicalData, as: UTF8.self))
         }
         dirty.insert(event.caseID)
-        if states.count > Limits.batchStateCacheCases { try evictLeastRecentlyUsed() }
+        if states.count > Limits.batchStateCacheCases || cachedWeight > Limits.batchStateCacheRecords {
+            try evictLeastRecentlyUsed()
+        }
         return .appended(seq: seq)
     }
 
@@ -217,6 +223,7 @@ public final class BatchAppender {
         duplicates = mark.duplicates
         repeats.removeLast(repeats.count - mark.repeats)
         states.removeAll(keepingCapacity: true)
+        cachedWeight = 0
         dirty.removeAll(keepingCapacity: true)
     }
 
@@ -236,6 +243,11 @@ public final class BatchAppender {
     /// projections' checkpoints; called before the commit.
     func finish() throws -> Ledger.Head {
         try flushStates()
+        if isBulk {
+            // Written back, and the cases due are judged from the log: their memory goes to judging.
+            states.removeAll()
+            cachedWeight = 0
+        }
         // Many cases due (a bulk load): they are judged on the second core, idle now that the
         // input is parsed, while this one reads their contacts from the log and writes.
         let compliance = complianceDue.count >= Self.backgroundJudgingCases
@@ -277,9 +289,10 @@ public final class BatchAppender {
         box.written()
     }
 
-    /// Keeps memory bounded: the least recently used half of the cases in memory is written back
-    /// and dropped. A portfolio appended in time order touches its cases in turn, so dropping the
-    /// cold half keeps the cases still in play instead of reading them all back again.
+    /// Keeps memory bounded: the least recently used half of the cases in memory (by count, which
+    /// roughly halves their weight too) is written back and dropped. A portfolio appended in time
+    /// order touches its cases in turn, so dropping the cold half keeps the cases still in play
+    /// instead of reading them all back again.
     private func evictLeastRecentlyUsed() throws {
         if !isBulk {
             isBulk = true
@@ -293,7 +306,22 @@ public final class BatchAppender {
         for (caseID, box) in cold {
             if dirty.remove(caseID) != nil { try write(caseID, box, evicting: true) }
             states[caseID] = nil
+            cachedWeight -= box.counted
         }
+    }
+
+    /// Keeps a case in memory, counting its weight.
+    private func cache(_ caseID: String, _ box: CaseBox) {
+        box.counted = box.weight
+        cachedWeight += box.counted
+        states[caseID] = box
+    }
+
+    /// Counts a cached case's weight again after an event changed it.
+    private func reweigh(_ box: CaseBox) {
+        let weight = box.weight
+        cachedWeight += weight - box.counted
+        box.counted = weight
     }
 
     private func caseBox(_ caseID: String) throws -> CaseBox? {
@@ -309,7 +337,7 @@ public final class BatchAppender {
         }
         let box = CaseBox(stored: state)
         box.lastUsed = seq + 1
-        states[caseID] = box
+        cache(caseID, box)
         return box
     }
 

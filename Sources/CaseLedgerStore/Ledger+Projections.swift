@@ -64,6 +64,11 @@ final class CaseBox {
     var isNew: Bool
     /// When a batch last used this case (a counter): the least recently used are evicted first.
     var lastUsed: Int64 = 0
+    /// The weight a batch's cache last counted for this box (`weight` then).
+    var counted = 0
+
+    /// What the box costs a batch's cache, in records (the bulk of a state's memory), at least 1.
+    var weight: Int { 1 + (state?.records.count ?? 0) }
 
     init(_ state: CaseState? = nil, compliance: ComplianceCase? = nil) {
         self.state = state

@@ -26,40 +26,86 @@ final class BulkAppendTests: XCTestCase {
                                      data: #"{"voids":"\#(lateCalls[index])","reason":"dialled in error"}"#))
         }
 
-        let folder = try TemporaryFolder()
-        let bulk = try makeLedger(folder, name: "bulk.sqlite")
-        let result = try append(lines, to: bulk)
-        XCTAssertEqual(result.exitCode, 0, result.stderr)
-        let small = try makeLedger(folder, name: "small.sqlite")
-        for chunk in stride(from: 0, to: lines.count, by: 2_000) {
-            let part = try append(Array(lines[chunk..<min(chunk + 2_000, lines.count)]), to: small)
-            XCTAssertEqual(part.exitCode, 0, part.stderr)
-        }
-
-        func projections(_ path: String) throws -> (violations: [String], states: [String], judged: [String]) {
-            let queue = try DatabaseQueue(path: path)
-            defer { try? queue.close() }
-            return try queue.read { db in
-                (try String.fetchAll(db, sql: "SELECT case_id || ' ' || rule || ' ' || rulebook || ' ' || detail FROM violations ORDER BY case_id, seq, rule, rulebook"),
-                 try String.fetchAll(db, sql: "SELECT case_id || ' ' || status FROM case_state ORDER BY case_id"),
-                 try String.fetchAll(db, sql: "SELECT case_id || ' ' || contacts || ' ' || contacts_judged || ' ' || violations FROM compliance_cases ORDER BY case_id"))
-            }
-        }
+        let bulk = try appendInOneBatchAndInSmallOnes(lines)
         let bulkRows = try projections(bulk)
-        let smallRows = try projections(small)
         XCTAssertEqual(bulkRows.states.count, cases)
         XCTAssertEqual(bulkRows.judged.count, cases, "every case judged")
         // Each late call breaks the hours of at least one rulebook, unless voided.
         let voided = (cases + 9) / 10
         XCTAssertEqual(Set(bulkRows.violations.map { $0.split(separator: " ")[0] }).count, cases - voided)
+        let verify = try CLI.run(["verify", "--db", bulk])
+        XCTAssertEqual(verify.exitCode, 0, verify.stdout + verify.stderr)
+    }
+
+    /// Fewer cases than the cache keeps, but so many records between them that their weight
+    /// (`Limits.batchStateCacheRecords`) writes the least recently used back mid-batch and reads
+    /// them again: long-running cases with hundreds of payments each.
+    func testCasesHeavyWithRecordsAreWrittenBackByWeightAndEndAsSmallBatchesDo() throws {
+        let cases = 400
+        let rounds = 85
+        XCTAssertLessThan(cases, Limits.batchStateCacheCases, "the count alone must not evict")
+        XCTAssertGreaterThan(cases * (rounds + 1), Limits.batchStateCacheRecords, "the weight must")
+        var lines = (0..<cases).map { Events.opened(caseID: "C-\($0)") }
+        // A late call for every case first, so that each has a violation to keep.
+        lines += (0..<cases).map { Events.call(caseID: "C-\($0)", occurredAt: "2024-03-05T22:30:00+08:00") }
+        for round in 0..<rounds {
+            let day = String(format: "2024-04-%02d", 1 + round % 28)
+            let hour = String(format: "%02d", 9 + round / 28)
+            for index in 0..<cases {
+                lines.append(Events.payment(caseID: "C-\(index)", amount: 100 + round, occurredAt: "\(day)T\(hour):00:00+08:00"))
+            }
+        }
+        let bulk = try appendInOneBatchAndInSmallOnes(lines)
+        let rows = try projections(bulk)
+        XCTAssertEqual(rows.states.count, cases)
+        XCTAssertEqual(rows.judged.count, cases, "every case judged")
+        XCTAssertEqual(Set(rows.violations.map { $0.split(separator: " ")[0] }).count, cases, "every late call kept")
+        let queue = try DatabaseQueue(path: bulk)
+        let paid = try queue.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM case_state WHERE json_array_length(state, '$.records') = ?", arguments: [rounds + 1])
+        }
+        try queue.close()
+        XCTAssertEqual(paid, cases, "every payment kept in its case's state")
+        let verify = try CLI.run(["verify", "--db", bulk])
+        XCTAssertEqual(verify.exitCode, 0, verify.stdout + verify.stderr)
+    }
+
+    /// Appends `lines` as one batch into one ledger and in batches of 2,000 into another, checks
+    /// that both hold the same case states, compliance cases and violations, and returns the first.
+    private func appendInOneBatchAndInSmallOnes(_ lines: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let folder = try TemporaryFolder()
+        folders.append(folder)
+        let bulk = try makeLedger(folder, name: "bulk.sqlite")
+        let result = try append(lines, to: bulk)
+        XCTAssertEqual(result.exitCode, 0, result.stderr, file: file, line: line)
+        let small = try makeLedger(folder, name: "small.sqlite")
+        for chunk in stride(from: 0, to: lines.count, by: 2_000) {
+            let part = try append(Array(lines[chunk..<min(chunk + 2_000, lines.count)]), to: small)
+            XCTAssertEqual(part.exitCode, 0, part.stderr, file: file, line: line)
+        }
+        let bulkRows = try projections(bulk)
+        let smallRows = try projections(small)
         func same(_ a: [String], _ b: [String], _ what: String) {
             let first = zip(a, b).first { $0 != $1 }
-            XCTAssertTrue(a == b, "\(what): \(a.count) rows against \(b.count) in small batches; first difference \(first.map { "\($0) / \($1)" } ?? "in length")")
+            XCTAssertTrue(a == b, "\(what): \(a.count) rows against \(b.count) in small batches; first difference \(first.map { "\($0) / \($1)" } ?? "in length")",
+                          file: file, line: line)
         }
         same(bulkRows.violations, smallRows.violations, "violations")
         same(bulkRows.states, smallRows.states, "case states")
         same(bulkRows.judged, smallRows.judged, "compliance_cases")
-        let verify = try CLI.run(["verify", "--db", bulk])
-        XCTAssertEqual(verify.exitCode, 0, verify.stdout + verify.stderr)
+        return bulk
+    }
+
+    /// Kept until the test ends: the ledgers live in them.
+    private var folders: [TemporaryFolder] = []
+
+    private func projections(_ path: String) throws -> (violations: [String], states: [String], judged: [String]) {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            (try String.fetchAll(db, sql: "SELECT case_id || ' ' || rule || ' ' || rulebook || ' ' || detail FROM violations ORDER BY case_id, seq, rule, rulebook"),
+             try String.fetchAll(db, sql: "SELECT case_id || ' ' || status FROM case_state ORDER BY case_id"),
+             try String.fetchAll(db, sql: "SELECT case_id || ' ' || contacts || ' ' || contacts_judged || ' ' || violations FROM compliance_cases ORDER BY case_id"))
+        }
     }
 }
