@@ -20,7 +20,7 @@ public enum Limits {
     /// At most this many records (the events a case keeps beyond a count, about 0.8 KiB each in
     /// memory) in those states together. A count of cases alone does not bound memory: the cases
     /// still open at the end of a long portfolio keep several times the records of young ones, and
-    /// at 10^7 events 8,192 of them held about 70 MB (BENCHMARKS.md).
+    /// at 10^7 events 8,192 of them held about 83 MB (BENCHMARKS.md).
     public static let batchStateCacheRecords = 32_768
     /// Most cases one pass of a fold over the whole log (rebuild, verify, replay, compliance
     /// reports) holds; a log with more cases is folded in several passes, each over a share of
