@@ -106,7 +106,7 @@ extension Compliance {
         let out = StdoutWriter()
         defer { out.flush() }
         if options.json {
-            out.write(CanonicalJSON.bytes(diff.json))
+            diff.writeCanonicalJSON { out.write($0) }
             out.write("\n")
             return
         }

@@ -287,20 +287,58 @@ public struct ComplianceDiff: Sendable {
     }
 
     public var json: JSONValue {
+        .object(JSONObject([
+            ("before", .string(before.id)), ("after", .string(after.id)), ("selection", selection.json), ("filters", filter.json),
+            ("summary", summaryJSON), ("appeared", .array(appeared.map(\.json))), ("disappeared", .array(disappeared.map(\.json))),
+        ]))
+    }
+
+    /// `CanonicalJSON.bytes(json)`, handed to `write` a piece at a time. A diff over a large ledger
+    /// lists tens of thousands of violations: at 10^7 events their tree and the whole text took the
+    /// command past its 256 MiB budget (BENCHMARKS.md), where one violation at a time needs only
+    /// the list. The members go out in RFC 8785 order (a test holds this to `json`).
+    public func writeCanonicalJSON(_ write: ([UInt8]) -> Void) {
+        var bytes: [UInt8] = []
+        func flushIfFull() {
+            if bytes.count >= 1 << 16 { write(bytes); bytes.removeAll(keepingCapacity: true) }
+        }
+        func member(_ key: String, first: Bool = false) {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            CanonicalJSON.writeString(key, into: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+        }
+        func list(_ violations: [Violation]) {
+            bytes.append(UInt8(ascii: "["))
+            for (position, violation) in violations.enumerated() {
+                if position > 0 { bytes.append(UInt8(ascii: ",")) }
+                CanonicalJSON.write(violation.json, into: &bytes)
+                flushIfFull()
+            }
+            bytes.append(UInt8(ascii: "]"))
+        }
+        bytes.append(UInt8(ascii: "{"))
+        member("after", first: true); CanonicalJSON.write(.string(after.id), into: &bytes)
+        member("appeared"); list(appeared)
+        member("before"); CanonicalJSON.write(.string(before.id), into: &bytes)
+        member("disappeared"); list(disappeared)
+        member("filters"); CanonicalJSON.write(filter.json, into: &bytes)
+        member("selection"); CanonicalJSON.write(selection.json, into: &bytes)
+        member("summary"); CanonicalJSON.write(summaryJSON, into: &bytes)
+        bytes.append(UInt8(ascii: "}"))
+        write(bytes)
+    }
+
+    private var summaryJSON: JSONValue {
         func tally(_ key: (Violation) -> String) -> JSONValue {
             .object(JSONObject(ranked(by: key).map { row in
                 (row.key, .object(JSONObject([("appeared", .int(Int64(row.appeared))), ("disappeared", .int(Int64(row.disappeared)))])))
             }))
         }
         return .object(JSONObject([
-            ("before", .string(before.id)), ("after", .string(after.id)), ("selection", selection.json), ("filters", filter.json),
-            ("summary", .object(JSONObject([
-                ("cases_judged", .int(Int64(casesJudged))), ("violations_before", .int(Int64(beforeCount))),
-                ("violations_after", .int(Int64(afterCount))), ("appeared", .int(Int64(appeared.count))),
-                ("disappeared", .int(Int64(disappeared.count))),
-                ("by_rule", tally { $0.rule.rawValue }), ("by_actor", tally { $0.actor }), ("by_case", tally { $0.caseID }),
-            ]))),
-            ("appeared", .array(appeared.map(\.json))), ("disappeared", .array(disappeared.map(\.json))),
+            ("cases_judged", .int(Int64(casesJudged))), ("violations_before", .int(Int64(beforeCount))),
+            ("violations_after", .int(Int64(afterCount))), ("appeared", .int(Int64(appeared.count))),
+            ("disappeared", .int(Int64(disappeared.count))),
+            ("by_rule", tally { $0.rule.rawValue }), ("by_actor", tally { $0.actor }), ("by_case", tally { $0.caseID }),
         ]))
     }
 }

@@ -1,3 +1,5 @@
+import CaseLedgerCore
+import CaseLedgerStore
 import Foundation
 import XCTest
 
@@ -182,13 +184,8 @@ final class InvestigatorTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["compliance", "--actor", "zhang.wei", "--db", Self.portfolio.db]).exitCode, 2)
 
         // A what-if limited to its own jurisdiction, and a diff ranked by impact.
-        let base = TransparencyTests.repository.appendingPathComponent("Schemas/rulebooks/demo-bank-policy-2024.json").path
-        var stricter = try JSONSerialization.jsonObject(with: try fileBytes(base)) as! [String: Any]
-        stricter["id"] = "demo-bank-policy-cap1"
-        stricter["max_calls_per_day"] = 1
         let folder = try TemporaryFolder()
-        let after = folder.path("cap1.json")
-        try JSONSerialization.data(withJSONObject: stricter).write(to: URL(fileURLWithPath: after))
+        let (base, after) = try demoRulebookAndOneCallADay(in: folder)
         let diff = try CLI.run(["compliance", "diff", "--rules", base, "--rules", after, "--region", "CN", "--limit", "3", "--db", Self.portfolio.db])
         XCTAssertEqual(diff.exitCode, 0, diff.stderr)
         let lines = diff.stdout.split(separator: "\n").map(String.init)
@@ -205,6 +202,36 @@ final class InvestigatorTests: XCTestCase {
 
         let same = try CLI.run(["compliance", "diff", "--rules", base, "--rules", base, "--db", Self.portfolio.db])
         XCTAssertTrue(same.stderr.contains("warning: both rulebooks have the id demo-bank-policy-2024"), same.stderr)
+    }
+
+    /// `compliance diff --json` writes its report a violation at a time (a large ledger's would not
+    /// fit its memory budget as one tree): the bytes must be exactly the canonical form of the whole
+    /// report, whichever list holds the violations.
+    func testADiffWrittenAPieceAtATimeIsTheCanonicalReport() throws {
+        let folder = try TemporaryFolder()
+        let (base, strict) = try demoRulebookAndOneCallADay(in: folder)
+        let ledger = try Ledger(path: Self.portfolio.db, mode: .read)
+        for (before, after) in [(base, strict), (strict, base)] {
+            let diff = try ledger.complianceDiff(before: try Rulebook.read(path: before), after: try Rulebook.read(path: after))
+            XCTAssertGreaterThan(diff.appeared.count + diff.disappeared.count, 1, "the portfolio breaks a cap of one call a day")
+            var streamed: [UInt8] = []
+            diff.writeCanonicalJSON { streamed += $0 }
+            XCTAssertEqual(String(decoding: streamed, as: UTF8.self), CanonicalJSON.string(diff.json))
+            let cli = try CLI.run(["compliance", "diff", "--rules", before, "--rules", after, "--json", "--db", Self.portfolio.db])
+            XCTAssertEqual(cli.exitCode, 0, cli.stderr)
+            XCTAssertEqual(cli.stdout, CanonicalJSON.string(diff.json) + "\n")
+        }
+    }
+
+    /// The demo bank's rulebook, and a copy of it written into `folder` that allows one call a day.
+    func demoRulebookAndOneCallADay(in folder: TemporaryFolder) throws -> (base: String, oneCallADay: String) {
+        let base = TransparencyTests.repository.appendingPathComponent("Schemas/rulebooks/demo-bank-policy-2024.json").path
+        var stricter = try JSONSerialization.jsonObject(with: try fileBytes(base)) as! [String: Any]
+        stricter["id"] = "demo-bank-policy-cap1"
+        stricter["max_calls_per_day"] = 1
+        let path = folder.path("cap1.json")
+        try JSONSerialization.data(withJSONObject: stricter).write(to: URL(fileURLWithPath: path))
+        return (base, path)
     }
 
     // MARK: - The audit trail
