@@ -296,11 +296,12 @@ public struct ComplianceDiff: Sendable {
     /// `CanonicalJSON.bytes(json)`, handed to `write` a piece at a time. A diff over a large ledger
     /// lists tens of thousands of violations: at 10^7 events their tree and the whole text took the
     /// command past its 256 MiB budget (BENCHMARKS.md), where one violation at a time needs only
-    /// the list. The members go out in RFC 8785 order (a test holds this to `json`).
-    public func writeCanonicalJSON(_ write: ([UInt8]) -> Void) {
+    /// the list. The members go out in RFC 8785 order (a test holds this to `json`, which stays the
+    /// report's reference form). A piece is handed over once it holds `pieceBytes` or more.
+    public func writeCanonicalJSON(pieceBytes: Int = 1 << 16, _ write: ([UInt8]) -> Void) {
         var bytes: [UInt8] = []
         func flushIfFull() {
-            if bytes.count >= 1 << 16 { write(bytes); bytes.removeAll(keepingCapacity: true) }
+            if bytes.count >= pieceBytes { write(bytes); bytes.removeAll(keepingCapacity: true) }
         }
         func member(_ key: String, first: Bool = false) {
             if !first { bytes.append(UInt8(ascii: ",")) }

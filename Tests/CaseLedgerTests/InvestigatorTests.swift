@@ -217,6 +217,11 @@ final class InvestigatorTests: XCTestCase {
             var streamed: [UInt8] = []
             diff.writeCanonicalJSON { streamed += $0 }
             XCTAssertEqual(String(decoding: streamed, as: UTF8.self), CanonicalJSON.string(diff.json))
+            // In the smallest pieces too: a piece after every violation, nothing lost or repeated between them.
+            var pieces: [[UInt8]] = []
+            diff.writeCanonicalJSON(pieceBytes: 1) { pieces.append($0) }
+            XCTAssertEqual(pieces.count, diff.appeared.count + diff.disappeared.count + 1)
+            XCTAssertEqual(String(decoding: pieces.joined(), as: UTF8.self), CanonicalJSON.string(diff.json))
             let cli = try CLI.run(["compliance", "diff", "--rules", before, "--rules", after, "--json", "--db", Self.portfolio.db])
             XCTAssertEqual(cli.exitCode, 0, cli.stderr)
             XCTAssertEqual(cli.stdout, CanonicalJSON.string(diff.json) + "\n")
