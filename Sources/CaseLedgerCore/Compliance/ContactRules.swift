@@ -30,9 +30,8 @@ public enum ContactRules {
         let facts = CaseFacts(record)
         var counters: [String: FrequencyCounter] = [:]
         var lastConversation: Conversation?
-        // Contacts come in time order: the rulebooks in force change at most at a day boundary.
-        var rulebookDay = Int.min
-        var dayRulebooks: [Rulebook] = []
+        var judges = JudgesCache(choice: choice, region: record.region)
+        var findings: [Finding] = []
 
         for contact in record.contacts.sorted(by: { ($0.occurredMicros, $0.seq) < ($1.occurredMicros, $1.seq) }) {
             let when = LocalTime(contact.occurredMicros, clock: &clock)
@@ -42,18 +41,16 @@ public enum ContactRules {
                 continue
             }
             if contact.isOutbound {
-                if when.day != rulebookDay {
-                    rulebookDay = when.day
-                    dayRulebooks = choice.rulebooks(region: record.region, localDay: when.day)
-                }
                 let actor = record.actor(of: contact)
-                let rulebooks = dayRulebooks.filter { $0.judges(actor: actor) }
+                let judging = judges.judging(day: when.day, actorIndex: contact.actorIndex, actor: actor)
                 outcome.contacts.append(ContactJudgement(
-                    id: contact.id, seq: contact.seq, actor: actor, when: when, rulebooks: rulebooks.map(\.id),
-                    notJudged: rulebooks.isEmpty ? notJudgedReason(region: record.region, day: when.day, actor: actor, inForce: dayRulebooks) : nil))
-                for rulebook in rulebooks {
-                    var findings = Self.findings(contact, when: when, rulebook: rulebook, facts: facts, conversation: lastConversation)
-                    findings += counters[rulebook.id, default: FrequencyCounter()].count(contact, when: when, rulebook: rulebook)
+                    id: contact.id, seq: contact.seq, actor: actor, when: when, rulebooks: judging.ids,
+                    notJudged: judging.rulebooks.isEmpty
+                        ? notJudgedReason(region: record.region, day: when.day, actor: actor, inForce: judges.dayRulebooks) : nil))
+                for rulebook in judging.rulebooks {
+                    findings.removeAll(keepingCapacity: true)
+                    Self.findings(contact, when: when, rulebook: rulebook, facts: facts, conversation: lastConversation, into: &findings)
+                    counters[rulebook.id, default: FrequencyCounter()].count(contact, when: when, rulebook: rulebook, into: &findings)
                     for finding in findings {
                         outcome.violations.append(Violation(limit: finding.limit, rulebook: rulebook.id, eventID: contact.eventID, seq: contact.seq,
                                                             caseID: record.caseID, actor: actor, localTime: when.time, detail: finding.detail))
@@ -101,14 +98,47 @@ public enum ContactRules {
         }
     }
 
-    /// Every rule but the frequency caps, for one contact under one rulebook, in a fixed order.
+    /// The rulebooks that judge a case's contacts, looked up once for each stretch of days in which
+    /// the same rulebooks are in force, and once for each actor within it (a case's every contact
+    /// asks, and the answer rarely changes).
+    struct JudgesCache {
+        let choice: RulebookChoice
+        let region: String?
+        /// The days for which `dayRulebooks` holds.
+        private var days = 0..<0
+        private(set) var dayRulebooks: [Rulebook] = []
+        /// By actor (its position in the case's actors): the rulebooks in force that judge its
+        /// contacts, and their ids, made once and shared by every judgement that names them.
+        private var byActor: [Int32: (rulebooks: [Rulebook], ids: [String])] = [:]
+
+        init(choice: RulebookChoice, region: String?) {
+            self.choice = choice
+            self.region = region
+        }
+
+        mutating func judging(day: Int, actorIndex: Int32, actor: String) -> (rulebooks: [Rulebook], ids: [String]) {
+            if !days.contains(day) {
+                days = choice.daysInForce(region: region, around: day)
+                dayRulebooks = choice.rulebooks(region: region, localDay: day)
+                byActor.removeAll(keepingCapacity: true)
+            }
+            if let known = byActor[actorIndex] { return known }
+            let rulebooks = dayRulebooks.filter { $0.judges(actor: actor) }
+            let judging = (rulebooks, rulebooks.map(\.id))
+            byActor[actorIndex] = judging
+            return judging
+        }
+    }
+
+    /// Every rule but the frequency caps, for one contact under one rulebook, in a fixed order:
+    /// the breaches found are appended to `findings`.
     static func findings(_ contact: ComplianceCase.Contact, when: LocalTime, rulebook: Rulebook, facts: CaseFacts,
-                         conversation: Conversation?) -> [Finding] {
-        [contactHours(contact, when: when, rulebook: rulebook, facts: facts),
-         thirdParty(contact, rulebook: rulebook),
-         restriction(contact, rulebook: rulebook, facts: facts),
-         visitBooking(contact, rulebook: rulebook, facts: facts),
-         quietAfterConversation(contact, when: when, rulebook: rulebook, conversation: conversation)].compactMap { $0 }
+                         conversation: Conversation?, into findings: inout [Finding]) {
+        if let found = contactHours(contact, when: when, rulebook: rulebook, facts: facts) { findings.append(found) }
+        if let found = thirdParty(contact, rulebook: rulebook) { findings.append(found) }
+        if let found = restriction(contact, rulebook: rulebook, facts: facts) { findings.append(found) }
+        if let found = visitBooking(contact, rulebook: rulebook, facts: facts) { findings.append(found) }
+        if let found = quietAfterConversation(contact, when: when, rulebook: rulebook, conversation: conversation) { findings.append(found) }
     }
 
     /// contact_hours: outbound calls, sms/email/app messages and completed visits; letters do not count.
@@ -174,11 +204,11 @@ public enum ContactRules {
         var byDay: [Int: Int] = [:]
         var connectedByDay: [Int: Int] = [:]
 
-        mutating func count(_ contact: ComplianceCase.Contact, when: LocalTime, rulebook: Rulebook) -> [Finding] {
-            guard let channel = contact.channel, rulebook.frequencyChannels.contains(channel) else { return [] }
-            var findings: [Finding] = []
-            let date = CalendarDate.string(days: when.day)
-            let noun = rulebook.frequencyChannels == [.call] ? "outbound call" : "contact (\(channel.rawValue))"
+        mutating func count(_ contact: ComplianceCase.Contact, when: LocalTime, rulebook: Rulebook, into findings: inout [Finding]) {
+            guard let channel = contact.channel, rulebook.frequencyChannels.contains(channel) else { return }
+            // The words are made only for a breach: most contacts break no cap.
+            var date: String { CalendarDate.string(days: when.day) }
+            var noun: String { rulebook.countsOnlyCalls ? "outbound call" : "contact (\(channel.rawValue))" }
             let count = (byDay[when.day] ?? 0) + 1
             byDay[when.day] = count
             if let cap = rulebook.maxCallsPerDay, count > cap {
@@ -197,7 +227,6 @@ public enum ContactRules {
                     findings.append(Finding(limit: .maxCallsPer7Days, detail: "\(ordinal(inWindow)) \(noun) in the seven days \(CalendarDate.string(days: when.day - 6))–\(date) (debtor-local); the limit is \(cap)"))
                 }
             }
-            return findings
         }
     }
 

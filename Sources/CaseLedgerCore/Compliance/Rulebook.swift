@@ -27,6 +27,8 @@ public final class Rulebook: Sendable, Equatable {
     public let forbidsThirdPartyContact: Bool
     /// The contacts the daily and 7-day caps count (default: calls).
     public let frequencyChannels: Set<ContactChannel>
+    /// Whether the caps count calls alone (the default), which is how a breach names what it counted.
+    let countsOnlyCalls: Bool
     /// Whose contacts it judges, by actor kind (`agency` for a law binding only collection
     /// agencies); nil: everyone's.
     public let actorKinds: Set<String>?
@@ -115,6 +117,7 @@ public final class Rulebook: Sendable, Equatable {
         default: throw FieldError(path: "third_party_contact", reason: "expected \"allow\", \"forbid\" or null")
         }
         frequencyChannels = Set((object["frequency_channels"]?.arrayValue ?? [.string("call")]).compactMap { $0.stringValue.flatMap(ContactChannel.init) })
+        countsOnlyCalls = frequencyChannels == [.call]
         actorKinds = object["actor_kinds"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) }
         supersedes = (object["supersedes"]?.arrayValue ?? []).compactMap(\.stringValue)
         fictional = object["fictional"]?.boolValue ?? false
@@ -161,6 +164,15 @@ public enum RulebookChoice: Sendable {
         }
     }
 
+    /// The debtor-local days around `localDay` on which the same rulebooks are in force for
+    /// `region`: the set changes only on the effective date of a rulebook that covers it.
+    public func daysInForce(region: String?, around localDay: Int) -> Range<Int> {
+        switch self {
+        case .given: Int.min..<Int.max
+        case .inForce(let library): library.daysInForce(region: region, around: localDay)
+        }
+    }
+
     public var rulebooks: [Rulebook] {
         switch self {
         case .given(let rulebook): [rulebook]
@@ -198,6 +210,16 @@ public struct RulebookLibrary: Sendable {
         var bytes: [UInt8] = []
         for rulebook in rulebooks { CanonicalJSON.write(rulebook.json, into: &bytes) }
         return HashChain.hex(HashChain.next(previous: HashChain.genesis, canonical: bytes))
+    }
+
+    /// See `RulebookChoice.daysInForce(region:around:)`.
+    public func daysInForce(region: String?, around localDay: Int) -> Range<Int> {
+        var from = Int.min
+        var until = Int.max
+        for rulebook in rulebooks where rulebook.covers(region: region) {
+            if rulebook.effectiveFromDay <= localDay { from = max(from, rulebook.effectiveFromDay) } else { until = min(until, rulebook.effectiveFromDay) }
+        }
+        return from..<until
     }
 
     public func inForce(region: String?, localDay: Int) -> [Rulebook] {

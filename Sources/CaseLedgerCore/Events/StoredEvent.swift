@@ -133,7 +133,7 @@ public enum HashChain {
         return Array(hasher.finalize())
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     public static func hex(_ bytes: [UInt8]) -> String {
         var out = [UInt8]()
