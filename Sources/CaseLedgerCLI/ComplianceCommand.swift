@@ -32,27 +32,32 @@ extension Compliance {
 
     func run() throws {
         let rulebook = try rules.map(Compliance.loadRulebook)
-        let report = try Ledger(path: options.path, mode: .read).compliance(rulebook: rulebook, filter: filters.filter)
         let out = StdoutWriter()
         defer { out.flush() }
-        if options.json {
-            out.write(CanonicalJSON.bytes(report.json))
-            out.write("\n")
-            return
+        // The violations are written as they are read, after the counts: a large portfolio has millions.
+        try Ledger(path: options.path, mode: .read).compliance(rulebook: rulebook, filter: filters.filter) { report, forEachViolation in
+            if options.json {
+                try report.writeCanonicalJSON(violations: forEachViolation) { out.write($0) }
+                out.write("\n")
+            } else {
+                try writeText(report, forEachViolation, to: out)
+            }
         }
+    }
+
+    private func writeText(_ report: ComplianceSummary, _ forEachViolation: ForEachViolation, to out: StdoutWriter) throws {
         let under = report.mode == .given ? "rulebook \(report.rulebooks[0].id) (given)" : "every rulebook in force (\(report.rulebooks.count) shipped)"
         out.write("Compliance under \(under)\(filters.caseID.map { ", case \($0)" } ?? "")\n")
-        out.write("\(report.violations.count) violations in \(Set(report.violations.map(\.caseID)).count) of \(report.cases) cases\n")
+        out.write("\(report.violationCount) violations in \(report.casesWithViolations) of \(report.cases) cases\n")
         out.write("contacts judged: \(report.contactsJudged) of \(report.contacts); not judged: \(report.contactsNotJudged)"
                   + " (cases judged \(report.casesJudged), not judged \(report.notJudgedCases.count))\n")
         for early in report.appliedEarly {
             out.write("note: \(early.rulebook) was applied to \(early.contacts) contacts from before it took effect on \(early.effectiveFrom) — a what-if\n")
         }
-        if !report.violations.isEmpty {
-            for (title, key) in [("by rule", { (v: Violation) in v.rule.rawValue }), ("by rulebook", { (v: Violation) in v.rulebook }),
-                                 ("by actor", { (v: Violation) in v.actor })] {
+        if report.violationCount > 0 {
+            for (title, rows) in [("by rule", report.byRule), ("by rulebook", report.byRulebook), ("by actor", report.byActor)] {
                 out.write("\n\(title):\n")
-                for (name, count) in report.counts(by: key) { out.write("  \(name.padding(toLength: 32, withPad: " ", startingAt: 0)) \(String(count).leftPadded(7))\n") }
+                for (name, count) in rows { out.write("  \(name.padding(toLength: 32, withPad: " ", startingAt: 0)) \(String(count).leftPadded(7))\n") }
             }
         }
         if !report.notJudgedCases.isEmpty {
@@ -60,9 +65,9 @@ extension Compliance {
             for (caseID, reason) in report.notJudgedCases.prefix(20) { out.write("  \(caseID): \(reason)\n") }
             if report.notJudgedCases.count > 20 { out.write("  … and \(report.notJudgedCases.count - 20) more\n") }
         }
-        if !report.violations.isEmpty {
+        if report.violationCount > 0 {
             out.write("\nviolations:\n")
-            for v in report.violations {
+            try forEachViolation { v in
                 out.write("  seq \(String(v.seq).leftPadded(8))  \(v.caseID)  \(v.localTime)  \(v.rule.rawValue) [\(v.rulebook)]  \(v.actor): \(v.detail)\n")
             }
         }

@@ -90,14 +90,14 @@ struct Demo: ParsableCommand {
         let share = report.contacts == 0 ? 100 : Double(report.contactsJudged) * 100 / Double(report.contacts)
         print("7. Compliance under every rulebook in force (\(report.rulebooks.count) shipped; each contact judged by all that apply):")
         print("   \(report.contactsJudged) of \(report.contacts) outbound contacts judged (\(String(format: "%.1f", share)) %); \(report.contactsNotJudged) not judged")
-        print("   \(report.violations.count) violations in \(Set(report.violations.map(\.caseID)).count) of \(report.cases) cases; \(report.notices.count) voided contacts listed as notices")
-        for (rulebook, count) in report.counts(by: { $0.rulebook }) {
+        print("   \(report.violationCount) violations in \(report.casesWithViolations) of \(report.cases) cases; \(report.notices.count) voided contacts listed as notices")
+        for (rulebook, count) in report.byRulebook {
             print("   \(rulebook.padding(toLength: 28, withPad: " ", startingAt: 0)) \(String(count).leftPadded(6))")
         }
-        for (rule, count) in report.counts(by: { $0.rule.rawValue }) {
+        for (rule, count) in report.byRule {
             print("   \(rule.padding(toLength: 28, withPad: " ", startingAt: 0)) \(String(count).leftPadded(6))")
         }
-        let actors = report.counts(by: { $0.actor })
+        let actors = report.byActor
         if !actors.isEmpty {
             print("   most violations by: " + actors.prefix(3).map { "\($0.key) (\($0.count))" }.joined(separator: ", "))
         }

@@ -50,8 +50,11 @@ public struct ComplianceFilter: Sendable {
     }
 }
 
-/// What `caseledger compliance` reports.
-public struct ComplianceReport: Sendable {
+/// What `caseledger compliance` reports, but for the list of violations itself: how many there
+/// are, by rule, rulebook and actor, the contacts judged, the cases no rulebook judged, and the
+/// voided contacts. `ComplianceReport` adds the list; `Ledger.compliance(rulebook:filter:reading:)`
+/// hands it over a violation at a time instead, for a portfolio with millions of them.
+public struct ComplianceSummary: Sendable {
     public enum Mode: String, Sendable {
         /// The compliance projection: each contact judged by every rulebook in force on its day.
         case inForce = "in_force"
@@ -62,7 +65,6 @@ public struct ComplianceReport: Sendable {
     public let mode: Mode
     public let rulebooks: [Rulebook]
     public let filter: ComplianceFilter
-    public let violations: [Violation]
     public let notices: [VoidNotice]
     /// Cases looked at, and how many of their outbound contacts some rulebook judged.
     public let cases: Int
@@ -72,49 +74,135 @@ public struct ComplianceReport: Sendable {
     public let notJudgedCases: [(caseID: String, reason: String)]
     /// Cases with at least one judged contact.
     public let casesJudged: Int
+    /// The violations: how many, in how many cases, and counted by rule, rulebook and actor
+    /// (largest first, then by name).
+    public let violationCount: Int
+    public let casesWithViolations: Int
+    public let byRule: [(key: String, count: Int)]
+    public let byRulebook: [(key: String, count: Int)]
+    public let byActor: [(key: String, count: Int)]
+    /// Rulebooks applied to contacts before their `effective_from` (only possible with `--rules`).
+    public let appliedEarly: [(rulebook: String, effectiveFrom: String, contacts: Int)]
 
     public var contactsNotJudged: Int { contacts - contactsJudged }
 
-    /// Counts by a key, largest first.
-    public func counts(by key: (Violation) -> String) -> [(key: String, count: Int)] {
-        var counts: [String: Int] = [:]
-        for violation in violations { counts[key(violation), default: 0] += 1 }
-        return counts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { ($0.key, $0.value) }
+    /// Counts by name, largest first, then by name.
+    static func ranked(_ counts: [String: Int]) -> [(key: String, count: Int)] {
+        counts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { ($0.key, $0.value) }
     }
 
-    /// Rulebooks applied to contacts before their `effective_from` (only possible with `--rules`).
-    public var appliedEarly: [(rulebook: String, effectiveFrom: String, contacts: Int)] {
-        guard mode == .given, let rulebook = rulebooks.first else { return [] }
-        let early = violations.filter { (Timestamp(rfc3339: $0.localTime)?.localDay ?? .max) < rulebook.effectiveFromDay }
-        return early.isEmpty ? [] : [(rulebook.id, rulebook.effectiveFrom, Set(early.map(\.eventID)).count)]
-    }
-
-    public var json: JSONValue {
+    /// The report's JSON object but its `violations` member.
+    private var members: [(String, JSONValue)] {
         func table(_ rows: [(key: String, count: Int)]) -> JSONValue {
             .object(JSONObject(rows.map { ($0.key, JSONValue.int(Int64($0.count))) }))
         }
-        let casesWithViolations = Set(violations.map(\.caseID)).count
-        return .object(JSONObject([
+        return [
             ("mode", .string(mode.rawValue)),
             ("rulebooks", .array(rulebooks.map { .string($0.id) })),
             ("filters", filter.json),
             ("summary", .object(JSONObject([
-                ("violations", .int(Int64(violations.count))), ("cases", .int(Int64(cases))),
+                ("violations", .int(Int64(violationCount))), ("cases", .int(Int64(cases))),
                 ("cases_judged", .int(Int64(casesJudged))), ("cases_not_judged", .int(Int64(notJudgedCases.count))),
                 ("cases_with_violations", .int(Int64(casesWithViolations))),
                 ("contacts", .int(Int64(contacts))), ("contacts_judged", .int(Int64(contactsJudged))),
                 ("contacts_not_judged", .int(Int64(contactsNotJudged))),
-                ("by_rule", table(counts { $0.rule.rawValue })), ("by_rulebook", table(counts { $0.rulebook })),
-                ("by_actor", table(counts { $0.actor })),
+                ("by_rule", table(byRule)), ("by_rulebook", table(byRulebook)), ("by_actor", table(byActor)),
                 ("notices", .int(Int64(notices.count))),
                 ("not_judged_cases", .array(notJudgedCases.map { .object(JSONObject([("case_id", .string($0.caseID)), ("reason", .string($0.reason))])) })),
                 ("applied_before_effective_from", .array(appliedEarly.map {
                     .object(JSONObject([("rulebook", .string($0.rulebook)), ("effective_from", .string($0.effectiveFrom)), ("contacts", .int(Int64($0.contacts)))]))
                 })),
             ]))),
-            ("violations", .array(violations.map(\.json))),
             ("notices", .array(notices.map(\.json))),
-        ]))
+        ]
+    }
+
+    /// The report as JSON, with these violations as its list.
+    func json(violations: [Violation]) -> JSONValue {
+        .object(JSONObject(members + [("violations", .array(violations.map(\.json)))]))
+    }
+
+    /// `CanonicalJSON.bytes` of the whole report, handed to `write` a piece at a time, the
+    /// violations taken from `forEachViolation` as it goes: only the current piece is held.
+    public func writeCanonicalJSON(pieceBytes: Int = 1 << 16, violations forEachViolation: ForEachViolation,
+                                   _ write: ([UInt8]) -> Void) throws {
+        try withoutActuallyEscaping(write) { write in
+            var pieces = CanonicalPieces(pieceBytes: pieceBytes, write: write)
+            // "violations" sorts after every other member.
+            for (key, value) in members.sorted(by: { CanonicalJSON.precedes($0.0, $1.0) }) { pieces.member(key, value) }
+            pieces.beginList("violations")
+            try forEachViolation { pieces.item($0.json) }
+            pieces.endList()
+            pieces.finish()
+        }
+    }
+}
+
+/// A report's violations, handed one at a time to the function given, in (case_id, seq) order.
+public typealias ForEachViolation = ((Violation) throws -> Void) throws -> Void
+
+/// What `caseledger compliance` reports: the summary and every violation, in (case_id, seq) order.
+@dynamicMemberLookup
+public struct ComplianceReport: Sendable {
+    public let summary: ComplianceSummary
+    public let violations: [Violation]
+
+    public subscript<T>(dynamicMember path: KeyPath<ComplianceSummary, T>) -> T { summary[keyPath: path] }
+
+    public var json: JSONValue { summary.json(violations: violations) }
+}
+
+/// A JSON object written in canonical form (RFC 8785) a piece at a time, for reports whose lists
+/// are too long to hold as a tree: members must be given in canonical key order; a piece is
+/// handed to `write` once it holds `pieceBytes` or more.
+struct CanonicalPieces {
+    private var bytes: [UInt8] = [UInt8(ascii: "{")]
+    private var members = 0
+    private var items = 0
+    let pieceBytes: Int
+    let write: ([UInt8]) -> Void
+
+    init(pieceBytes: Int, write: @escaping ([UInt8]) -> Void) {
+        self.pieceBytes = pieceBytes
+        self.write = write
+    }
+
+    private mutating func key(_ key: String) {
+        if members > 0 { bytes.append(UInt8(ascii: ",")) }
+        members += 1
+        CanonicalJSON.writeString(key, into: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    mutating func member(_ name: String, _ value: JSONValue) {
+        key(name)
+        CanonicalJSON.write(value, into: &bytes)
+    }
+
+    /// A member whose value is a list: its items follow with `item`, then `endList`.
+    mutating func beginList(_ name: String) {
+        key(name)
+        bytes.append(UInt8(ascii: "["))
+        items = 0
+    }
+
+    mutating func item(_ value: JSONValue) {
+        if items > 0 { bytes.append(UInt8(ascii: ",")) }
+        items += 1
+        CanonicalJSON.write(value, into: &bytes)
+        if bytes.count >= pieceBytes {
+            write(bytes)
+            bytes.removeAll(keepingCapacity: true)
+        }
+    }
+
+    mutating func endList() { bytes.append(UInt8(ascii: "]")) }
+
+    /// Closes the object and hands over the last piece.
+    mutating func finish() {
+        bytes.append(UInt8(ascii: "}"))
+        write(bytes)
+        bytes.removeAll()
     }
 }
 
@@ -122,13 +210,26 @@ extension Ledger {
     /// Violations under the rulebooks in force (from the compliance projection), or under
     /// `rulebook` when one is given (judged on the fly from the log), narrowed by `filter`.
     public func compliance(rulebook: Rulebook? = nil, filter: ComplianceFilter = ComplianceFilter()) throws -> ComplianceReport {
+        try compliance(rulebook: rulebook, filter: filter) { summary, forEachViolation in
+            var violations: [Violation] = []
+            try forEachViolation { violations.append($0) }
+            return ComplianceReport(summary: summary, violations: violations)
+        }
+    }
+
+    /// The same report with its violations handed over as they are read, not held: `body` gets
+    /// the summary and a function that walks the violations, valid only while `body` runs (one
+    /// snapshot for both). From the compliance projection, memory stays the same however many
+    /// violations there are: a portfolio of 10^7 events has a million.
+    public func compliance<T>(rulebook: Rulebook? = nil, filter: ComplianceFilter = ComplianceFilter(),
+                              reading body: (ComplianceSummary, ForEachViolation) throws -> T) throws -> T {
         try database.read { db in
             if let caseID = filter.caseID, try !Self.isVisible(db, caseID: caseID, scope: filter.scope) {
                 throw LedgerError.notFound("no case \(JSONText.shown(caseID)) in \(path)")
             }
             let choice: RulebookChoice = try rulebook.map { .given($0) } ?? Self.rules(db)
             if rulebook == nil, !filter.needsContactsOfTheLog {
-                return try self.storedCompliance(db, filter: filter)
+                return try self.storedCompliance(db, filter: filter, body)
             }
             var tally = ComplianceTally()
             let judge = { (box: CaseBox) in
@@ -150,12 +251,19 @@ extension Ledger {
             } else {
                 _ = try Self.foldProjections(db, finished: judge)
             }
-            return tally.report(mode: rulebook == nil ? .inForce : .given, rulebooks: choice.rulebooks, filter: filter)
+            let violations = tally.sortedViolations
+            return try body(tally.summary(mode: rulebook == nil ? .inForce : .given, rulebooks: choice.rulebooks, filter: filter),
+                            { each in for violation in violations { try each(violation) } })
         }
     }
 
-    /// The report from the compliance projection, filtered by case and region in SQL.
-    private func storedCompliance(_ db: Database, filter: ComplianceFilter) throws -> ComplianceReport {
+    /// The report from the compliance projection, filtered by case and region in SQL: the
+    /// violations counted in SQL first, then read in order as `body` walks them.
+    private func storedCompliance<T>(_ db: Database, filter: ComplianceFilter,
+                                     _ body: (ComplianceSummary, ForEachViolation) throws -> T) throws -> T {
+        // Each violation is read once, in order: a big page cache would only fill up with them.
+        try db.execute(sql: "PRAGMA cache_size = -\(Self.scanCacheKiB)")
+        defer { try? db.execute(sql: "PRAGMA cache_size = -\(Self.cacheKiB)") }
         var conditions: [String] = []
         var arguments: [String] = []
         if !filter.scope.isEverything {
@@ -172,21 +280,32 @@ extension Ledger {
             arguments += [region, region.replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "-%"]
         }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        var violations: [Violation] = []
-        let rows = try RawStatement(db, """
-            SELECT \(ComplianceTable.violationColumns.split(separator: ",").map { "v." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
-            FROM violations v JOIN compliance_cases c ON c.case_id = v.case_id \(whereClause) ORDER BY v.case_id, v.seq, v.rowid
-            """)
-        for (index, argument) in arguments.enumerated() { rows.bind(Int32(index + 1), argument) }
-        while try rows.step() { violations.append(ComplianceTable.violation(rows)) }
-        rows.reset()
+        let violationsJoined = "FROM violations v JOIN compliance_cases c ON c.case_id = v.case_id \(whereClause)"
+        func statement(_ sql: String) throws -> RawStatement {
+            let statement = try RawStatement(db, sql)
+            for (index, argument) in arguments.enumerated() { statement.bind(Int32(index + 1), argument) }
+            return statement
+        }
 
-        var cases = 0, contacts = 0, judged = 0, casesJudged = 0
+        var byRule: [String: Int] = [:], byRulebook: [String: Int] = [:], byActor: [String: Int] = [:]
+        var violationCount = 0
+        // One scan counts them three ways: (rule, rulebook, actor) groups are few.
+        let groups = try statement("SELECT v.rule, v.rulebook, v.actor, count(*) \(violationsJoined) GROUP BY v.rule, v.rulebook, v.actor")
+        while try groups.step() {
+            let count = Int(groups.int64(3))
+            violationCount += count
+            byRule[groups.text(0), default: 0] += count
+            byRulebook[groups.text(1), default: 0] += count
+            byActor[groups.text(2), default: 0] += count
+        }
+        groups.reset()
+
+        var cases = 0, contacts = 0, judged = 0, casesJudged = 0, casesWithViolations = 0
         var notJudged: [(String, String)] = []
-        let counts = try RawStatement(db, "SELECT c.case_id, c.contacts, c.contacts_judged, c.not_judged FROM compliance_cases c \(whereClause) ORDER BY c.case_id")
-        for (index, argument) in arguments.enumerated() { counts.bind(Int32(index + 1), argument) }
+        let counts = try statement("SELECT c.case_id, c.contacts, c.contacts_judged, c.not_judged, c.violations FROM compliance_cases c \(whereClause) ORDER BY c.case_id")
         while try counts.step() {
             cases += 1
+            if counts.int64(4) > 0 { casesWithViolations += 1 }
             contacts += Int(counts.int64(1))
             judged += Int(counts.int64(2))
             if counts.int64(2) > 0 { casesJudged += 1 } else if counts.int64(1) > 0 { notJudged.append((counts.text(0), counts.text(3))) }
@@ -215,9 +334,32 @@ extension Ledger {
         }
         voided.reset()
         let stored = try Self.rules(db)
-        let mode: ComplianceReport.Mode = if case .given = stored { .given } else { .inForce }
-        return ComplianceReport(mode: mode, rulebooks: stored.rulebooks, filter: filter, violations: violations, notices: notices,
-                                cases: cases, contacts: contacts, contactsJudged: judged, notJudgedCases: notJudged, casesJudged: casesJudged)
+        let mode: ComplianceSummary.Mode = if case .given = stored { .given } else { .inForce }
+
+        // A replay judged by one rulebook may apply it before its effective date: the contacts it
+        // did so for, counted by their debtor-local date (the first ten characters of local_time).
+        var appliedEarly: [(String, String, Int)] = []
+        if mode == .given, let rulebook = stored.rulebooks.first {
+            let early = try statement("SELECT count(DISTINCT v.event_id) \(violationsJoined) \(whereClause.isEmpty ? "WHERE" : "AND") substr(v.local_time, 1, 10) < ?")
+            early.bind(Int32(arguments.count + 1), rulebook.effectiveFrom)
+            _ = try early.step()
+            if early.int64(0) > 0 { appliedEarly = [(rulebook.id, rulebook.effectiveFrom, Int(early.int64(0)))] }
+            early.reset()
+        }
+
+        let summary = ComplianceSummary(
+            mode: mode, rulebooks: stored.rulebooks, filter: filter, notices: notices, cases: cases, contacts: contacts, contactsJudged: judged,
+            notJudgedCases: notJudged, casesJudged: casesJudged, violationCount: violationCount, casesWithViolations: casesWithViolations,
+            byRule: ComplianceSummary.ranked(byRule), byRulebook: ComplianceSummary.ranked(byRulebook), byActor: ComplianceSummary.ranked(byActor),
+            appliedEarly: appliedEarly)
+        let rows = try statement("""
+            SELECT \(ComplianceTable.violationColumns.split(separator: ",").map { "v." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
+            \(violationsJoined) ORDER BY v.case_id, v.seq, v.rowid
+            """)
+        defer { rows.reset() }
+        return try body(summary) { each in
+            while try rows.step() { try each(ComplianceTable.violation(rows)) }
+        }
     }
 
     static func debtorZoneAndRegion(_ db: Database, caseID: String) throws -> (zone: String, region: String?) {
@@ -246,12 +388,25 @@ struct ComplianceTally {
         notices += outcome.notices.filter { filter.admits(localTime: $0.localTime, actor: $0.actor) }
     }
 
-    func report(mode: ComplianceReport.Mode, rulebooks: [Rulebook], filter: ComplianceFilter) -> ComplianceReport {
-        ComplianceReport(mode: mode, rulebooks: rulebooks, filter: filter,
-                         violations: violations.sorted { ($0.caseID, $0.seq) < ($1.caseID, $1.seq) },
-                         notices: notices.sorted { ($0.caseID, $0.seq) < ($1.caseID, $1.seq) },
-                         cases: cases, contacts: contacts, contactsJudged: judged, notJudgedCases: notJudged.sorted { $0.0 < $1.0 },
-                         casesJudged: casesJudged)
+    /// The violations kept, in (case_id, seq) order.
+    var sortedViolations: [Violation] { violations.sorted { ($0.caseID, $0.seq) < ($1.caseID, $1.seq) } }
+
+    func summary(mode: ComplianceSummary.Mode, rulebooks: [Rulebook], filter: ComplianceFilter) -> ComplianceSummary {
+        func counts(by key: (Violation) -> String) -> [(key: String, count: Int)] {
+            var counts: [String: Int] = [:]
+            for violation in violations { counts[key(violation), default: 0] += 1 }
+            return ComplianceSummary.ranked(counts)
+        }
+        var appliedEarly: [(String, String, Int)] = []
+        if mode == .given, let rulebook = rulebooks.first {
+            let early = violations.filter { (Timestamp(rfc3339: $0.localTime)?.localDay ?? .max) < rulebook.effectiveFromDay }
+            if !early.isEmpty { appliedEarly = [(rulebook.id, rulebook.effectiveFrom, Set(early.map(\.eventID)).count)] }
+        }
+        return ComplianceSummary(
+            mode: mode, rulebooks: rulebooks, filter: filter, notices: notices.sorted { ($0.caseID, $0.seq) < ($1.caseID, $1.seq) },
+            cases: cases, contacts: contacts, contactsJudged: judged, notJudgedCases: notJudged.sorted { $0.0 < $1.0 }, casesJudged: casesJudged,
+            violationCount: violations.count, casesWithViolations: Set(violations.map(\.caseID)).count,
+            byRule: counts { $0.rule.rawValue }, byRulebook: counts { $0.rulebook }, byActor: counts { $0.actor }, appliedEarly: appliedEarly)
     }
 }
 
@@ -299,34 +454,21 @@ public struct ComplianceDiff: Sendable {
     /// the list. The members go out in RFC 8785 order (a test holds this to `json`, which stays the
     /// report's reference form). A piece is handed over once it holds `pieceBytes` or more.
     public func writeCanonicalJSON(pieceBytes: Int = 1 << 16, _ write: ([UInt8]) -> Void) {
-        var bytes: [UInt8] = []
-        func flushIfFull() {
-            if bytes.count >= pieceBytes { write(bytes); bytes.removeAll(keepingCapacity: true) }
+        withoutActuallyEscaping(write) { write in
+            var pieces = CanonicalPieces(pieceBytes: pieceBytes, write: write)
+            pieces.member("after", .string(after.id))
+            pieces.beginList("appeared")
+            for violation in appeared { pieces.item(violation.json) }
+            pieces.endList()
+            pieces.member("before", .string(before.id))
+            pieces.beginList("disappeared")
+            for violation in disappeared { pieces.item(violation.json) }
+            pieces.endList()
+            pieces.member("filters", filter.json)
+            pieces.member("selection", selection.json)
+            pieces.member("summary", summaryJSON)
+            pieces.finish()
         }
-        func member(_ key: String, first: Bool = false) {
-            if !first { bytes.append(UInt8(ascii: ",")) }
-            CanonicalJSON.writeString(key, into: &bytes)
-            bytes.append(UInt8(ascii: ":"))
-        }
-        func list(_ violations: [Violation]) {
-            bytes.append(UInt8(ascii: "["))
-            for (position, violation) in violations.enumerated() {
-                if position > 0 { bytes.append(UInt8(ascii: ",")) }
-                CanonicalJSON.write(violation.json, into: &bytes)
-                flushIfFull()
-            }
-            bytes.append(UInt8(ascii: "]"))
-        }
-        bytes.append(UInt8(ascii: "{"))
-        member("after", first: true); CanonicalJSON.write(.string(after.id), into: &bytes)
-        member("appeared"); list(appeared)
-        member("before"); CanonicalJSON.write(.string(before.id), into: &bytes)
-        member("disappeared"); list(disappeared)
-        member("filters"); CanonicalJSON.write(filter.json, into: &bytes)
-        member("selection"); CanonicalJSON.write(selection.json, into: &bytes)
-        member("summary"); CanonicalJSON.write(summaryJSON, into: &bytes)
-        bytes.append(UInt8(ascii: "}"))
-        write(bytes)
     }
 
     private var summaryJSON: JSONValue {

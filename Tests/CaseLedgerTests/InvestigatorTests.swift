@@ -122,7 +122,19 @@ final class InvestigatorTests: XCTestCase {
         XCTAssertEqual(early?["rulebook"] as? String, "cn-bank-policy-2025")
         XCTAssertTrue(try String(contentsOfFile: whatIf + "/evidence.html", encoding: .utf8).contains("WHAT-IF"))
         let report = try json(["compliance", "--rules", rules], db: db) as! [String: Any]
-        XCTAssertEqual(((report["summary"] as! [String: Any])["applied_before_effective_from"] as? [Any])?.count, 1)
+        let applied = try XCTUnwrap((report["summary"] as! [String: Any])["applied_before_effective_from"] as? [[String: Any]])
+        XCTAssertEqual(applied.count, 1)
+        XCTAssertEqual(applied.first?["contacts"] as? Int, 1)
+
+        // A replay judged by the same rulebook keeps it: its report, read from its projection
+        // (counted in SQL), says the same.
+        let replay = folder.path("replay.sqlite")
+        let made = try CLI.run(["replay", "--db", db, "--rules", rules, "--out", replay, "--quiet"])
+        XCTAssertEqual(made.exitCode, 0, made.stderr)
+        let stored = try json(["compliance"], db: replay) as! [String: Any]
+        XCTAssertEqual(stored["mode"] as? String, "given")
+        let storedApplied = try XCTUnwrap((stored["summary"] as! [String: Any])["applied_before_effective_from"] as? [[String: Any]])
+        XCTAssertEqual(storedApplied.map { $0 as NSDictionary }, applied.map { $0 as NSDictionary })
     }
 
     func testEveryShippedRulebookIsNamedForItsIdAndCitesItsSource() throws {
@@ -225,6 +237,43 @@ final class InvestigatorTests: XCTestCase {
             let cli = try CLI.run(["compliance", "diff", "--rules", before, "--rules", after, "--json", "--db", Self.portfolio.db])
             XCTAssertEqual(cli.exitCode, 0, cli.stderr)
             XCTAssertEqual(cli.stdout, CanonicalJSON.string(diff.json) + "\n")
+        }
+    }
+
+    func testAReportWrittenAsItIsReadIsTheCanonicalReport() throws {
+        let folder = try TemporaryFolder()
+        let (_, strict) = try demoRulebookAndOneCallADay(in: folder)
+        let ledger = try Ledger(path: Self.portfolio.db, mode: .read)
+        let firstCase = try XCTUnwrap(try ledger.compliance().violations.first?.caseID)
+        let region = try XCTUnwrap(try ledger.caseView(firstCase)["region"]?.stringValue)
+        // From the projection (counted in SQL, then read as written), narrowed in SQL, and judged
+        // on the fly under a rulebook given.
+        let runs: [(rulebook: Rulebook?, filter: ComplianceFilter, flags: [String])] = [
+            (nil, ComplianceFilter(), []),
+            (nil, ComplianceFilter(region: region), ["--region", region]),
+            (try Rulebook.read(path: strict), ComplianceFilter(), ["--rules", strict]),
+        ]
+        for run in runs {
+            let report = try ledger.compliance(rulebook: run.rulebook, filter: run.filter)
+            let violations = report.violations
+            XCTAssertGreaterThan(violations.count, 1, "\(run.flags)")
+            // The counts are those of the list.
+            XCTAssertEqual(report.violationCount, violations.count)
+            XCTAssertEqual(report.casesWithViolations, Set(violations.map(\.caseID)).count)
+            for (ranked, key) in [(report.byRule, { (v: Violation) in v.rule.rawValue }), (report.byRulebook, { $0.rulebook }), (report.byActor, { $0.actor })] {
+                XCTAssertEqual(Dictionary(uniqueKeysWithValues: ranked.map { ($0.key, $0.count) }), Dictionary(grouping: violations, by: key).mapValues(\.count))
+                XCTAssertEqual(ranked.map(\.count), ranked.map(\.count).sorted(by: >), "largest first")
+            }
+            // Written a violation at a time (a piece after each), the bytes are the whole report's.
+            var pieces: [[UInt8]] = []
+            try ledger.compliance(rulebook: run.rulebook, filter: run.filter) { summary, forEachViolation in
+                try summary.writeCanonicalJSON(pieceBytes: 1, violations: forEachViolation) { pieces.append($0) }
+            }
+            XCTAssertEqual(pieces.count, violations.count + 1)
+            XCTAssertEqual(String(decoding: pieces.joined(), as: UTF8.self), CanonicalJSON.string(report.json))
+            let cli = try CLI.run(["compliance", "--json", "--db", Self.portfolio.db] + run.flags)
+            XCTAssertEqual(cli.exitCode, 0, cli.stderr)
+            XCTAssertEqual(cli.stdout, CanonicalJSON.string(report.json) + "\n")
         }
     }
 

@@ -54,7 +54,7 @@ public enum CanonicalJSON {
 
     /// UTF-16 code unit order. UTF-8 byte order is the same except where a key has a character
     /// at or above U+E000 (lead byte 0xEE or more): only then compare in UTF-16.
-    static func precedes(_ a: String, _ b: String) -> Bool {
+    public static func precedes(_ a: String, _ b: String) -> Bool {
         if a.utf8.contains(where: { $0 >= 0xEE }) || b.utf8.contains(where: { $0 >= 0xEE }) {
             return a.utf16.lexicographicallyPrecedes(b.utf16)
         }
