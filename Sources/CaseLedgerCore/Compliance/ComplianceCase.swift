@@ -191,10 +191,18 @@ struct CompactUUID: Sendable, Hashable {
     let low: UInt64
 
     init(_ text: String) {
+        // Read from the string's contiguous bytes: walking `utf8` a byte at a time costs several
+        // times as much, and every contact of a fold makes one.
+        var text = text
+        (high, low) = text.withUTF8(Self.words)
+    }
+
+    /// The two words of a UUID's hex digits; anything else (the dashes) is skipped.
+    private static func words(_ utf8: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
         var high: UInt64 = 0
         var low: UInt64 = 0
         var count = 0
-        for byte in text.utf8 {
+        for byte in utf8 {
             let nibble: UInt64
             switch byte {
             case 48...57: nibble = UInt64(byte - 48)
@@ -205,8 +213,7 @@ struct CompactUUID: Sendable, Hashable {
             if count < 16 { high = high << 4 | nibble } else { low = low << 4 | nibble }
             count += 1
         }
-        self.high = high
-        self.low = low
+        return (high, low)
     }
 
     var string: String {
