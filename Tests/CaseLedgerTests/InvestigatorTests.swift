@@ -277,6 +277,38 @@ final class InvestigatorTests: XCTestCase {
         }
     }
 
+    func testTheTextReportCountsAndListsWhatTheJSONReportHolds() throws {
+        let report = try json(["compliance"]) as! [String: Any]
+        let summary = report["summary"] as! [String: Any]
+        let violations = report["violations"] as! [[String: Any]]
+        XCTAssertGreaterThan(violations.count, 1)
+        let text = try CLI.run(["compliance", "--db", Self.portfolio.db])
+        XCTAssertEqual(text.exitCode, 0, text.stderr)
+        let lines = text.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        XCTAssertEqual(lines[1], "\(violations.count) violations in \(summary["cases_with_violations"] as! Int) of \(summary["cases"] as! Int) cases")
+        // The counts by rule, as the summary has them, largest first.
+        let byRule = try XCTUnwrap(lines.firstIndex(of: "by rule:"))
+        let ruleCounts = summary["by_rule"] as! [String: Int]
+        let ruleLines = lines[(byRule + 1)...].prefix { !$0.isEmpty }
+        XCTAssertEqual(ruleLines.count, ruleCounts.count)
+        for line in ruleLines {
+            let parts = line.split(separator: " ")
+            XCTAssertEqual(ruleCounts[String(parts[0])], Int(parts[1]), line)
+        }
+        // Every violation, in the JSON's order: seq, case, local time, rule and rulebook.
+        let listed = try XCTUnwrap(lines.firstIndex(of: "violations:"))
+        let violationLines = Array(lines[(listed + 1)...].prefix { !$0.isEmpty })
+        XCTAssertEqual(violationLines.count, violations.count)
+        for (line, violation) in zip(violationLines, violations) {
+            let parts = line.split(separator: " ").map(String.init)
+            XCTAssertEqual(parts[1], String(violation["seq"] as! Int), line)
+            XCTAssertEqual(parts[2], violation["case_id"] as? String, line)
+            XCTAssertEqual(parts[3], violation["local_time"] as? String, line)
+            XCTAssertEqual(parts[4], violation["rule"] as? String, line)
+            XCTAssertEqual(parts[5], "[\(violation["rulebook"] as! String)]", line)
+        }
+    }
+
     /// The demo bank's rulebook, and a copy of it written into `folder` that allows one call a day.
     func demoRulebookAndOneCallADay(in folder: TemporaryFolder) throws -> (base: String, oneCallADay: String) {
         let base = TransparencyTests.repository.appendingPathComponent("Schemas/rulebooks/demo-bank-policy-2024.json").path
