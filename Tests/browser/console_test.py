@@ -39,6 +39,7 @@ go to unittest (e.g. `-- -v ConsoleTests.test_xss_corpus_is_shown_as_text_and_ne
 
 import argparse
 import contextlib
+import functools
 import html.parser
 import http.cookiejar
 import json
@@ -60,7 +61,7 @@ import xml.etree.ElementTree as ET
 import zlib
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -365,6 +366,42 @@ def ink_share(data):
 
 # --- The tests -----------------------------------------------------------------------------------
 
+def short(error):
+    """An exception in one line: its class and the first line of its message, without the
+    chromedriver stack trace Selenium appends to the message."""
+    message = ((error.msg if isinstance(error, WebDriverException) else None) or str(error)).strip()
+    return f"{type(error).__name__}: {message.splitlines()[0][:300] if message else ''}"
+
+
+def once_more_if_the_browser_fails(cls):
+    """Runs each test of `cls` again, once, in a new browser, when the browser or its driver
+    raised (a renderer that timed out, a session that would not start, a page load past its
+    timeout).
+
+    Headless Chromium on a busy two-core machine sometimes does. An assertion that fails is
+    never retried, and the second run's error, if any, is the test's. The retry is printed, so
+    a browser that fails often shows in the log.
+    """
+    def retried(method):
+        @functools.wraps(method)
+        def run(self):
+            try:
+                return method(self)
+            except WebDriverException as error:
+                print(f"\nconsole_test: {method.__name__}: the browser failed ({short(error)}); "
+                      "once more in a new browser", file=sys.stderr)
+                self.doCleanups()
+                self.setUp()
+                return method(self)
+        return run
+
+    for name, method in list(vars(cls).items()):
+        if name.startswith("test_") and callable(method):
+            setattr(cls, name, retried(method))
+    return cls
+
+
+@once_more_if_the_browser_fails
 class ConsoleTests(unittest.TestCase):
     def setUp(self):
         self.base = SERVER.base
@@ -378,8 +415,16 @@ class ConsoleTests(unittest.TestCase):
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         options.add_experimental_option("prefs", {"download.default_directory": self.downloads,
                                                   "download.prompt_for_download": False})
-        service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
-        self.driver = webdriver.Chrome(options=options, service=service)
+        for attempt in (1, 2):
+            service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
+            try:
+                self.driver = webdriver.Chrome(options=options, service=service)
+                break
+            except WebDriverException as error:
+                if attempt == 2:
+                    raise
+                print(f"\nconsole_test: {self._testMethodName}: the browser did not start ({short(error)}); "
+                      "once more", file=sys.stderr)
         self.addCleanup(self.driver.quit)
         # The viewport, not the window, is 1280×800: screenshots are exactly that.
         self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
@@ -829,6 +874,15 @@ def main():
             return 2
     started = time.monotonic()
     program = unittest.main(argv=[sys.argv[0], *arguments.unittest_args], exit=False, verbosity=2)
+    # Last, where a truncated log still shows it: which test failed, and on what, in one line each.
+    result = program.result
+    for kind, problems in (("FAIL", result.failures), ("ERROR", result.errors)):
+        for test, trace in problems:
+            lines = [line for line in trace.strip().splitlines() if line.strip()]
+            # The last exception's line (a retried test's trace holds the first run's too).
+            causes = [line for line in lines if re.match(r"[A-Za-z_.]+(Error|Exception)\b", line)] or lines[-1:]
+            cause = causes[-1] if causes else ""
+            print(f"console_test: {kind} {test.id().split('.')[-1]}: {cause.strip()[:400]}", file=sys.stderr)
     print(f"console_test: {time.monotonic() - started:.1f} s; screenshots in {ARTIFACTS}", file=sys.stderr)
     return 0 if program.result.wasSuccessful() else 1
 
