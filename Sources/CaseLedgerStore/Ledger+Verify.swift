@@ -68,9 +68,10 @@ public struct GivenCheckpoint: Sendable {
 }
 
 extension Ledger {
-    /// The whole check, on one snapshot of the file, writing nothing: the file's kind and replay
+    /// The whole check of one snapshot of the log, writing nothing: the file's kind and replay
     /// record, the hash chain and the Merkle tree recomputed from the events, every checkpoint
-    /// (given, and held in the file) against that tree, then every projection against a rebuild.
+    /// (given, and held in the file) against that tree, and every projection against a rebuild
+    /// (on a second connection, alongside, when it sees the same log).
     /// `keys` check the given checkpoints' signatures (log keys) and cosignatures (witness keys).
     public func verify(checkpoints given: [GivenCheckpoint] = [], keys: [NoteVerifier] = []) throws -> ChainReport {
         try database.read { db in
@@ -91,11 +92,37 @@ extension Ledger {
             }
             // A cut log first, named as such: the projections or the tree reach further than the events.
             if try Self.hasTree(db) { try Self.refuseCutLog(db, path: path) }
-            var chain = try Self.verifyChain(db, checkpoints: targets)
-            chain.projectionsNotCompared = try Self.verifyProjections(db)
+            // The projections are compared on a second connection (and core) while this one
+            // checks the chain and the tree. The chain's verdict comes first, as if one ran
+            // after the other: a broken chain stops the comparison and is what is reported.
+            let projections = ConcurrentRead(path: path, head: try Self.head(db)) { db in try Self.verifyProjections(db) }
+            var chain: ChainReport
+            do {
+                chain = try Self.verifyChain(db, checkpoints: targets)
+            } catch {
+                projections.cancel()
+                _ = try? projections.result()
+                throw error
+            }
+            chain.projectionsNotCompared = try Self.projectionsCompared(projections, or: db)
             chain.projectionsCompared = Self.projectionNames.filter { !chain.projectionsNotCompared.contains($0) }
             return chain
         }
+    }
+
+    /// What the concurrent comparison of the projections found: the projections it did not
+    /// compare, or its verdict. When it could not run on the same log (a writer came between the
+    /// two snapshots) or its connection failed, the comparison is made here, on `db`.
+    private static func projectionsCompared(_ concurrent: ConcurrentRead<[String]>, or db: Database) throws -> [String] {
+        do {
+            if let notCompared = try concurrent.result() { return notCompared }
+        } catch let verdict as LedgerError {
+            throw verdict
+        } catch {
+            // Not a verdict (the second connection did not open, or SQLite failed there): once
+            // more on this connection, which reports the same failure if it is the file's.
+        }
+        return try verifyProjections(db)
     }
 
     /// Recomputes the whole hash chain and tree (docs/events.md, docs/trust.md); see `verifyChain(_:checkpoints:)`.

@@ -411,6 +411,20 @@ final class ProjectionTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("C-PROMISED"), result.stderr)
     }
 
+    /// verify compares the projections on a second connection while it checks the chain. With
+    /// both broken it reports the chain, as when one check ran after the other.
+    func testVerifyReportsABrokenChainBeforeAnEditedProjection() throws {
+        let ledger = try LedgerFile(self)
+        try ledger.record(Self.oneCaseOfEachKind())
+        try ledger.sql("UPDATE case_state SET status = 'closed' WHERE case_id = 'C-PROMISED'")
+        try tamper(ledger.db, "UPDATE events SET actor = 'collector:someone.else' WHERE seq = 2", dropping: ["events_no_update"])
+        let both = try ledger.run(["verify"])
+        XCTAssertEqual(both.exitCode, 4, both.stderr)
+        XCTAssertTrue(both.stderr.contains("seq 2") && both.stderr.contains("hash does not match"), both.stderr)
+        XCTAssertFalse(both.stderr.contains("case_state"), "the chain's verdict, not the projection's: \(both.stderr)")
+        // Each alone is caught: testVerifyCatchesACaseStateRowEditedByHand, and HashChainTests.
+    }
+
     func testVerifyCatchesAVoidMissingFromTheAuditProjection() throws {
         let c = CaseScript()
         let ledger = try LedgerFile(self)
