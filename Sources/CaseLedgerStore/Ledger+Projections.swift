@@ -173,6 +173,7 @@ extension Ledger {
     private static func feed(_ rows: RawStatement, lookup: RawStatement, share: FoldShare, include: ((FeedRow) -> Bool)?,
                              _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
         defer { rows.reset() }
+        var currentVersions: [EventType: Int] = [:]
         while try rows.step() {
             guard share.holds(rows, column: 2) else { continue }
             let seq = rows.int64(0)
@@ -191,13 +192,24 @@ extension Ledger {
             var data: String?
             let fact: CaseFact
             if CaseFact.needsData(type) {
-                let text = rows.text(7)
-                guard case .object(let object) = try? JSONParser.parse(text) else {
-                    throw LedgerError.verificationFailed(seq: seq, reason: "data is not a JSON object")
+                var text = rows.text(7)
+                let schemaVersion = Int(rows.int64(8))
+                let current = currentVersions[type] ?? SchemaCatalogue.shared.currentVersion(of: type)
+                currentVersions[type] = current
+                // Stored data is canonical unless the file was edited: its fields are read in
+                // place. A tree is parsed only for data that is not, and for an older schema
+                // version, read through the upcasters as the newest.
+                if schemaVersion >= current,
+                    let read = text.withUTF8({ bytes in CanonicalObject(bytes).map { CaseFact(type: type, canonical: $0) } })
+                {
+                    fact = read
+                } else {
+                    guard case .object(let object) = try? JSONParser.parse(text) else {
+                        throw LedgerError.verificationFailed(seq: seq, reason: "data is not a JSON object")
+                    }
+                    fact = CaseFact(type: type, data: Upcasters.upcast(type, from: schemaVersion, object))
                 }
                 data = text
-                // Older schema versions are read through the upcasters, as the newest version.
-                fact = CaseFact(type: type, data: Upcasters.upcast(type, from: Int(rows.int64(8)), object))
             } else {
                 fact = .note
             }

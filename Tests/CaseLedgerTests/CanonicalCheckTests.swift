@@ -96,4 +96,100 @@ final class CanonicalCheckTests: XCTestCase {
         XCTAssertGreaterThan(yes, 100)
         XCTAssertGreaterThan(no, 10_000)
     }
+
+    /// A fold reads stored `data` in place (`CanonicalObject`): for a canonical object, each
+    /// member read that way is what the parsed tree holds, and anything else is refused (nil),
+    /// so that the caller parses it as before.
+    func testAnObjectReadInPlaceHoldsWhatTheParsedTreeHolds() {
+        func read(_ bytes: [UInt8], _ body: (CanonicalObject?) -> Void) { bytes.withUnsafeBufferPointer { body(CanonicalObject($0)) } }
+        let sample = #"{"amount_minor":-125000,"b":[1,{"c":"d"}],"currency":"CNY","e":"a\"b\\c\n\u0007 债 😀","n":null,"t":true,"zero":0}"#
+        read(Array(sample.utf8)) { object in
+            guard let object else { return XCTFail("a canonical object is read") }
+            XCTAssertEqual(object.int("amount_minor"), -125000)
+            XCTAssertEqual(object.int("zero"), 0)
+            XCTAssertEqual(object.string("currency"), "CNY")
+            XCTAssertEqual(object.string("e"), "a\"b\\c\n\u{7} 债 😀")
+            XCTAssertEqual(object.value("b"), .array([.int(1), .object(JSONObject([("c", .string("d"))]))]))
+            XCTAssertNil(object.string("amount_minor"), "an integer is not a string")
+            XCTAssertNil(object.int("currency"), "a string is not an integer")
+            XCTAssertNil(object.string("n"))
+            XCTAssertNil(object.int("t"))
+            XCTAssertNil(object.string("c"), "only the outer object's members are read")
+            XCTAssertNil(object.string("amount"), "a prefix of a name is another name")
+            XCTAssertNil(object.string("missing"))
+        }
+        // A name holding a backslash and n is not the name holding a line feed, stored as \n.
+        read(Array(#"{"a\n":1,"a\\n":2}"#.utf8)) { object in
+            XCTAssertEqual(object?.int("a\n"), 1)
+            XCTAssertEqual(object?.int("a\\n"), 2)
+            XCTAssertNil(object?.int("a\\\\n"))
+        }
+        for refused in [#"{"b":1,"a":2}"#, #"{"a": 1}"#, #"[1]"#, #""x""#, #"{"a":1} "#, #"{"a":01}"#, #"{"a":"\u0041"}"#, #"{"a":1"#, #""#] {
+            read(Array(refused.utf8)) { XCTAssertNil($0, "not one canonical object: \(refused)") }
+        }
+
+        // Random objects and their mutations: read in place exactly when canonical, and then the
+        // same as the tree, member by member.
+        var random = SeededRandom(seed: 2026)
+        let alphabet: [String] = ["a", "b", "_", "0", "\"", "\\", "\u{0}", "\u{1F}", "é", "债", "😀", " "]
+        func text() -> String { (0..<Int.random(in: 0...3, using: &random)).map { _ in alphabet.randomElement(using: &random)! }.joined() }
+        func scalar() -> JSONValue {
+            switch Int.random(in: 0...4, using: &random) {
+            case 0: return .int(Int64.random(in: -JSONParser.maxSafeInteger...JSONParser.maxSafeInteger, using: &random) >> Int64.random(in: 0...52, using: &random))
+            case 1, 2: return .string(text())
+            case 3: return [.bool(true), .null].randomElement(using: &random)!
+            default: return .array([scalar()])
+            }
+        }
+        var readInPlace = 0, refusedCount = 0
+        for _ in 0..<3_000 {
+            var members: [(key: String, value: JSONValue)] = []
+            for _ in 0..<Int.random(in: 0...6, using: &random) {
+                let key = text()
+                if !members.contains(where: { $0.key == key }) { members.append((key, scalar())) }
+            }
+            let canonical = CanonicalJSON.bytes(.object(JSONObject(members)))
+            var mutated = canonical
+            if Bool.random(using: &random) {
+                let at = Int.random(in: 0..<mutated.count, using: &random)
+                mutated[at] = [UInt8(ascii: " "), UInt8(ascii: "\""), UInt8(ascii: "1"), UInt8(ascii: "}")].randomElement(using: &random)!
+            }
+            let tree = try? mutated.withUnsafeBufferPointer { try JSONParser.parse(bytes: $0) }
+            read(mutated) { object in
+                guard let object else {
+                    refusedCount += 1
+                    guard case .object = tree else { return }
+                    return XCTAssertFalse(oracle(mutated), "a canonical object refused: \(String(decoding: mutated, as: UTF8.self))")
+                }
+                readInPlace += 1
+                guard case .object(let parsed) = tree, oracle(mutated) else {
+                    return XCTFail("read in place, but not a canonical object: \(String(decoding: mutated, as: UTF8.self))")
+                }
+                for (key, value) in parsed.members {
+                    XCTAssertEqual(object.string(key), value.stringValue, "\(key.debugDescription) in \(String(decoding: mutated, as: UTF8.self))")
+                    XCTAssertEqual(object.int(key), value.intValue, "\(key.debugDescription)")
+                    XCTAssertEqual(object.value(key), value, "\(key.debugDescription)")
+                }
+                XCTAssertNil(object.value("not a key of the alphabet"))
+            }
+        }
+        XCTAssertGreaterThan(readInPlace, 1_000)
+        XCTAssertGreaterThan(refusedCount, 500)
+    }
+
+    /// Every event of a generated portfolio (all types, several time zones): the fact read from
+    /// its canonical data in place is the fact read from the parsed tree.
+    func testEveryGeneratedEventsFactReadsTheSameInPlace() throws {
+        var types: Set<EventType> = []
+        try PortfolioGenerator(cases: 300, seed: 11).forEachEvent { event in
+            guard let type = event["type"]?.stringValue.flatMap(EventType.init(rawValue:)), case .object(let data)? = event["data"] else {
+                return XCTFail("an event without a type or data: \(event)")
+            }
+            types.insert(type)
+            let bytes = CanonicalJSON.bytes(.object(data))
+            let inPlace = bytes.withUnsafeBufferPointer { CanonicalObject($0).map { CaseFact(type: type, canonical: $0) } }
+            XCTAssertEqual(try XCTUnwrap(inPlace, "\(type): canonical data refused"), CaseFact(type: type, data: data), "\(type)")
+        }
+        XCTAssertEqual(types.count, EventType.allCases.count, "the portfolio holds every type")
+    }
 }

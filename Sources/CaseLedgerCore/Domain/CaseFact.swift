@@ -69,17 +69,27 @@ public enum CaseFact: Sendable, Equatable {
 
     /// The fact of an event whose `data` already matched its schema.
     public init(type: EventType, data: JSONObject) {
-        func string(_ key: String) -> String { data[key]?.stringValue ?? "" }
-        func int(_ key: String) -> Int64 { data[key]?.intValue ?? 0 }
+        self.init(type: type, fields: data)
+    }
+
+    /// The fact of a stored event, read from its canonical `data` in place (no tree is built).
+    public init(type: EventType, canonical data: CanonicalObject) {
+        self.init(type: type, fields: data)
+    }
+
+    /// The one reading of `data` into a fact, whichever way its fields are reached.
+    private init<Fields: FactFields>(type: EventType, fields data: Fields) {
+        func string(_ key: String) -> String { data.string(key) ?? "" }
+        func int(_ key: String) -> Int64 { data.int(key) ?? 0 }
         switch type {
         case .caseOpened:
-            self = .opened(Opening(debtorRef: string("debtor_ref"), accountRef: string("account_ref"), branch: data["branch"]?.stringValue,
+            self = .opened(Opening(debtorRef: string("debtor_ref"), accountRef: string("account_ref"), branch: data.string("branch"),
                                    currency: string("currency"), principalMinor: int("principal_minor"),
                                    feesMinor: int("fees_minor"), product: string("product"),
-                                   debtorTimeZone: string("debtor_timezone"), region: data["region"]?.stringValue))
+                                   debtorTimeZone: string("debtor_timezone"), region: data.string("region")))
         case .callPlaced:
             self = .call(Call(outbound: string("direction") == "outbound", party: string("party"), outcome: string("outcome"),
-                              durationSeconds: data["duration_s"]?.intValue))
+                              durationSeconds: data.int("duration_s")))
         // Data matched its schema, so the words are the enumerations'; a tampered row reads as the
         // most restrictive word rather than trapping (and `verify` names the row).
         case .messageSent: self = .message(channel: MessageChannel(rawValue: string("channel")) ?? .sms, party: string("party"))
@@ -87,7 +97,7 @@ public enum CaseFact: Sendable, Equatable {
         case .visitCompleted: self = .visitCompleted(visitID: string("visit_id"), outcome: string("outcome"))
         case .visitCancelled: self = .visitCancelled(visitID: string("visit_id"))
         case .planOffered:
-            let installments = (data["installments"]?.arrayValue ?? []).map {
+            let installments = (data.value("installments")?.arrayValue ?? []).map {
                 Installment(dueDate: $0["due_date"]?.stringValue ?? "", amountMinor: $0["amount_minor"]?.intValue ?? 0)
             }
             self = .planOffered(Plan(planID: string("plan_id"), kind: string("kind"), totalMinor: int("total_minor"),
@@ -100,7 +110,7 @@ public enum CaseFact: Sendable, Equatable {
         case .complaintFiled: self = .complaintFiled(complaintID: string("complaint_id"))
         case .complaintResolved: self = .complaintResolved(complaintID: string("complaint_id"))
         case .contactRestricted:
-            let until = data["until"]?.stringValue
+            let until = data.string("until")
             self = .restricted(Restriction(restrictionID: string("restriction_id"), kind: RestrictionKind(rawValue: string("kind")) ?? .ceaseAll, reason: string("reason"),
                                            until: until, untilMicros: until.flatMap { Timestamp(rfc3339: $0)?.epochMicros }))
         case .contactRestrictionLifted: self = .restrictionLifted(restrictionID: string("restriction_id"))
@@ -110,6 +120,22 @@ public enum CaseFact: Sendable, Equatable {
         }
     }
 }
+
+/// Where `CaseFact` reads `data`'s fields: a parsed object, or canonical bytes in place. Each
+/// answers nil for a field that is absent or of another JSON type.
+private protocol FactFields {
+    func string(_ key: String) -> String?
+    func int(_ key: String) -> Int64?
+    func value(_ key: String) -> JSONValue?
+}
+
+extension JSONObject: FactFields {
+    func string(_ key: String) -> String? { self[key]?.stringValue }
+    func int(_ key: String) -> Int64? { self[key]?.intValue }
+    func value(_ key: String) -> JSONValue? { self[key] }
+}
+
+extension CanonicalObject: FactFields {}
 
 extension CaseFact {
     /// True for the `visit.completed` of `visitID`.

@@ -133,6 +133,86 @@ extension CanonicalJSON {
     }
 }
 
+/// A canonical JSON object read in place: its members' names and values as ranges of its bytes,
+/// found while `isCanonical`'s checks run, with no tree built. How a fold reads the few fields it
+/// needs from stored `data`, which is canonical unless the file was edited (then `init` gives nil
+/// and the caller parses, as before).
+///
+/// ```swift
+/// let object = CanonicalObject(bytes)   // {"amount_minor":1500,"currency":"EUR"}
+/// object?.int("amount_minor")           // 1500
+/// ```
+public struct CanonicalObject {
+    /// One member: its name between the quotes, and its whole value token.
+    struct Member {
+        let name: Range<Int>
+        let value: Range<Int>
+    }
+
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private let members: [Member]
+
+    /// Nil unless `bytes` are exactly one canonical JSON object (`CanonicalJSON.isCanonical`).
+    /// The object reads `bytes` in place: use it only while they live.
+    public init?(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard bytes.first == UInt8(ascii: "{") else { return nil }
+        var checker = CanonicalChecker(bytes: bytes)
+        checker.members = []
+        checker.members!.reserveCapacity(16)  // one allocation: the schemas' objects have fewer members
+        guard checker.value(depth: 0), checker.index == bytes.count, let members = checker.members else { return nil }
+        self.bytes = bytes
+        self.members = members
+    }
+
+    /// The whole value token of the member `name`.
+    private func token(_ name: String) -> UnsafeBufferPointer<UInt8>? {
+        var utf8 = name
+        return utf8.withUTF8 { raw in
+            // A name with a quote, a backslash or a control character is stored escaped; any
+            // other is stored as its bytes (and only an escaped name holds a backslash).
+            var plain = true
+            for byte in raw where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+                plain = false
+                break
+            }
+            if plain { return find(raw) }
+            var escaped: [UInt8] = []
+            CanonicalJSON.writeString(name, into: &escaped)
+            return escaped.withUnsafeBufferPointer { find(UnsafeBufferPointer(rebasing: $0.dropFirst().dropLast())) }
+        }
+    }
+
+    /// The value token of the member whose name is `name`'s bytes as stored (between the quotes).
+    private func find(_ name: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
+        members.first { member in member.name.count == name.count && UnsafeBufferPointer(rebasing: bytes[member.name]).elementsEqual(name) }
+            .map { UnsafeBufferPointer(rebasing: bytes[$0.value]) }
+    }
+
+    /// The member's string, or nil when it is absent or not a string (as `JSONValue.stringValue`).
+    public func string(_ name: String) -> String? {
+        guard let token = token(name), token.first == UInt8(ascii: "\"") else { return nil }
+        let inner = UnsafeBufferPointer(rebasing: token.dropFirst().dropLast())
+        if !inner.contains(UInt8(ascii: "\\")) { return String(decoding: inner, as: UTF8.self) }
+        return (try? JSONParser.parse(bytes: token))?.stringValue
+    }
+
+    /// The member's integer, or nil when it is absent or not an integer (as `JSONValue.intValue`).
+    public func int(_ name: String) -> Int64? {
+        guard let token = token(name), let first = token.first,
+            first == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first)
+        else { return nil }
+        // Canonical: an optional minus and at most 16 digits, within ±(2^53 − 1).
+        var magnitude: Int64 = 0
+        for digit in token where digit != UInt8(ascii: "-") { magnitude = magnitude * 10 + Int64(digit - UInt8(ascii: "0")) }
+        return first == UInt8(ascii: "-") ? -magnitude : magnitude
+    }
+
+    /// The member's value, parsed (for the rare nested one).
+    public func value(_ name: String) -> JSONValue? {
+        token(name).flatMap { try? JSONParser.parse(bytes: $0) }
+    }
+}
+
 /// The one-pass reader behind `CanonicalJSON.isCanonical`. Every rule of the strict parser holds
 /// (integers within ±(2^53 − 1), valid UTF-8, bounded nesting) and every choice RFC 8785 fixes:
 /// no whitespace, members in UTF-16 order (so no duplicates), integers without leading zeros or
@@ -140,6 +220,8 @@ extension CanonicalJSON {
 private struct CanonicalChecker {
     let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
+    /// When set, the outermost object's members are recorded here as they are checked.
+    var members: [CanonicalObject.Member]?
 
     init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -181,7 +263,9 @@ private struct CanonicalChecker {
             previousKey = key
             guard next == UInt8(ascii: ":") else { return false }
             index += 1
+            let valueStart = index
             guard value(depth: depth) else { return false }
+            if depth == 1 { members?.append(CanonicalObject.Member(name: key, value: valueStart..<index)) }
             switch next {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"): index += 1; return true
