@@ -173,12 +173,12 @@ extension Ledger {
     private static func feed(_ rows: RawStatement, lookup: RawStatement, share: FoldShare, include: ((FeedRow) -> Bool)?,
                              _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
         defer { rows.reset() }
-        var currentVersions: [EventType: Int] = [:]
+        let catalogue = SchemaCatalogue.shared
         while try rows.step() {
             guard share.holds(rows, column: 2) else { continue }
             let seq = rows.int64(0)
             let occurredAt = rows.text(4)
-            guard let type = EventType(rawValue: rows.text(3)), let occurred = Timestamp(rfc3339: occurredAt) else {
+            guard let type = rows.withText(3, EventType.init(utf8:)), let occurred = Timestamp(rfc3339: occurredAt) else {
                 throw LedgerError.verificationFailed(seq: seq, reason: "unreadable type or occurred_at")
             }
             let caseID = rows.text(2)
@@ -194,12 +194,10 @@ extension Ledger {
             if CaseFact.needsData(type) {
                 var text = rows.text(7)
                 let schemaVersion = Int(rows.int64(8))
-                let current = currentVersions[type] ?? SchemaCatalogue.shared.currentVersion(of: type)
-                currentVersions[type] = current
                 // Stored data is canonical unless the file was edited: its fields are read in
                 // place. A tree is parsed only for data that is not, and for an older schema
                 // version, read through the upcasters as the newest.
-                if schemaVersion >= current,
+                if schemaVersion >= catalogue.currentVersion(of: type),
                     let read = text.withUTF8({ bytes in CanonicalObject(bytes).map { CaseFact(type: type, canonical: $0) } })
                 {
                     fact = read

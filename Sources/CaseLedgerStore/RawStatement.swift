@@ -65,6 +65,11 @@ struct RawStatement {
         return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
     }
 
+    /// A text column's bytes, read in place (valid until the next step).
+    func withText<T>(_ column: Int32, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
+        try body(UnsafeBufferPointer(start: sqlite3_column_text(handle, column), count: Int(sqlite3_column_bytes(handle, column))))
+    }
+
     /// FNV-1a of a text column's bytes, read in place (no String is made): a hash that is the
     /// same in every process, for spreading rows over passes.
     func textHash(_ column: Int32) -> UInt64 {

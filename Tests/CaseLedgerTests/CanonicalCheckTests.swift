@@ -177,6 +177,17 @@ final class CanonicalCheckTests: XCTestCase {
         XCTAssertGreaterThan(refusedCount, 500)
     }
 
+    /// A fold reads each row's type from the column's bytes: every name gives its type, and
+    /// nothing else gives one.
+    func testATypeReadFromItsBytesIsTheTypeItNames() {
+        for type in EventType.allCases {
+            XCTAssertEqual(Array(type.rawValue.utf8).withUnsafeBufferPointer(EventType.init(utf8:)), type)
+        }
+        for name in ["", "call", "call.place", "call.placedx", "CALL.PLACED", "call_placed", "case.opened ", "entry.voided\u{0}"] {
+            XCTAssertNil(Array(name.utf8).withUnsafeBufferPointer(EventType.init(utf8:)), name.debugDescription)
+        }
+    }
+
     /// Every event of a generated portfolio (all types, several time zones): the fact read from
     /// its canonical data in place is the fact read from the parsed tree.
     func testEveryGeneratedEventsFactReadsTheSameInPlace() throws {

@@ -79,8 +79,8 @@ public enum CaseFact: Sendable, Equatable {
 
     /// The one reading of `data` into a fact, whichever way its fields are reached.
     private init<Fields: FactFields>(type: EventType, fields data: Fields) {
-        func string(_ key: String) -> String { data.string(key) ?? "" }
-        func int(_ key: String) -> Int64 { data.int(key) ?? 0 }
+        func string(_ key: StaticString) -> String { data.string(key) ?? "" }
+        func int(_ key: StaticString) -> Int64 { data.int(key) ?? 0 }
         switch type {
         case .caseOpened:
             self = .opened(Opening(debtorRef: string("debtor_ref"), accountRef: string("account_ref"), branch: data.string("branch"),
@@ -124,15 +124,15 @@ public enum CaseFact: Sendable, Equatable {
 /// Where `CaseFact` reads `data`'s fields: a parsed object, or canonical bytes in place. Each
 /// answers nil for a field that is absent or of another JSON type.
 private protocol FactFields {
-    func string(_ key: String) -> String?
-    func int(_ key: String) -> Int64?
-    func value(_ key: String) -> JSONValue?
+    func string(_ key: StaticString) -> String?
+    func int(_ key: StaticString) -> Int64?
+    func value(_ key: StaticString) -> JSONValue?
 }
 
 extension JSONObject: FactFields {
-    func string(_ key: String) -> String? { self[key]?.stringValue }
-    func int(_ key: String) -> Int64? { self[key]?.intValue }
-    func value(_ key: String) -> JSONValue? { self[key] }
+    func string(_ key: StaticString) -> String? { self[key.description]?.stringValue }
+    func int(_ key: StaticString) -> Int64? { self[key.description]?.intValue }
+    func value(_ key: StaticString) -> JSONValue? { self[key.description] }
 }
 
 extension CanonicalObject: FactFields {}

@@ -20,3 +20,14 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
     case entryVoided = "entry.voided"
     case caseClosed = "case.closed"
 }
+
+extension EventType {
+    /// The type whose name is `utf8` (a stored row's column, read in place: no String is made).
+    public init?(utf8: UnsafeBufferPointer<UInt8>) {
+        guard let match = Self.names.first(where: { $0.name.count == utf8.count && $0.name.elementsEqual(utf8) }) else { return nil }
+        self = match.type
+    }
+
+    /// Every type with its name's bytes.
+    private static let names: [(name: [UInt8], type: EventType)] = allCases.map { (Array($0.rawValue.utf8), $0) }
+}

@@ -167,19 +167,26 @@ public struct CanonicalObject {
     /// The whole value token of the member `name`.
     private func token(_ name: String) -> UnsafeBufferPointer<UInt8>? {
         var utf8 = name
-        return utf8.withUTF8 { raw in
-            // A name with a quote, a backslash or a control character is stored escaped; any
-            // other is stored as its bytes (and only an escaped name holds a backslash).
-            var plain = true
-            for byte in raw where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-                plain = false
-                break
-            }
-            if plain { return find(raw) }
-            var escaped: [UInt8] = []
-            CanonicalJSON.writeString(name, into: &escaped)
-            return escaped.withUnsafeBufferPointer { find(UnsafeBufferPointer(rebasing: $0.dropFirst().dropLast())) }
+        return utf8.withUTF8 { token(named: $0) }
+    }
+
+    /// `token` for a name the code spells out (what a fold asks for): no copy of the name.
+    private func token(_ name: StaticString) -> UnsafeBufferPointer<UInt8>? {
+        token(named: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+    }
+
+    private func token(named name: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
+        // A name with a quote, a backslash or a control character is stored escaped; any other
+        // is stored as its bytes (and only an escaped name holds a backslash).
+        var plain = true
+        for byte in name where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+            plain = false
+            break
         }
+        if plain { return find(name) }
+        var escaped: [UInt8] = []
+        CanonicalJSON.writeString(String(decoding: name, as: UTF8.self), into: &escaped)
+        return escaped.withUnsafeBufferPointer { find(UnsafeBufferPointer(rebasing: $0.dropFirst().dropLast())) }
     }
 
     /// The value token of the member whose name is `name`'s bytes as stored (between the quotes).
@@ -189,16 +196,22 @@ public struct CanonicalObject {
     }
 
     /// The member's string, or nil when it is absent or not a string (as `JSONValue.stringValue`).
-    public func string(_ name: String) -> String? {
-        guard let token = token(name), token.first == UInt8(ascii: "\"") else { return nil }
+    public func string(_ name: String) -> String? { string(token: token(name)) }
+    public func string(_ name: StaticString) -> String? { string(token: token(name)) }
+
+    private func string(token: UnsafeBufferPointer<UInt8>?) -> String? {
+        guard let token, token.first == UInt8(ascii: "\"") else { return nil }
         let inner = UnsafeBufferPointer(rebasing: token.dropFirst().dropLast())
         if !inner.contains(UInt8(ascii: "\\")) { return String(decoding: inner, as: UTF8.self) }
         return (try? JSONParser.parse(bytes: token))?.stringValue
     }
 
     /// The member's integer, or nil when it is absent or not an integer (as `JSONValue.intValue`).
-    public func int(_ name: String) -> Int64? {
-        guard let token = token(name), let first = token.first,
+    public func int(_ name: String) -> Int64? { int(token: token(name)) }
+    public func int(_ name: StaticString) -> Int64? { int(token: token(name)) }
+
+    private func int(token: UnsafeBufferPointer<UInt8>?) -> Int64? {
+        guard let token, let first = token.first,
             first == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first)
         else { return nil }
         // Canonical: an optional minus and at most 16 digits, within ±(2^53 − 1).
@@ -209,6 +222,10 @@ public struct CanonicalObject {
 
     /// The member's value, parsed (for the rare nested one).
     public func value(_ name: String) -> JSONValue? {
+        token(name).flatMap { try? JSONParser.parse(bytes: $0) }
+    }
+
+    public func value(_ name: StaticString) -> JSONValue? {
         token(name).flatMap { try? JSONParser.parse(bytes: $0) }
     }
 }

@@ -31,10 +31,14 @@ public struct SchemaCatalogue: Sendable {
             throw SchemaLoadError(path: "events/", reason: "no schema for \(type.rawValue)")
         }
         self.schemas = schemas
+        currentVersions = schemas.mapValues { $0.keys.max()! }
     }
 
+    /// The newest schema version of each type.
+    private let currentVersions: [EventType: Int]
+
     /// The newest schema version of a type: what a submission without `schema_version` is checked against.
-    public func currentVersion(of type: EventType) -> Int { schemas[type]!.keys.max()! }
+    public func currentVersion(of type: EventType) -> Int { currentVersions[type]! }
 
     public func versions(of type: EventType) -> [Int] { schemas[type]!.keys.sorted() }
 
