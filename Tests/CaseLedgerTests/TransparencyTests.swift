@@ -280,6 +280,18 @@ final class TransparencyTests: XCTestCase {
         XCTAssertEqual(signing.exitCode, 0, "the edited tile is what the checkpoint signs; verify is what catches it")
     }
 
+    /// A tile stored beyond what the events give, at a level the tree has or above it, is named.
+    func testATileStoredBeyondTheLogIsNamed() throws {
+        for (insert, named) in [("(0, 100000, zeroblob(32))", "merkle tile 0/100000 is stored, but the log's events do not reach it"),
+                                ("(9, 0, zeroblob(32))", "the stored tree has tiles at level")] {
+            let setup = try makeSetup()
+            try tamper(setup.db, "INSERT INTO merkle_tiles (level, idx, hashes) VALUES \(insert)")
+            let result = try CLI.run(["verify", "--db", setup.db])
+            XCTAssertEqual(result.exitCode, 4, result.stderr)
+            XCTAssertTrue(result.stderr.contains(named), "\(insert): \(result.stderr)")
+        }
+    }
+
     func testTheLedgerRefusesToSignAHeadInconsistentWithACheckpointItHolds() throws {
         let setup = try makeSetup()
         try sign(setup, "cp1")
