@@ -23,6 +23,9 @@ final class ConsoleBrowserTests: XCTestCase {
         let result = try runTool("/usr/bin/env", ["python3", script, "--binary", CLI.binary.path, "--artifacts", artifacts],
                                  in: folder, timeout: 900)
         XCTAssertEqual(result.exitCode, 0, "console_test.py:\n\(result.stdout.suffix(4000))\n\(result.stderr.suffix(12000))")
+        // The script's own lines (a test run again in a new browser, its time) show in every
+        // log, not only in a failure's: a browser that often needs a second try shows there.
+        for line in result.stderr.split(separator: "\n") where line.hasPrefix("console_test:") { print(line) }
         // Each test leaves its screenshots; the suite checked they are not blank.
         let shots = try FileManager.default.contentsOfDirectory(atPath: artifacts).filter { $0.hasSuffix(".png") }
         XCTAssertGreaterThanOrEqual(shots.count, 15, "screenshots in \(artifacts): \(shots)")
