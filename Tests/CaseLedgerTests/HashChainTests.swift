@@ -39,6 +39,38 @@ final class HashChainTests: XCTestCase {
         XCTAssertEqual(python.output, String(verify.stdout.prefix { $0 != "\n" }) + "\n", "the README script and verify disagree")
     }
 
+    /// A fold reads stored data in place when it is canonical and parses it otherwise. A row edited
+    /// into valid JSON out of canonical form is still folded (a rebuild trusts the log) and verify
+    /// names it; a row that is not an object stops the rebuild, which leaves the projections as
+    /// they were.
+    func testAFoldParsesDataEditedOutOfCanonicalFormAndVerifyNamesTheRow() throws {
+        let folder = try TemporaryFolder()
+        let db = try makeLedger(folder)
+        let appended = try CLI.run(["append", "--db", db], stdin: [Events.opened(), Events.payment(amount: 50000)].joined(separator: "\n"))
+        XCTAssertEqual(appended.exitCode, 0, appended.stderr)
+        func paid() throws -> Int? {
+            let shown = try CLI.run(["case", "show", "C-1", "--db", db, "--json"])
+            XCTAssertEqual(shown.exitCode, 0, shown.stderr)
+            return (try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])?["paid_minor"] as? Int
+        }
+        XCTAssertEqual(try paid(), 50000)
+
+        try tamper(db, #"UPDATE events SET data = '{ "currency": "CNY", "amount_minor": 70000, "channel": "wechat", "reference": "PAY-1" }' WHERE seq = 2"#,
+                   dropping: ["events_no_update"])
+        let rebuilt = try CLI.run(["rebuild", "--db", db])
+        XCTAssertEqual(rebuilt.exitCode, 0, rebuilt.stderr)
+        XCTAssertEqual(try paid(), 70000, "the edited row, parsed, is what the rebuild folds")
+        let verify = try CLI.run(["verify", "--db", db])
+        XCTAssertEqual(verify.exitCode, 4)
+        XCTAssertTrue(verify.stderr.contains("seq 2") && verify.stderr.contains("canonical form"), verify.stderr)
+
+        try tamper(db, "UPDATE events SET data = '[70000]' WHERE seq = 2", dropping: ["events_no_update"])
+        let refused = try CLI.run(["rebuild", "--db", db])
+        XCTAssertNotEqual(refused.exitCode, 0)
+        XCTAssertTrue(refused.stderr.contains("seq 2") && refused.stderr.contains("data is not a JSON object"), refused.stderr)
+        XCTAssertEqual(try paid(), 70000, "the refused rebuild wrote nothing")
+    }
+
     func testEditedRowBehindTheTriggersIsCaughtByVerifyAndByTheScript() throws {
         let folder = try TemporaryFolder()
         let db = try makeAwkwardLedger(folder)

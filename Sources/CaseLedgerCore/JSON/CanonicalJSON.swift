@@ -221,12 +221,11 @@ public struct CanonicalObject {
     }
 
     /// The member's value, parsed (for the rare nested one).
-    public func value(_ name: String) -> JSONValue? {
-        token(name).flatMap { try? JSONParser.parse(bytes: $0) }
-    }
+    public func value(_ name: String) -> JSONValue? { value(token: token(name)) }
+    public func value(_ name: StaticString) -> JSONValue? { value(token: token(name)) }
 
-    public func value(_ name: StaticString) -> JSONValue? {
-        token(name).flatMap { try? JSONParser.parse(bytes: $0) }
+    private func value(token: UnsafeBufferPointer<UInt8>?) -> JSONValue? {
+        token.flatMap { try? JSONParser.parse(bytes: $0) }
     }
 }
 
