@@ -101,6 +101,27 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(try beyond.logLines(), sourceLog)
     }
 
+    /// A whole-log replay is copied by SQLite's transfer, which needs the log's guards set aside
+    /// for the copy: the output has them back, in the same words, and they refuse an edit.
+    func testAWholeLogReplayHasTheSourcesShapeAndItsGuardsRefuseEdits() throws {
+        let folder = try TemporaryFolder()
+        let source = try LedgerFile(self, folder)
+        try source.generate(cases: 20, seed: 5)
+        let replay = try source.replay([], to: folder.path("whole.sqlite"))
+        let shape = "SELECT type, name, sql FROM sqlite_master WHERE tbl_name IN ('events', 'merkle_tiles') ORDER BY type, name;"
+        let sourceShape = try source.sql(shape)
+        XCTAssertTrue(sourceShape.contains("events_no_update") && sourceShape.contains("events_no_delete"), sourceShape)
+        XCTAssertEqual(try replay.sql(shape), sourceShape)
+        let sourceLog = try source.logLines()
+        XCTAssertEqual(try replay.logLines(), sourceLog)
+        for edit in ["UPDATE events SET actor = 'collector:x' WHERE seq = 1;", "DELETE FROM events WHERE seq = 1;"] {
+            let refused = try runTool("/usr/bin/sqlite3", [replay.path, edit], in: folder, timeout: 60)
+            XCTAssertTrue(refused.stderr.contains("append-only"), "\(edit): \(refused.stderr)")
+        }
+        XCTAssertEqual(try replay.logLines(), sourceLog)
+        try replay.assertVerifies()
+    }
+
     // MARK: - Combined filters narrow
 
     func testCombinedFiltersKeepOnlyTheEventsEveryFilterKeeps() throws {
