@@ -1,4 +1,4 @@
-import CaseLedgerCore
+@testable import CaseLedgerCore
 import Foundation
 import XCTest
 
@@ -185,6 +185,19 @@ final class CanonicalCheckTests: XCTestCase {
         }
         for name in ["", "call", "call.place", "call.placedx", "CALL.PLACED", "call_placed", "case.opened ", "entry.voided\u{0}"] {
             XCTAssertNil(Array(name.utf8).withUnsafeBufferPointer(EventType.init(utf8:)), name.debugDescription)
+        }
+    }
+
+    /// A type hashes its place in the catalogue, not its name: each has its own place, so a table
+    /// keyed by type holds one entry per type and finds each.
+    func testEachTypeHashesItsOwnPlaceInTheCatalogue() {
+        XCTAssertEqual(EventType.allCases.map(\.ordinal), Array(EventType.allCases.indices))
+        var names: [EventType: String] = [:]
+        for type in EventType.allCases { names[type] = type.rawValue }
+        XCTAssertEqual(names.count, EventType.allCases.count)
+        for type in EventType.allCases {
+            XCTAssertEqual(names[type], type.rawValue)
+            XCTAssertEqual(type.hashValue, EventType(rawValue: type.rawValue)?.hashValue)
         }
     }
 

@@ -7,6 +7,18 @@
 /// CanonicalJSON.string(["b": 1, "a": "x"])   // {"a":"x","b":1}
 /// ```
 public enum CanonicalJSON {
+    /// Whether `bytes` hold `other`'s bytes from `start` on (the caller checked they fit): a
+    /// plain loop, for the short names a fold looks up on every event.
+    @inline(__always)
+    static func sameBytes(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, as other: UnsafeBufferPointer<UInt8>) -> Bool {
+        var offset = 0
+        while offset < other.count {
+            if bytes[start + offset] != other[offset] { return false }
+            offset += 1
+        }
+        return true
+    }
+
     public static func bytes(_ value: JSONValue) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(256)
@@ -191,8 +203,10 @@ public struct CanonicalObject {
 
     /// The value token of the member whose name is `name`'s bytes as stored (between the quotes).
     private func find(_ name: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
-        members.first { member in member.name.count == name.count && UnsafeBufferPointer(rebasing: bytes[member.name]).elementsEqual(name) }
-            .map { UnsafeBufferPointer(rebasing: bytes[$0.value]) }
+        for member in members where member.name.count == name.count && CanonicalJSON.sameBytes(bytes, at: member.name.lowerBound, as: name) {
+            return UnsafeBufferPointer(rebasing: bytes[member.value])
+        }
+        return nil
     }
 
     /// The member's string, or nil when it is absent or not a string (as `JSONValue.stringValue`).
