@@ -280,9 +280,6 @@ public enum Replay {
         return "file:\(escaped)?mode=ro"
     }
 
-    /// The source's Merkle tree, so that a case proof taken from the replay checks against the
-    /// source's checkpoints: every stored tile, and for a live source its growing edge at its
-    /// head, frozen as partial tiles. Sibling hashes reveal nothing of the events they cover.
     /// Copies the attached source's whole log into the new, empty `events`, and returns how many
     /// rows it holds: those up to `lastSeq`, the source's head in the replay's snapshot.
     ///
@@ -294,7 +291,7 @@ public enum Replay {
     /// sees the log without them, and a failure rolls all of it back. Only for a source whose
     /// columns are the output's (`sourceHasTheSameColumns`); with other indexes, SQLite falls
     /// back to inserting row by row by itself.
-    private static func copyWholeLog(_ db: Database, upTo lastSeq: Int64) throws -> Int64 {
+    static func copyWholeLog(_ db: Database, upTo lastSeq: Int64) throws -> Int64 {
         let guards = try Row.fetchAll(db, sql: "SELECT name, sql FROM main.sqlite_master WHERE type = 'trigger' AND tbl_name = 'events' ORDER BY name")
         for guardRow in guards {
             let name: String = guardRow["name"]
@@ -318,6 +315,9 @@ public enum Replay {
         return try String.fetchOne(db, sql: columns, arguments: ["main"]) == String.fetchOne(db, sql: columns, arguments: ["source"])
     }
 
+    /// The source's Merkle tree, so that a case proof taken from the replay checks against the
+    /// source's checkpoints: every stored tile, and for a live source its growing edge at its
+    /// head, frozen as partial tiles. Sibling hashes reveal nothing of the events they cover.
     private static func copyTree(from src: Database, into db: Database, sourceIsLive: Bool, treeSize: Int64) throws {
         let writer = try Ledger.TileWriter(db)
         let tiles = try RawStatement(src, "SELECT level, idx, hashes FROM merkle_tiles ORDER BY level, idx")
