@@ -298,13 +298,15 @@ public enum Replay {
             try db.execute(sql: "DROP TRIGGER main.\(name.quotedDatabaseIdentifier)")
         }
         try db.execute(sql: "INSERT INTO main.events SELECT * FROM source.events")
+        let copied = db.changesCount
         // Events appended to the source after the snapshot this replay reads: not the log it stood at.
         try db.execute(sql: "DELETE FROM main.events WHERE seq > ?", arguments: [lastSeq])
+        let kept = Int64(copied - db.changesCount)
         for guardRow in guards {
             let sql: String = guardRow["sql"]
             try db.execute(sql: sql)
         }
-        return try Int64.fetchOne(db, sql: "SELECT count(*) FROM main.events") ?? 0
+        return kept
     }
 
     /// Whether the attached source's `events` has the output's columns, with the same names and
