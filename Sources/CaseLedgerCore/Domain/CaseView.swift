@@ -157,7 +157,24 @@ extension CaseState {
     }
 
     /// Reads a state written by `storedJSON`; nil when it is not one.
+    ///
+    /// A state as `storedJSON` wrote it is read in place, its records' `data` checked as canonical
+    /// and their facts read without a tree (an append reads a state back each time a case returns
+    /// to a batch's cache). Anything else (an older layout, an escaped string, a file edited by
+    /// hand) is parsed as JSON.
     public init?(storedJSON text: String) {
+        var text = text
+        if let state = text.withUTF8({ bytes in
+            var reader = StoredStateReader(bytes: bytes)
+            return reader.state()
+        }) {
+            self = state
+        } else {
+            self.init(parsingStoredJSON: text)
+        }
+    }
+
+    private init?(parsingStoredJSON text: String) {
         guard let json = try? JSONParser.parse(text), let caseID = json["case_id"]?.stringValue,
             let version = json["version"]?.intValue, let lastSeq = json["last_seq"]?.intValue,
             let lastEventAt = json["last_event_at"]?.stringValue, let lastEventMicros = json["last_event_us"]?.intValue
@@ -179,6 +196,110 @@ extension CaseState {
                   voided: (json["voided"]?.arrayValue ?? []).compactMap(\.stringValue), records: records,
                   isClosed: records.contains { if case .closed = $0.fact { true } else { false } },
                   openedAtMicros: records[0].occurredMicros)
+    }
+}
+
+/// Reads the exact layout `CaseState.storedJSON` writes, member by member, without a tree: nil at
+/// the first byte that differs from it (the caller then parses the text as JSON).
+private struct StoredStateReader {
+    let bytes: UnsafeBufferPointer<UInt8>
+    private var index = 0
+
+    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    mutating func state() -> CaseState? {
+        guard expect(#"{"case_id":"#), let caseID = string(),
+            expect(#","version":"#), let version = integer(), expect(#","last_seq":"#), let lastSeq = integer(),
+            expect(#","last_event_us":"#), let lastEventMicros = integer(),
+            expect(#","calls":"#), let calls = integer(), expect(#","messages":"#), let messages = integer(),
+            expect(#","visits":"#), let visits = integer(),
+            expect(#","last_event_at":"#), let lastEventAt = string(), expect(#","voided":["#)
+        else { return nil }
+        var voided: [String] = []
+        if !expect("]") {
+            repeat {
+                guard let id = string() else { return nil }
+                voided.append(id)
+            } while expect(",")
+            guard expect("]") else { return nil }
+        }
+        guard expect(#","records":["#) else { return nil }
+        var records: [CaseState.Record] = []
+        if !expect("]") {
+            repeat {
+                guard let record = record() else { return nil }
+                records.append(record)
+            } while expect(",")
+            guard expect("]") else { return nil }
+        }
+        guard expect("}"), index == bytes.count, case .opened = records.first?.fact else { return nil }
+        return CaseState(caseID: caseID, version: Int(version), lastSeq: lastSeq, lastEventAt: lastEventAt,
+                         lastEventMicros: lastEventMicros, calls: Int(calls), messages: Int(messages), visits: Int(visits),
+                         voided: voided, records: records,
+                         isClosed: records.contains { if case .closed = $0.fact { true } else { false } },
+                         openedAtMicros: records[0].occurredMicros)
+    }
+
+    private mutating func record() -> CaseState.Record? {
+        guard expect(#"{"event_id":"#), let id = string(), expect(#","seq":"#), let seq = integer(),
+            expect(#","type":"#), let type = stringBytes().flatMap(EventType.init(utf8:)),
+            expect(#","occurred_at":"#), let occurredAt = string(),
+            expect(#","occurred_us":"#), let micros = integer(), expect(#","data":"#),
+            let (data, length) = CanonicalObject.leading(UnsafeBufferPointer(rebasing: bytes[index...]))
+        else { return nil }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<(index + length)]), as: UTF8.self)
+        index += length
+        guard expect("}") else { return nil }
+        return CaseState.Record(eventID: id, seq: seq, type: type, occurredAt: occurredAt, occurredMicros: micros,
+                                data: text, fact: CaseFact(type: type, canonical: data))
+    }
+
+    /// Steps over `literal` when the bytes at `index` are it.
+    private mutating func expect(_ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard index + count <= bytes.count,
+            CanonicalJSON.sameBytes(bytes, at: index, as: UnsafeBufferPointer(start: literal.utf8Start, count: count))
+        else { return false }
+        index += count
+        return true
+    }
+
+    /// A string of printable ASCII without escapes (every string of the layout but `data`'s, which
+    /// `CanonicalObject` reads); nil for any other, which the JSON parser then reads.
+    private mutating func string() -> String? {
+        stringBytes().map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// `string`'s bytes between the quotes, read in place.
+    private mutating func stringBytes() -> UnsafeBufferPointer<UInt8>? {
+        guard expect("\"") else { return nil }
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                return UnsafeBufferPointer(rebasing: bytes[start..<(index - 1)])
+            }
+            guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { return nil }
+            index += 1
+        }
+        return nil
+    }
+
+    /// An integer as `CanonicalJSON.writeInteger` writes it, within ±(2^53 − 1).
+    private mutating func integer() -> Int64? {
+        let negative = expect("-")
+        let start = index
+        var magnitude: Int64 = 0
+        while index < bytes.count, index - start < 16, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+            magnitude = magnitude * 10 + Int64(bytes[index] - UInt8(ascii: "0"))
+            index += 1
+        }
+        guard index > start, magnitude <= JSONParser.maxSafeInteger,
+            index == bytes.count || !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]),
+            bytes[start] != UInt8(ascii: "0") || (index - start == 1 && !negative)
+        else { return nil }
+        return negative ? -magnitude : magnitude
     }
 }
 

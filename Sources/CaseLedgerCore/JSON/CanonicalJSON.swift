@@ -167,13 +167,25 @@ public struct CanonicalObject {
     /// Nil unless `bytes` are exactly one canonical JSON object (`CanonicalJSON.isCanonical`).
     /// The object reads `bytes` in place: use it only while they live.
     public init?(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let (object, length) = Self.leading(bytes), length == bytes.count else { return nil }
+        self = object
+    }
+
+    private init(bytes: UnsafeBufferPointer<UInt8>, members: [Member]) {
+        self.bytes = bytes
+        self.members = members
+    }
+
+    /// The canonical object `bytes` start with, and how many bytes it takes (what follows it is
+    /// not read); nil unless they start with one. How a reader finds the end of an object
+    /// embedded in a larger document while it checks it.
+    public static func leading(_ bytes: UnsafeBufferPointer<UInt8>) -> (object: CanonicalObject, length: Int)? {
         guard bytes.first == UInt8(ascii: "{") else { return nil }
         var checker = CanonicalChecker(bytes: bytes)
         checker.members = []
         checker.members!.reserveCapacity(16)  // one allocation: the schemas' objects have fewer members
-        guard checker.value(depth: 0), checker.index == bytes.count, let members = checker.members else { return nil }
-        self.bytes = bytes
-        self.members = members
+        guard checker.value(depth: 0), let members = checker.members else { return nil }
+        return (CanonicalObject(bytes: UnsafeBufferPointer(rebasing: bytes[..<checker.index]), members: members), checker.index)
     }
 
     /// The whole value token of the member `name`.
