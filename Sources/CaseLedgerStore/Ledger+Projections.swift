@@ -129,12 +129,27 @@ extension Ledger {
     struct FoldShare {
         let index: UInt64
         let count: UInt64
+        /// When set, only the cases whose hash is one of these (a chosen set of cases, and the
+        /// rare other case that hashes alike: the caller tells them apart by case_id).
+        var only: Set<UInt64>? = nil
 
         static let all = FoldShare(index: 0, count: 1)
 
         /// Whether the row's case (its case_id in `column`) is in this share, read without making a String.
         func holds(_ rows: RawStatement, column: Int32) -> Bool {
-            count == 1 || rows.textHash(column) % count == index
+            if count == 1 && only == nil { return true }
+            let hash = rows.textHash(column)
+            return hash % count == index && only?.contains(hash) != false
+        }
+
+        /// The hash a share is chosen by: FNV-1a of the case_id's UTF-8 bytes.
+        static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+            bytes.reduce(0xcbf2_9ce4_8422_2325) { hash, byte in (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        }
+
+        static func hash(caseID: String) -> UInt64 {
+            var caseID = caseID
+            return caseID.withUTF8(hash)
         }
     }
 
@@ -169,6 +184,15 @@ extension Ledger {
     }
 
     static let voidTargetLookup = "SELECT case_id, type, data FROM events WHERE event_id = ?"
+
+    /// Feeds the events of the cases in `share` from `fromSeq` to the head, in `seq` order: one
+    /// pass through that stretch of the log, each page read once.
+    static func feedEvents(_ db: Database, fromSeq: Int64, share: FoldShare,
+                           _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
+        let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events WHERE seq >= ? ORDER BY seq")
+        rows.bind(1, fromSeq)
+        try feed(rows, lookup: try RawStatement(db, voidTargetLookup), share: share, include: nil, body)
+    }
 
     private static func feed(_ rows: RawStatement, lookup: RawStatement, share: FoldShare, include: ((FeedRow) -> Bool)?,
                              _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {

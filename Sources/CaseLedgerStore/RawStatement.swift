@@ -73,9 +73,7 @@ struct RawStatement {
     /// FNV-1a of a text column's bytes, read in place (no String is made): a hash that is the
     /// same in every process, for spreading rows over passes.
     func textHash(_ column: Int32) -> UInt64 {
-        withText(column) { bytes in
-            bytes.reduce(0xcbf2_9ce4_8422_2325) { hash, byte in (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        }
+        withText(column, Ledger.FoldShare.hash)
     }
 
     func blob(_ column: Int32) -> [UInt8] {

@@ -70,15 +70,48 @@ final class BulkAppendTests: XCTestCase {
         XCTAssertEqual(verify.exitCode, 0, verify.stdout + verify.stderr)
     }
 
-    /// Appends `lines` as one batch into one ledger and in batches of 2,000 into another, checks
-    /// that both hold the same case states, compliance cases and violations, and returns the first.
-    private func appendInOneBatchAndInSmallOnes(_ lines: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    /// A bulk batch on cases an earlier batch opened, its due cases judged in three passes
+    /// through the log (`CASELEDGER_FOLD_CASES`): each pass must start at the earliest due case's
+    /// opening, or the late calls of the first batch would be judged away.
+    func testABulkBatchOnCasesOpenedEarlierJudgesTheirWholeHistoryInPasses() throws {
+        let cases = 400
+        let earlier = (0..<cases).map { Events.opened(caseID: "C-\($0)") }
+            + (0..<cases).map { Events.call(caseID: "C-\($0)", occurredAt: "2024-03-05T22:30:00+08:00") }
+        var lines: [String] = []
+        for round in 0..<85 {
+            let day = String(format: "2024-04-%02d", 1 + round % 28)
+            for index in 0..<cases {
+                lines.append(Events.payment(caseID: "C-\(index)", amount: 100 + round, occurredAt: "\(day)T1\(round / 28):00:00+08:00"))
+                // Now and then a call, in hours: a contact, so each case's contacts are due again.
+                if round % 20 == 0 {
+                    lines.append(Events.call(caseID: "C-\(index)", occurredAt: "\(day)T1\(round / 28):30:00+08:00"))
+                }
+            }
+        }
+        XCTAssertGreaterThan(lines.count, Limits.batchStateCacheRecords, "the batch must be a bulk one")
+        let bulk = try appendInOneBatchAndInSmallOnes(lines, after: earlier, environment: [Limits.foldCasesVariable: "150"])
+        let rows = try projections(bulk)
+        XCTAssertEqual(rows.judged.count, cases, "every case judged")
+        XCTAssertEqual(Set(rows.violations.map { $0.split(separator: " ")[0] }).count, cases, "every earlier late call kept")
+        let verify = try CLI.run(["verify", "--db", bulk])
+        XCTAssertEqual(verify.exitCode, 0, verify.stdout + verify.stderr)
+    }
+
+    /// Appends `lines` as one batch into one ledger and in batches of 2,000 into another (each
+    /// after `earlier`, appended alike), checks that both hold the same case states, compliance
+    /// cases and violations, and returns the first.
+    private func appendInOneBatchAndInSmallOnes(_ lines: [String], after earlier: [String] = [], environment: [String: String] = [:],
+                                                file: StaticString = #filePath, line: UInt = #line) throws -> String {
         let folder = try TemporaryFolder()
         folders.append(folder)
         let bulk = try makeLedger(folder, name: "bulk.sqlite")
-        let result = try append(lines, to: bulk)
-        XCTAssertEqual(result.exitCode, 0, result.stderr, file: file, line: line)
         let small = try makeLedger(folder, name: "small.sqlite")
+        for db in [bulk, small] where !earlier.isEmpty {
+            let first = try append(earlier, to: db)
+            XCTAssertEqual(first.exitCode, 0, first.stderr, file: file, line: line)
+        }
+        let result = try CLI.run(["append", "--db", bulk], stdin: lines.joined(separator: "\n") + "\n", environment: environment)
+        XCTAssertEqual(result.exitCode, 0, result.stderr, file: file, line: line)
         for chunk in stride(from: 0, to: lines.count, by: 2_000) {
             let part = try append(Array(lines[chunk..<min(chunk + 2_000, lines.count)]), to: small)
             XCTAssertEqual(part.exitCode, 0, part.stderr, file: file, line: line)
