@@ -213,26 +213,11 @@ private struct StoredStateReader {
             expect(#","last_event_us":"#), let lastEventMicros = integer(),
             expect(#","calls":"#), let calls = integer(), expect(#","messages":"#), let messages = integer(),
             expect(#","visits":"#), let visits = integer(),
-            expect(#","last_event_at":"#), let lastEventAt = string(), expect(#","voided":["#)
+            expect(#","last_event_at":"#), let lastEventAt = string(),
+            expect(#","voided":"#), let voided = list({ $0.string() }),
+            expect(#","records":"#), let records = list({ $0.record() }),
+            expect("}"), index == bytes.count, case .opened = records.first?.fact
         else { return nil }
-        var voided: [String] = []
-        if !expect("]") {
-            repeat {
-                guard let id = string() else { return nil }
-                voided.append(id)
-            } while expect(",")
-            guard expect("]") else { return nil }
-        }
-        guard expect(#","records":["#) else { return nil }
-        var records: [CaseState.Record] = []
-        if !expect("]") {
-            repeat {
-                guard let record = record() else { return nil }
-                records.append(record)
-            } while expect(",")
-            guard expect("]") else { return nil }
-        }
-        guard expect("}"), index == bytes.count, case .opened = records.first?.fact else { return nil }
         return CaseState(caseID: caseID, version: Int(version), lastSeq: lastSeq, lastEventAt: lastEventAt,
                          lastEventMicros: lastEventMicros, calls: Int(calls), messages: Int(messages), visits: Int(visits),
                          voided: voided, records: records,
@@ -252,6 +237,18 @@ private struct StoredStateReader {
         guard expect("}") else { return nil }
         return CaseState.Record(eventID: id, seq: seq, type: type, occurredAt: occurredAt, occurredMicros: micros,
                                 data: text, fact: CaseFact(type: type, canonical: data))
+    }
+
+    /// A JSON array, each element read by `element`.
+    private mutating func list<Element>(_ element: (inout StoredStateReader) -> Element?) -> [Element]? {
+        guard expect("[") else { return nil }
+        var elements: [Element] = []
+        if expect("]") { return elements }
+        repeat {
+            guard let next = element(&self) else { return nil }
+            elements.append(next)
+        } while expect(",")
+        return expect("]") ? elements : nil
     }
 
     /// Steps over `literal` when the bytes at `index` are it.
