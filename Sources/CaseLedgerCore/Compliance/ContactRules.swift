@@ -238,7 +238,7 @@ public enum ContactRules {
         let minute: Int
 
         init(_ micros: Int64, clock: inout ZoneClock) {
-            let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+            let seconds = Timestamp(epochMicros: micros).epochSeconds
             let offset = clock.offset(at: seconds)
             let localSeconds = seconds + Int64(offset)
             self.micros = micros
