@@ -121,38 +121,44 @@ extension CaseState {
     public var storedJSON: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256 + records.count * 200)
-        out.append(contentsOf: #"{"case_id":"#.utf8)
+        // The layout's own text, copied as bytes (a String's `utf8` is appended a byte at a time).
+        func put(_ literal: StaticString) {
+            out.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+        }
+        put(#"{"case_id":"#)
         CanonicalJSON.writeString(caseID, into: &out)
-        for (key, value) in [("version", Int64(version)), ("last_seq", lastSeq), ("last_event_us", lastEventMicros),
-                             ("calls", Int64(calls)), ("messages", Int64(messages)), ("visits", Int64(visits))] {
-            out.append(contentsOf: ",\"\(key)\":".utf8)
+        for (key, value) in [(#","version":"# as StaticString, Int64(version)), (#","last_seq":"#, lastSeq),
+                             (#","last_event_us":"#, lastEventMicros), (#","calls":"#, Int64(calls)),
+                             (#","messages":"#, Int64(messages)), (#","visits":"#, Int64(visits))] {
+            put(key)
             CanonicalJSON.writeInteger(value, into: &out)
         }
-        out.append(contentsOf: #","last_event_at":"#.utf8)
+        put(#","last_event_at":"#)
         CanonicalJSON.writeString(lastEventAt, into: &out)
-        out.append(contentsOf: #","voided":["#.utf8)
+        put(#","voided":["#)
         for (i, id) in voided.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             CanonicalJSON.writeString(id, into: &out)
         }
-        out.append(contentsOf: #"],"records":["#.utf8)
+        put(#"],"records":["#)
         for (i, record) in records.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: #"{"event_id":"#.utf8)
+            put(#"{"event_id":"#)
             CanonicalJSON.writeString(record.eventID, into: &out)
-            out.append(contentsOf: #","seq":"#.utf8)
+            put(#","seq":"#)
             CanonicalJSON.writeInteger(record.seq, into: &out)
-            out.append(contentsOf: #","type":"#.utf8)
+            put(#","type":"#)
             CanonicalJSON.writeString(record.type.rawValue, into: &out)
-            out.append(contentsOf: #","occurred_at":"#.utf8)
+            put(#","occurred_at":"#)
             CanonicalJSON.writeString(record.occurredAt, into: &out)
-            out.append(contentsOf: #","occurred_us":"#.utf8)
+            put(#","occurred_us":"#)
             CanonicalJSON.writeInteger(record.occurredMicros, into: &out)
-            out.append(contentsOf: #","data":"#.utf8)
-            out.append(contentsOf: record.data.utf8)
+            put(#","data":"#)
+            var data = record.data
+            data.withUTF8 { out.append(contentsOf: $0) }
             out.append(UInt8(ascii: "}"))
         }
-        out.append(contentsOf: "]}".utf8)
+        put("]}")
         return out
     }
 
