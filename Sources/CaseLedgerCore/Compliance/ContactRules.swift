@@ -202,32 +202,61 @@ public enum ContactRules {
     /// attempts and connected calls per debtor-local day, and attempts in seven consecutive
     /// debtor-local days (the contact's own day and the six before it).
     struct FrequencyCounter {
-        var byDay: [Int: Int] = [:]
-        var connectedByDay: [Int: Int] = [:]
+        var byDay = DayCounts()
+        var connectedByDay = DayCounts()
 
         mutating func count(_ contact: ComplianceCase.Contact, when: LocalTime, rulebook: Rulebook, into findings: inout [Finding]) {
             guard let channel = contact.channel, rulebook.frequencyChannels.contains(channel) else { return }
             // The words are made only for a breach: most contacts break no cap.
             var date: String { CalendarDate.string(days: when.day) }
             var noun: String { rulebook.countsOnlyCalls ? "outbound call" : "contact (\(channel.rawValue))" }
-            let count = (byDay[when.day] ?? 0) + 1
-            byDay[when.day] = count
+            let count = byDay.increment(when.day)
             if let cap = rulebook.maxCallsPerDay, count > cap {
                 findings.append(Finding(limit: .maxCallsPerDay, detail: "\(ordinal(count)) \(noun) on \(date) (debtor-local); the limit is \(cap) a day"))
             }
             if case .call(let call) = contact.kind, call.connected {
-                let connected = (connectedByDay[when.day] ?? 0) + 1
-                connectedByDay[when.day] = connected
+                let connected = connectedByDay.increment(when.day)
                 if let cap = rulebook.maxConnectedCallsPerDay, connected > cap {
                     findings.append(Finding(limit: .maxConnectedCallsPerDay, detail: "\(ordinal(connected)) connected call on \(date) (debtor-local); the limit is \(cap) connected calls a day"))
                 }
             }
             if let cap = rulebook.maxCallsPer7Days {
-                let inWindow = ((when.day - 6)...when.day).reduce(0) { $0 + (byDay[$1] ?? 0) }
+                let inWindow = byDay.sum((when.day - 6)...when.day)
                 if inWindow > cap {
                     findings.append(Finding(limit: .maxCallsPer7Days, detail: "\(ordinal(inWindow)) \(noun) in the seven days \(CalendarDate.string(days: when.day - 6))–\(date) (debtor-local); the limit is \(cap)"))
                 }
             }
+        }
+    }
+
+    /// Counts by debtor-local day, kept in an array from the earliest day counted to the latest
+    /// (a case's contacts span months): a seven-day window is read as seven neighbours, where a
+    /// dictionary by day cost seven hash lookups for every contact and rulebook. Days may come
+    /// in any order (a zone that falls back at midnight repeats part of a day).
+    struct DayCounts {
+        private var first = 0
+        private var counts: [Int] = []
+
+        /// Adds one to `day`'s count; returns the new count.
+        mutating func increment(_ day: Int) -> Int {
+            if counts.isEmpty {
+                first = day
+                counts = [0]
+            } else if day < first {
+                counts.insert(contentsOf: repeatElement(0, count: first - day), at: 0)
+                first = day
+            } else if day >= first + counts.count {
+                counts.append(contentsOf: repeatElement(0, count: day - first - counts.count + 1))
+            }
+            counts[day - first] += 1
+            return counts[day - first]
+        }
+
+        /// The counts of `days` together.
+        func sum(_ days: ClosedRange<Int>) -> Int {
+            let lower = max(days.lowerBound, first), upper = min(days.upperBound, first + counts.count - 1)
+            guard lower <= upper else { return 0 }
+            return counts[(lower - first)...(upper - first)].reduce(0, +)
         }
     }
 
