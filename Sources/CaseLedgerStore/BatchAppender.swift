@@ -278,10 +278,10 @@ public final class BatchAppender {
     /// Whether the due cases are read from one scan of the log rather than one walk of the
     /// (case_id, version) index per case. At a bulk load's end nearly every case is due, and
     /// walking them case by case reads the log's pages in random order, most of them from disk
-    /// again (at 10^6 events, a fifth of the appending thread's time went to it, BENCHMARKS.md). A scan reads
-    /// each page once, but reads every event from the earliest due case's opening to the head,
-    /// once per share of `Limits.foldCasesPerPass` cases: it is chosen when that is at most
-    /// `scanJudgingFactor` times the events this batch appended.
+    /// again (at 10^6 events, a fifth of the appending thread's time went to it, BENCHMARKS.md).
+    /// A scan reads each page once, but reads every event from the earliest due case's opening
+    /// to the head, once per share of `Limits.foldCasesPerPass` cases: it is chosen when that is
+    /// at most `scanJudgingFactor` times the events this batch appended.
     private var judgesInOneScan: Bool {
         guard complianceDue.count >= Self.backgroundJudgingCases, earliestDueSeq <= seq else { return false }
         let rowsRead = Int64(scanPasses) * (seq - earliestDueSeq + 1)

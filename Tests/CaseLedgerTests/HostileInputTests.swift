@@ -50,6 +50,8 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(try append([Events.opened()], to: db).exitCode, 0)
         let cases: [(String, String, String)] = [
             ("occurred_at", "0001-01-01T00:00:00Z", Events.line(type: "note.recorded", occurredAt: "0001-01-01T00:00:00Z", data: #"{"text":"x"}"#)),
+            // Half a second before the first day: a fraction before 1970 rounds down, not up into 1900.
+            ("occurred_at", "1899-12-31T23:59:59.5Z", Events.line(type: "note.recorded", occurredAt: "1899-12-31T23:59:59.5Z", data: #"{"text":"x"}"#)),
             ("data.due_date", "1899-12-31", Events.line(caseID: "C-2", type: "case.opened", actor: "system:intake", data: """
                 {"debtor_ref":"D","account_ref":"A","product":"credit_card","currency":"CNY","principal_minor":1,"due_date":"1899-12-31","debtor_timezone":"Asia/Shanghai"}
                 """)),
