@@ -61,7 +61,7 @@ extension Ledger {
     }
 
     public static func digest(ofToken token: String) -> String {
-        Hex.string(Array(SHA256.hash(data: Array(token.utf8))))
+        Hex.string(SHA256.hash(data: Array(token.utf8)).bytes)
     }
 
     /// Creates a token and returns it: the only time it is shown. Recorded in the access log.

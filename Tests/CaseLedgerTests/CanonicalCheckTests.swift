@@ -51,8 +51,9 @@ final class CanonicalCheckTests: XCTestCase {
     /// (mostly no): the check and the definition agree on every one.
     func testRandomDocumentsAndTheirMutationsAgreeWithTheDefinition() {
         var random = SeededRandom(seed: 8785)
+        // The long runs reach the eight-bytes-at-a-time paths of the check and the writer.
         let alphabet: [String] = ["a", "b", "z", "A", "_", "0", "\"", "\\", "/", "\u{0}", "\u{8}", "\u{B}", "\u{1F}", "\u{7F}", "é", "债",
-                                  "\u{E000}", "\u{FFFF}", "😀", " ", "\n"]
+                                  "\u{E000}", "\u{FFFF}", "😀", " ", "\n", "abcdefghij", "2024-01-05T09:30:00Z"]
         func text() -> String { (0..<Int.random(in: 0...4, using: &random)).map { _ in alphabet.randomElement(using: &random)! }.joined() }
         func value(_ depth: Int) -> JSONValue {
             switch Int.random(in: 0...(depth > 3 ? 3 : 5), using: &random) {
@@ -95,6 +96,64 @@ final class CanonicalCheckTests: XCTestCase {
         // The mutations must reach both answers, or the comparison proves little.
         XCTAssertGreaterThan(yes, 100)
         XCTAssertGreaterThan(no, 10_000)
+    }
+
+    /// The check and `writeString` step over plain bytes eight at a time. Whatever breaks a run
+    /// (a byte to escape, an escape, DEL, a non-ASCII character, invalid UTF-8) is found at every
+    /// offset of a word, in a string alone, as a member name and in an array.
+    func testWhatBreaksALongRunIsFoundAtEveryOffset() {
+        let breaks: [[UInt8]] = [[0x22], [0x5C], [0x5C, 0x6E], [0x5C, 0x2F], [0x00], [0x1F], [0x20], [0x7F], [0x21], [0x5B], [0x5D],
+                                 Array("é".utf8), Array("债".utf8), Array("😀".utf8), [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xE4, 0xBD], [0x80], [0xFF]]
+        var yes = 0
+        for length in 0...19 {
+            for at in 0...length {
+                for piece in breaks {
+                    var inner = [UInt8](repeating: UInt8(ascii: "k"), count: length)
+                    inner.insert(contentsOf: piece, at: at)
+                    let string = [0x22] + inner + [0x22]
+                    for document in [string, Array(#"{"#.utf8) + string + Array(#":1,"l":2}"#.utf8), Array(#"["#.utf8) + string + Array(#","x"]"#.utf8)] {
+                        let expected = oracle(document)
+                        if expected { yes += 1 }
+                        XCTAssertEqual(check(document), expected, "on \(String(decoding: document, as: UTF8.self).debugDescription)")
+                    }
+                    // Valid UTF-8 is written escaped exactly as a byte at a time would.
+                    guard let text = String(validating: inner, as: UTF8.self) else { continue }
+                    var written: [UInt8] = []
+                    CanonicalJSON.writeString(text, into: &written)
+                    XCTAssertEqual(written, escapedByteByByte(inner), "writeString of \(text.debugDescription)")
+                }
+            }
+        }
+        XCTAssertGreaterThan(yes, 1_000)
+    }
+
+    func testIntegersAreWrittenAsTheirDecimalText() {
+        var random = SeededRandom(seed: 10)
+        let edges: [Int64] = [0, 1, -1, 9, 10, -10, 99, 100, JSONParser.maxSafeInteger, -JSONParser.maxSafeInteger, .max, .min, .min + 1]
+        for value in edges + (0..<2_000).map({ _ in Int64.random(in: .min ... .max, using: &random) >> Int64.random(in: 0...63, using: &random) }) {
+            var written: [UInt8] = [0x5B]
+            CanonicalJSON.writeInteger(value, into: &written)
+            XCTAssertEqual(String(decoding: written, as: UTF8.self), "[" + String(value))
+        }
+    }
+
+    /// RFC 8785's string escapes, one byte at a time: the definition `writeString` keeps to.
+    private func escapedByteByByte(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = [0x22]
+        for byte in bytes {
+            switch byte {
+            case 0x22: out += [0x5C, 0x22]
+            case 0x5C: out += [0x5C, 0x5C]
+            case 0x08: out += Array(#"\b"#.utf8)
+            case 0x09: out += Array(#"\t"#.utf8)
+            case 0x0A: out += Array(#"\n"#.utf8)
+            case 0x0C: out += Array(#"\f"#.utf8)
+            case 0x0D: out += Array(#"\r"#.utf8)
+            case ..<0x20: out += Array(String(format: "\\u%04x", Int(byte)).utf8)
+            default: out.append(byte)
+            }
+        }
+        return out + [0x22]
     }
 
     /// A fold reads stored `data` in place (`CanonicalObject`): for a canonical object, each

@@ -227,7 +227,7 @@ struct CompactUUID: Sendable, Hashable {
                     at += 1
                 }
                 let word = nibble < 16 ? high : low
-                out[at] = HashChain.hexDigits[Int(truncatingIfNeeded: word >> UInt64(60 - 4 * (nibble % 16)) & 0xF)]
+                out[at] = Hex.digit(UInt8(truncatingIfNeeded: word >> UInt64(60 - 4 * (nibble % 16)) & 0xF))
                 at += 1
             }
             return at

@@ -121,6 +121,12 @@ public struct StoredEvent: Sendable, Equatable {
     }
 }
 
+extension SHA256Digest {
+    /// The digest's 32 bytes, copied at once (`Array(digest)` walks the sequence a byte at a
+    /// time: on the append and verify paths that cost more than the hash of a short input).
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+}
+
 /// SHA-256 chaining (docs/events.md): hash = SHA-256(previous hash ‖ canonical bytes).
 public enum HashChain {
     /// What the first event chains from: 32 zero bytes.
@@ -130,10 +136,8 @@ public enum HashChain {
         var hasher = SHA256()
         hasher.update(data: previous)
         hasher.update(data: canonical)
-        return Array(hasher.finalize())
+        return hasher.finalize().bytes
     }
-
-    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     public static func hex(_ bytes: [UInt8]) -> String {
         var out = [UInt8]()
@@ -143,11 +147,12 @@ public enum HashChain {
 
     /// Lowercase hex of `bytes`, replacing `out`'s contents (no String on the append hot path).
     public static func writeHex(_ bytes: [UInt8], into out: inout [UInt8]) {
-        out.removeAll(keepingCapacity: true)
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(hexDigits[Int(byte >> 4)])
-            out.append(hexDigits[Int(byte & 0x0F)])
+        if out.count != bytes.count * 2 { out = [UInt8](repeating: 0, count: bytes.count * 2) }
+        out.withUnsafeMutableBufferPointer { out in
+            for (index, byte) in bytes.enumerated() {
+                out[2 * index] = Hex.digit(byte >> 4)
+                out[2 * index + 1] = Hex.digit(byte & 0x0F)
+            }
         }
     }
 

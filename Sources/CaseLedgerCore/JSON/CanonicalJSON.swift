@@ -74,43 +74,47 @@ public enum CanonicalJSON {
     }
 
     public static func writeInteger(_ value: Int64, into output: inout [UInt8]) {
-        if value == 0 {
-            output.append(UInt8(ascii: "0"))
-            return
-        }
-        var magnitude = value.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            while magnitude > 0 {
-                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+        // Digits from the last, at the end of a buffer (19 digits and a sign at most), then one append.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var magnitude = value.magnitude
+            var start = buffer.count
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
                 magnitude /= 10
-                count += 1
+            } while magnitude > 0
+            if value < 0 {
+                start -= 1
+                buffer[start] = UInt8(ascii: "-")
             }
-            if value < 0 { output.append(UInt8(ascii: "-")) }
-            while count > 0 {
-                count -= 1
-                output.append(buffer[count])
-            }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start...]))
         }
     }
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     public static func writeString(_ string: String, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         var string = string
         string.withUTF8 { utf8 in
             var runStart = 0
-            for position in 0..<utf8.count {
-                let byte = utf8[position]
-                guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
-                if runStart < position {
-                    output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<position]))
+            var position = 0
+            while position < utf8.count {
+                // Eight bytes at a time up to the first that needs an escape.
+                if position + 8 <= utf8.count {
+                    let hits = escapedBytes(word(utf8, at: position))
+                    guard hits != 0 else {
+                        position += 8
+                        continue
+                    }
+                    position += hits.trailingZeroBitCount / 8
                 }
-                runStart = position + 1
+                let byte = utf8[position]
+                position += 1
+                guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
+                let escapedAt = position - 1
+                if runStart < escapedAt {
+                    output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<escapedAt]))
+                }
+                runStart = position
                 output.append(UInt8(ascii: "\\"))
                 switch byte {
                 case 0x22: output.append(0x22)
@@ -122,8 +126,8 @@ public enum CanonicalJSON {
                 case 0x09: output.append(UInt8(ascii: "t"))
                 default:
                     output.append(contentsOf: "u00".utf8)
-                    output.append(hexDigits[Int(byte >> 4)])
-                    output.append(hexDigits[Int(byte & 0x0F)])
+                    output.append(Hex.digit(byte >> 4))
+                    output.append(Hex.digit(byte & 0x0F))
                 }
             }
             if runStart < utf8.count {
@@ -131,6 +135,27 @@ public enum CanonicalJSON {
             }
         }
         output.append(UInt8(ascii: "\""))
+    }
+
+    /// The eight bytes of `bytes` from `at` (which has eight left), the first in the lowest byte.
+    @inline(__always)
+    static func word(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> UInt64 {
+        UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self))
+    }
+
+    /// The top bit of each byte of `word` that a string must escape (below 0x20, `"`, `\`), and
+    /// perhaps of bytes after the first such. The usual bit tricks: `x - 0x01…01` borrows into
+    /// the top bit of a byte that was zero, and a borrow spills upwards only past a byte that was
+    /// itself a hit. So the word holds one exactly when this is non-zero, and the lowest bit set
+    /// marks the first.
+    @inline(__always)
+    static func escapedBytes(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101, tops: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
+        let below20 = (word &- ones &* 0x20) & ~word
+        let isQuote = (quote &- ones) & ~quote
+        let isBackslash = (backslash &- ones) & ~backslash
+        return (below20 | isQuote | isBackslash) & tops
     }
 }
 
@@ -264,6 +289,8 @@ private struct CanonicalChecker {
     var index = 0
     /// When set, the outermost object's members are recorded here as they are checked.
     var members: [CanonicalObject.Member]?
+    /// Whether the last string read held only ASCII and no escape (so it sorts as its bytes).
+    private var lastStringIsASCII = true
 
     init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -299,10 +326,12 @@ private struct CanonicalChecker {
             return true
         }
         var previousKey: Range<Int>?
+        var previousIsASCII = true
         while true {
             guard next == UInt8(ascii: "\""), let key = string() else { return false }
-            if let previousKey, !precedes(previousKey, key) { return false }
+            if let previousKey, !precedes(previousKey, key, plain: previousIsASCII && lastStringIsASCII) { return false }
             previousKey = key
+            previousIsASCII = lastStringIsASCII
             guard next == UInt8(ascii: ":") else { return false }
             index += 1
             let valueStart = index
@@ -350,9 +379,12 @@ private struct CanonicalChecker {
     }
 
     /// A string token exactly as `writeString` writes it; returns the range between its quotes.
+    /// Sets `lastStringIsASCII`.
     private mutating func string() -> Range<Int>? {
         index += 1  // "
         let start = index
+        lastStringIsASCII = true
+        skipPlainWords()
         while index < bytes.count {
             let byte = bytes[index]
             switch byte {
@@ -362,6 +394,7 @@ private struct CanonicalChecker {
             case ..<0x20:
                 return nil
             case UInt8(ascii: "\\"):
+                lastStringIsASCII = false
                 guard index + 1 < bytes.count else { return nil }
                 switch bytes[index + 1] {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"),
@@ -379,14 +412,34 @@ private struct CanonicalChecker {
                 default:
                     return nil
                 }
+                skipPlainWords()
             case ..<0x80:
                 index += 1
             default:
+                lastStringIsASCII = false
                 guard let length = Self.scalarLength(bytes, at: index) else { return nil }
                 index += length
+                skipPlainWords()
             }
         }
         return nil
+    }
+
+    /// Steps over the plain bytes from `index` (0x20 to 0x7F, but for `"` and `\`: each stands
+    /// for itself in a string) eight at a time, to the first other byte (or the last word that
+    /// fits). Most of a stored object's bytes are such runs (ids, times, names).
+    @inline(__always)
+    private mutating func skipPlainWords() {
+        while index + 8 <= bytes.count {
+            let word = CanonicalJSON.word(bytes, at: index)
+            // An escaped byte, or one from 0x80 up (its top bit set).
+            let hits = (CanonicalJSON.escapedBytes(word) | word) & 0x8080_8080_8080_8080
+            if hits != 0 {
+                index += hits.trailingZeroBitCount / 8
+                return
+            }
+            index += 8
+        }
     }
 
     /// A lowercase hex digit's value.
@@ -422,8 +475,13 @@ private struct CanonicalChecker {
     /// Whether the member name at `a` comes strictly before the one at `b` in UTF-16 code unit
     /// order. Names without escapes and without a character from U+E000 up (lead byte 0xEE or
     /// more) compare as their UTF-8 bytes; any other pair is decoded and compared as the writer does.
-    private func precedes(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
+    /// `plain` says both names are ASCII without escapes, as the checker saw when it read them.
+    private func precedes(_ a: Range<Int>, _ b: Range<Int>, plain: Bool) -> Bool {
         let first = UnsafeBufferPointer(rebasing: bytes[a]), second = UnsafeBufferPointer(rebasing: bytes[b])
+        if plain {
+            for offset in 0..<min(a.count, b.count) where first[offset] != second[offset] { return first[offset] < second[offset] }
+            return a.count < b.count
+        }
         let plain = { (name: UnsafeBufferPointer<UInt8>) in !name.contains { $0 == UInt8(ascii: "\\") || $0 >= 0xEE } }
         if plain(first) && plain(second) { return first.lexicographicallyPrecedes(second) }
         guard case .string(let x)? = try? JSONParser.parse(bytes: UnsafeBufferPointer(rebasing: bytes[(a.lowerBound - 1)..<(a.upperBound + 1)])),

@@ -16,23 +16,25 @@ public enum MerkleTree {
     public typealias Hash = [UInt8]
 
     /// SHA-256 of the empty string: the root of the empty tree.
-    public static let emptyRoot: Hash = Array(SHA256.hash(data: [UInt8]()))
+    public static let emptyRoot: Hash = SHA256.hash(data: [UInt8]()).bytes
+
+    private static let leafPrefix: [UInt8] = [0x00], nodePrefix: [UInt8] = [0x01]
 
     /// SHA-256(0x00 ‖ data).
     public static func leafHash(_ data: [UInt8]) -> Hash {
         var hasher = SHA256()
-        hasher.update(data: [0x00])
+        hasher.update(data: leafPrefix)
         hasher.update(data: data)
-        return Array(hasher.finalize())
+        return hasher.finalize().bytes
     }
 
     /// SHA-256(0x01 ‖ left ‖ right).
     public static func nodeHash(_ left: Hash, _ right: Hash) -> Hash {
         var hasher = SHA256()
-        hasher.update(data: [0x01])
+        hasher.update(data: nodePrefix)
         hasher.update(data: left)
         hasher.update(data: right)
-        return Array(hasher.finalize())
+        return hasher.finalize().bytes
     }
 
     /// The largest power of two strictly below `n` (n ≥ 2): RFC 9162's split point k.

@@ -257,6 +257,12 @@ public enum Hex {
         return out
     }
 
+    /// The lowercase hex digit of `nibble` (0 to 15), without a table to load.
+    @inline(__always)
+    static func digit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
+    }
+
     static func nibble(_ c: UInt8) -> UInt8? {
         switch c {
         case 48...57: c - 48
