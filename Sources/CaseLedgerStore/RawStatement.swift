@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import GRDBSQLite
 
@@ -68,6 +69,16 @@ struct RawStatement {
     /// A text column's bytes, read in place (valid until the next step).
     func withText<T>(_ column: Int32, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
         try body(UnsafeBufferPointer(start: sqlite3_column_text(handle, column), count: Int(sqlite3_column_bytes(handle, column))))
+    }
+
+    /// Whether a text column holds exactly `string`'s bytes, read in place (no String is made).
+    func text(_ column: Int32, equals string: String) -> Bool {
+        var string = string
+        return withText(column) { stored in
+            string.withUTF8 { expected in
+                stored.count == expected.count && (expected.isEmpty || memcmp(stored.baseAddress!, expected.baseAddress!, expected.count) == 0)
+            }
+        }
     }
 
     /// FNV-1a of a text column's bytes, read in place (no String is made): a hash that is the

@@ -478,11 +478,22 @@ final class ComplianceTests: XCTestCase {
         assertFlags(try ledger.compliance(), [("contact_hours", "cn-bank-policy-2025", night)])
         try ledger.assertVerifies()
 
-        try ledger.sql("UPDATE violations SET rule = 'x'")
-        let result = try ledger.run(["verify"])
-        XCTAssertEqual(result.exitCode, 4, result.stdout + result.stderr)
-        XCTAssertTrue(result.stderr.contains("projection compliance"), result.stderr)
-        XCTAssertTrue(result.stderr.contains("C-1"), result.stderr)
+        // Each column edited in turn (a character added, or the seq moved), then put back.
+        for column in ["case_id", "seq", "rule", "rule_limit", "rulebook", "event_id", "actor", "local_time", "detail"] {
+            let (edit, undo) = column == "seq" ? ("seq + 1", "seq - 1") : ("\(column) || 'x'", "substr(\(column), 1, length(\(column)) - 1)")
+            try ledger.sql("UPDATE violations SET \(column) = \(edit)")
+            let result = try ledger.run(["verify"])
+            XCTAssertEqual(result.exitCode, 4, "\(column): " + result.stdout + result.stderr)
+            XCTAssertTrue(result.stderr.contains("projection compliance"), result.stderr)
+            XCTAssertTrue(result.stderr.contains("C-1"), result.stderr)
+            try ledger.sql("UPDATE violations SET \(column) = \(undo)")
+            try ledger.assertVerifies()
+        }
+        // A second row like the first, and the row gone.
+        try ledger.sql("INSERT INTO violations SELECT * FROM violations")
+        XCTAssertEqual(try ledger.run(["verify"]).exitCode, 4)
+        try ledger.sql("DELETE FROM violations")
+        XCTAssertEqual(try ledger.run(["verify"]).exitCode, 4)
     }
 
     // MARK: - Evidence packs

@@ -154,17 +154,25 @@ final class ComplianceTable: StoredProjection {
         rebuiltViolations += rebuilt.count
         select.bind(1, record.caseID)
         defer { select.reset() }
-        var stored: [Violation] = []
-        var rulesMatch = true
+        // Each stored row against the rebuilt violation in its place, column by column and in
+        // place: verify reads every violation, and making its Strings cost more than the rest.
+        var stored = 0
+        var same = true
         while try select.step() {
-            let violation = Self.violation(select)
-            stored.append(violation)
-            // The rule column is the limit's rule: an edited one would otherwise go unread.
-            if select.text(8) != violation.rule.rawValue || RuleLimit(rawValue: select.text(0)) == nil { rulesMatch = false }
+            if same { same = stored < rebuilt.count && Self.row(select, holds: rebuilt[stored]) }
+            stored += 1
         }
-        if stored != rebuilt || !rulesMatch {
-            throw LedgerError.verificationFailed(seq: nil, reason: "projection compliance differs from a rebuild for case \(record.caseID) (\(stored.count) violations stored, \(rebuilt.count) rebuilt)")
+        if !same || stored != rebuilt.count {
+            throw LedgerError.verificationFailed(seq: nil, reason: "projection compliance differs from a rebuild for case \(record.caseID) (\(stored) violations stored, \(rebuilt.count) rebuilt)")
         }
+    }
+
+    /// Whether a row read by `select` (`violationColumns`, then `rule`) stores `violation`: every
+    /// column, the rule too (it is the limit's rule, and an edited one would otherwise go unread).
+    private static func row(_ row: RawStatement, holds violation: Violation) -> Bool {
+        row.int64(3) == violation.seq && row.text(0, equals: violation.limit.rawValue) && row.text(8, equals: violation.rule.rawValue)
+            && row.text(1, equals: violation.rulebook) && row.text(2, equals: violation.eventID) && row.text(7, equals: violation.caseID)
+            && row.text(4, equals: violation.actor) && row.text(5, equals: violation.localTime) && row.text(6, equals: violation.detail)
     }
 
     func verifyFinish(_ fold: ProjectionFold) throws {
