@@ -112,6 +112,9 @@ public struct FeedRow: Sendable {
 extension Ledger {
     /// A small page cache for one-pass scans: reading the log in order gains nothing from a big one.
     static let scanCacheKiB = 16_384
+    /// The page cache while a rebuild builds its indexes, which bounds the memory of their sorts
+    /// (SQLite spills a larger sort to a temporary file in runs of this size).
+    static let indexSortCacheKiB = 2_048
 
     /// Feeds the log's events, in `seq` order, as the projections fold them; `include` may skip
     /// events (replay's filters). `data` is read only for the types whose fact needs it. Void
@@ -275,6 +278,9 @@ extension Ledger {
 
     /// Drops and recreates the named projections' tables, folds the log into them, and sets
     /// their versions and checkpoints. Returns the number of events folded.
+    ///
+    /// The secondary indexes are created after the fold: building one from a full table sorts
+    /// once, where inserting each row into it in case order walks a b-tree per row.
     @discardableResult
     static func rebuild(_ db: Database, names: [String], include: ((FeedRow) -> Bool)? = nil) throws -> Int64 {
         let rules = try rules(db)
@@ -283,11 +289,14 @@ extension Ledger {
         // would otherwise stay in the big one through the fold.
         try db.execute(sql: "PRAGMA cache_size = -\(scanCacheKiB)")
         defer { try? db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
+        var indexes: [String] = []
         for projection in projections {
             for table in projection.tables { try db.execute(sql: "DROP TABLE IF EXISTS \(table)") }
-            for statement in projection.schema { try db.execute(sql: statement) }
+            for statement in projection.schema {
+                if statement.hasPrefix("CREATE INDEX") { indexes.append(statement) } else { try db.execute(sql: statement) }
+            }
         }
-        let writers = try ProjectionWriters(db, rules: rules, projections: projections)
+        let writers = try ProjectionWriters(db, rules: rules, projections: projections, emptyTables: true)
         // Contacts are judged on the second core while this one reads, folds and writes.
         let compliance = writers.writers.lazy.compactMap { $0 as? ComplianceTable }.first
         compliance?.judgeInBackground()
@@ -296,6 +305,10 @@ extension Ledger {
             try writers.record(event, target: target, data: data)
         }) { box in try writers.save(box) }
         try compliance?.finishJudging()
+        // The sorts behind the indexes may take memory up to the page cache's size, on top of the
+        // fold's (freed, but kept by the allocator): a small cache keeps the peak the fold's.
+        try db.execute(sql: "PRAGMA cache_size = -\(indexSortCacheKiB)")
+        for index in indexes { try db.execute(sql: index) }
         for projection in projections {
             try db.execute(sql: "INSERT OR REPLACE INTO projections (name, version, fingerprint, checkpoint_seq) VALUES (?, ?, ?, ?)",
                            arguments: [projection.name, projection.version, projection.fingerprint(rules), fold.lastSeq])

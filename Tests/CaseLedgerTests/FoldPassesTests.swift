@@ -19,12 +19,22 @@ final class FoldPassesTests: XCTestCase {
         XCTAssertGreaterThan(appended["audit_voids"]!.count, 0, "the portfolio voids some events")
         XCTAssertGreaterThan(appended["violations"]!.count, 0, "the portfolio breaks some rules")
 
+        let schemaObjects = { (path: String) in
+            try DatabaseQueue(path: path).read { db in
+                try String.fetchAll(db, sql: "SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master ORDER BY name")
+            }
+        }
+        let schemaBefore = try schemaObjects(db)
+
         let rebuilt = try CLI.run(["rebuild", "--db", db], environment: manyPasses)
         XCTAssertEqual(rebuilt.exitCode, 0, rebuilt.stderr)
         let afterPasses = try tables(db)
         for (table, rows) in appended {
             XCTAssertEqual(afterPasses[table], rows, "\(table) rebuilt in 9 passes differs from what the appends wrote")
         }
+        // The indexes a rebuild creates after its fold are the same, and agree with their tables.
+        XCTAssertEqual(try schemaObjects(db), schemaBefore)
+        XCTAssertEqual(try DatabaseQueue(path: db).read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }, ["ok"])
         let head = try DatabaseQueue(path: db).read { db in
             (try Int64.fetchOne(db, sql: "SELECT max(seq) FROM events"), try Int64.fetchAll(db, sql: "SELECT checkpoint_seq FROM projections"))
         }

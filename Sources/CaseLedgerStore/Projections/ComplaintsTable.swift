@@ -43,6 +43,11 @@ final class ComplaintsTable: StoredProjection {
     private let insert: RawStatement
     private let select: RawStatement
 
+    /// Whether a case's old rows are deleted before its new ones are written (not in a rebuild).
+    private var replacesRows = true
+
+    func fillsEmptyTables() { replacesRows = false }
+
     init(_ db: Database, rules: RulebookChoice) throws {
         self.db = db
         drop = try RawStatement(db, "DELETE FROM complaints WHERE case_id = ?")
@@ -70,9 +75,11 @@ final class ComplaintsTable: StoredProjection {
 
     func save(_ box: CaseBox) throws {
         guard box.complaintsChanged, let state = box.state else { return }
-        drop.bind(1, state.caseID)
-        _ = try drop.step()
-        drop.reset()
+        if replacesRows {
+            drop.bind(1, state.caseID)
+            _ = try drop.step()
+            drop.reset()
+        }
         for row in Self.rows(state) {
             insert.bind(1, row.complaintID)
             insert.bind(2, row.caseID)

@@ -51,6 +51,8 @@ final class ComplianceTable: StoredProjection {
     private let saveCase: RawStatement
     private let select: RawStatement
     private var rebuiltViolations = 0
+    /// Whether a case's old violations are deleted before its new ones are written (not in a rebuild).
+    private var replacesRows = true
 
     init(_ db: Database, rules: RulebookChoice) throws {
         self.db = db
@@ -64,6 +66,8 @@ final class ComplianceTable: StoredProjection {
             """)
         select = try RawStatement(db, "SELECT \(Self.violationColumns), rule FROM violations WHERE case_id = ? ORDER BY rowid")
     }
+
+    func fillsEmptyTables() { replacesRows = false }
 
     /// When set, cases are judged on a second thread and written as their outcomes come back.
     private var background: BackgroundJudge?
@@ -106,9 +110,11 @@ final class ComplianceTable: StoredProjection {
     }
 
     private func write(_ record: ComplianceCase, _ outcome: ContactRules.Outcome) throws {
-        drop.bind(1, record.caseID)
-        _ = try drop.step()
-        drop.reset()
+        if replacesRows {
+            drop.bind(1, record.caseID)
+            _ = try drop.step()
+            drop.reset()
+        }
         for violation in outcome.violations {
             insert.bind(1, violation.caseID)
             insert.bind(2, violation.seq)

@@ -21,6 +21,10 @@ protocol StoredProjection: AnyObject {
 
     /// Its writer, for one transaction.
     init(_ db: Database, rules: RulebookChoice) throws
+    /// Said before a rebuild's fold: the tables were just created, each case is saved once, and
+    /// the secondary indexes are built after the fold. So no case has rows to delete first (and
+    /// a delete by case would have no index to find them by).
+    func fillsEmptyTables()
     /// One appended or replayed event, for projections that keep facts per event.
     func record(_ event: CaseEvent, target: VoidTarget?, data: String) throws
     /// A case's folds: after an append changed them, or final, on a rebuild.
@@ -35,6 +39,7 @@ protocol StoredProjection: AnyObject {
 
 extension StoredProjection {
     static func fingerprint(_ rules: RulebookChoice) -> String { "" }
+    func fillsEmptyTables() {}
     func record(_ event: CaseEvent, target: VoidTarget?, data: String) throws {}
     func verifyRecord(_ event: CaseEvent, target: VoidTarget?, data: String) throws {}
 }
@@ -52,8 +57,10 @@ enum ProjectionRegistry {
 struct ProjectionWriters {
     let writers: [any StoredProjection]
 
-    init(_ db: Database, rules: RulebookChoice, projections: [any StoredProjection.Type] = ProjectionRegistry.all) throws {
+    /// `emptyTables`: for a rebuild into tables just created (`StoredProjection.fillsEmptyTables`).
+    init(_ db: Database, rules: RulebookChoice, projections: [any StoredProjection.Type] = ProjectionRegistry.all, emptyTables: Bool = false) throws {
         writers = try projections.map { try $0.init(db, rules: rules) }
+        if emptyTables { for writer in writers { writer.fillsEmptyTables() } }
     }
 
     func record(_ event: CaseEvent, target: VoidTarget?, data: String) throws {
