@@ -5,6 +5,7 @@ import Foundation
 
 struct Append: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "append",
         abstract: "Append NDJSON events from FILE or stdin: the whole batch, or nothing.",
         discussion: "Exit 1 names the first bad line and why; exit 3 is an expected_version conflict. A repeated event_id with the same content is a no-op.")
 

@@ -4,6 +4,7 @@ import CaseLedgerStore
 
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "audit",
         abstract: "The audit trail of a case or of an actor: every event, voided ones marked, with a one-sentence summary.")
 
     enum Format: String, ExpressibleByArgument {

@@ -4,6 +4,7 @@ import CaseLedgerStore
 
 struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "backup",
         abstract: "A consistent online copy of the ledger through SQLite's backup API, safe while a server or an append writes.",
         discussion: "The copy is the file as of one moment, written beside --out and renamed into place; it never overwrites a file. `caseledger verify --db FILE` checks it.")
 

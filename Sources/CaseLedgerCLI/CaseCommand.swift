@@ -10,7 +10,7 @@ struct Case: ParsableCommand {
     )
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The current state of one case.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "The current state of one case.")
 
         @OptionGroup var options: LedgerOptions
 
@@ -29,6 +29,7 @@ struct Case: ParsableCommand {
 
     struct Find: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "find",
             abstract: "Find cases by what the debtor gives: an account reference or a debtor reference.",
             discussion: "Through the case index, never a scan of the log. One line per case found (a JSON array with --json); exit 1 when none is found.")
 
@@ -58,7 +59,7 @@ struct Case: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One line per case (a JSON array with --json).")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "One line per case (a JSON array with --json).")
 
         @OptionGroup var options: LedgerOptions
 

@@ -12,6 +12,7 @@ struct CheckpointCommand: ParsableCommand {
 
     struct Sign: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "sign",
             abstract: "Sign the current head (size = head seq) and print the checkpoint note; the ledger keeps it.",
             discussion: "Refuses (exit 4) when a checkpoint it already holds for the key's origin disagrees with the tree now: the log was cut or rewritten since. Give --key twice to sign with two keys while rotating.")
 
@@ -45,7 +46,7 @@ struct CheckpointCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The checkpoints the ledger holds, oldest first.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "The checkpoints the ledger holds, oldest first.")
 
         @OptionGroup var options: LedgerOptions
 
@@ -67,6 +68,7 @@ struct CheckpointCommand: ParsableCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Keep a checkpoint this ledger signed that came back with a witness's cosignature.",
             discussion: "Its tree must be this ledger's, and its log signature one this ledger made.")
 

@@ -4,11 +4,13 @@ import CaseLedgerStore
 
 struct Complaint: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "complaint",
         abstract: "The complaints filed: open or resolved, by category and date.",
         subcommands: [List.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List complaints, newest first (a JSON array with --json).",
             discussion: "--from and --to take an RFC 3339 time or a date (that day on the debtor's clock) and select by when the complaint was filed.")
 

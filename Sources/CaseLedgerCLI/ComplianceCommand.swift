@@ -5,6 +5,7 @@ import Foundation
 
 struct Compliance: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "compliance",
         abstract: "Violations of the contact rules, and what a rule change would change.",
         subcommands: [Report.self, Diff.self],
         defaultSubcommand: Report.self)
@@ -20,6 +21,7 @@ struct Compliance: ParsableCommand {
 extension Compliance {
   struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "report",
         abstract: "Violations under every rulebook in force at each contact's time, or under one rulebook file (the default).",
         discussion: "Counts the contacts judged and not judged (no rulebook in force for the case's region on that day), and lists every voided contact (a notice: a void could hide a breach).")
 
@@ -80,6 +82,7 @@ extension Compliance {
 
   struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "diff",
         abstract: "The rule-change impact report: violations that appear and disappear when rulebook B replaces rulebook A.",
         discussion: "Give --rules twice: first the rulebook now, then the one considered. --until/--known-at/--until-seq narrow the events, as for replay; --from/--to/--region/--actor narrow the contacts. Example: what changes for 2024 if the daily cap had been 2 instead of 3?")
 

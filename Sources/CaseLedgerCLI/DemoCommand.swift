@@ -5,6 +5,7 @@ import Foundation
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "demo",
         abstract: "The main job on an embedded default: a fresh ledger, a generated portfolio, and a tour of it.")
 
     @Option(name: .long, help: ArgumentHelp("Where to create the demo ledger (must not exist). Default: a new temporary folder.", valueName: "path"))

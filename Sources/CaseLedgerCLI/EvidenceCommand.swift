@@ -5,6 +5,7 @@ import Foundation
 
 struct Evidence: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "evidence",
         abstract: "Write the evidence pack for a complaint: DIR/evidence.json and DIR/evidence.html.",
         discussion: "The HTML page is self-contained and printable: complaint, case then and now, every contact on the debtor's clock with the rules it broke, voided events struck through, the rulebooks with their sources, and the hash-chain check.")
 

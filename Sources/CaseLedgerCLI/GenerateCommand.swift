@@ -5,6 +5,7 @@ import Foundation
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "generate",
         abstract: "Append a synthetic, realistic portfolio (the same for the same seed).",
         discussion: "With --out, write the events as NDJSON to a file instead of appending them.")
 

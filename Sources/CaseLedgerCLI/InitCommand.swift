@@ -3,7 +3,7 @@ import CaseLedgerCore
 import CaseLedgerStore
 
 struct Init: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create an empty ledger (does nothing to an existing one).")
+    static let configuration = CommandConfiguration(commandName: "init", abstract: "Create an empty ledger (does nothing to an existing one).")
 
     @OptionGroup var options: LedgerOptions
 

@@ -4,6 +4,7 @@ import Foundation
 
 struct Key: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "key",
         abstract: "Ed25519 keys in the C2SP signed-note format: the log's signing key, or a witness's cosigning key.",
         subcommands: [Generate.self, Verifier.self])
 
@@ -19,6 +20,7 @@ struct Key: ParsableCommand {
 
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "generate",
             abstract: "Make a new signing key; writes the private key file (mode 0600) and prints its verifier key.",
             discussion: "The name is the log's origin, e.g. ledger.bank.example/collections (no spaces, no '+'). Keep the private key off the database host; publish the verifier key.")
 
@@ -59,7 +61,7 @@ struct Key: ParsableCommand {
     }
 
     struct Verifier: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the verifier key of a private key file.")
+        static let configuration = CommandConfiguration(commandName: "verifier", abstract: "Print the verifier key of a private key file.")
 
         @Option(help: ArgumentHelp("The private key file.", valueName: "file"))
         var key: String

@@ -5,6 +5,7 @@ import Foundation
 
 struct Log: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "log",
         abstract: "The raw events in seq order.",
         discussion: "--json prints NDJSON: one stored envelope per line, with seq, version, recorded_at and hash; in a replay, an event whose predecessor was left out also carries previous_hash, the hash it chains from.")
 

@@ -5,11 +5,13 @@ import Foundation
 
 struct Prove: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "prove",
         abstract: "Offline proofs against a signed checkpoint: that an event, or every event of a case, is in the log, and that the log only grew.",
         subcommands: [Inclusion.self, Consistency.self, CaseProof.self])
 
     struct Inclusion: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "inclusion",
             abstract: "A C2SP tlog-proof that the event at SEQ is in the checkpoint's tree.")
 
         @OptionGroup var options: LedgerOptions
@@ -31,6 +33,7 @@ struct Prove: ParsableCommand {
 
     struct Consistency: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "consistency",
             abstract: "The RFC 9162 consistency proof from tree size SIZE to the checkpoint's size: base64 hashes, one per line.")
 
         @OptionGroup var options: LedgerOptions

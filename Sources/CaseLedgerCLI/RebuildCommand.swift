@@ -5,6 +5,7 @@ import Foundation
 
 struct Rebuild: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "rebuild",
         abstract: "Rebuild every projection from the log now: drop, replay, new checkpoint.",
         discussion: "Projections are rebuilt automatically when their code version changes; this forces it.")
 
@@ -27,6 +28,7 @@ struct Rebuild: ParsableCommand {
 
 struct Timings: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "timings",
         abstract: "Time the read queries in-process (for the benchmark): case show, audit --case and (with --checkpoint) prove case, p50/p99 in ms.",
         discussion: "Cases are drawn with a seeded generator; process start-up is not included.")
 

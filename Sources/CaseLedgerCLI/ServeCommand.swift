@@ -8,6 +8,7 @@ import Logging
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Serve the ledger over HTTP: appends with group commit, reads, the change feed, contact checks, evidence and proofs.",
         discussion: """
             Binds to loopback by default; put TLS in a reverse proxy in front. Requests carry a bearer token \

@@ -4,11 +4,13 @@ import CaseLedgerStore
 
 struct Token: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "token",
         abstract: "The server's bearer tokens: create (shown once), list, revoke. Every change is in the access log.",
         subcommands: [Create.self, List.self, Revoke.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "create",
             abstract: "Create a token and print it once; the ledger keeps only its SHA-256.",
             discussion: """
                 Roles: writer (append only; with --actor-prefix, only events whose actor starts with it), reader (every read), \
@@ -48,7 +50,7 @@ struct Token: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Every token: name, role, prefix or scopes, created and revoked (never the token).")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Every token: name, role, prefix or scopes, created and revoked (never the token).")
 
         @OptionGroup var options: LedgerOptions
 
@@ -66,7 +68,7 @@ struct Token: ParsableCommand {
     }
 
     struct Revoke: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke a token: a running server refuses it within a second.")
+        static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a token: a running server refuses it within a second.")
 
         @OptionGroup var options: LedgerOptions
 

@@ -5,6 +5,7 @@ import Foundation
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Recompute the hash chain and the Merkle tree from the events, check checkpoints against them, and every projection against a fresh rebuild; writes nothing.",
         discussion: """
             Exit 4, naming the first bad seq (or the tile, checkpoint, projection and case), when anything does not match.

@@ -4,11 +4,13 @@ import Foundation
 
 struct Witness: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "witness",
         abstract: "The witness's side, run by a regulator or an auditor without the ledger.",
         subcommands: [Cosign.self])
 
     struct Cosign: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "cosign",
             abstract: "Cosign a log's checkpoint if it is signed by the log's key and consistently extends the last one this witness cosigned.",
             discussion: "The state file remembers, per origin, the size and root last cosigned; an empty or missing state accepts the first checkpoint. A smaller size, another root at the same size, or a proof that does not check is refused (exit 4), and the state is left as it was.")
 

@@ -191,8 +191,15 @@ public enum RulebookChoice: Sendable {
 public struct RulebookLibrary: Sendable {
     public let rulebooks: [Rulebook]
 
+    /// A digest of the library: when the shipped rulebooks change, the compliance projection is
+    /// rebuilt. Computed once: every opening of a ledger compares it.
+    public let fingerprint: String
+
     public init(rulebooks: [Rulebook]) {
         self.rulebooks = rulebooks.sorted { ($0.jurisdiction, $0.effectiveFromDay, $0.id) < ($1.jurisdiction, $1.effectiveFromDay, $1.id) }
+        var bytes: [UInt8] = []
+        for rulebook in self.rulebooks { CanonicalJSON.write(rulebook.json, into: &bytes) }
+        fingerprint = HashChain.hex(HashChain.next(previous: HashChain.genesis, canonical: bytes))
     }
 
     /// The rulebooks embedded in this build.
@@ -204,13 +211,6 @@ public struct RulebookLibrary: Sendable {
         }
         return RulebookLibrary(rulebooks: books)
     }()
-
-    /// A digest of the library: when the shipped rulebooks change, the compliance projection is rebuilt.
-    public var fingerprint: String {
-        var bytes: [UInt8] = []
-        for rulebook in rulebooks { CanonicalJSON.write(rulebook.json, into: &bytes) }
-        return HashChain.hex(HashChain.next(previous: HashChain.genesis, canonical: bytes))
-    }
 
     /// See `RulebookChoice.daysInForce(region:around:)`.
     public func daysInForce(region: String?, around localDay: Int) -> Range<Int> {
