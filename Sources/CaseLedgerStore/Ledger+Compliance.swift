@@ -246,7 +246,7 @@ extension Ledger {
                     try Self.feedCase(db, caseID: caseID) { event, target, data in
                         ComplianceProjection.apply(event, to: &box.compliance, target: target, data: data ?? "{}")
                     }
-                    try judge(box)
+                    judge(box)
                 }
             } else {
                 _ = try Self.foldProjections(db, finished: judge)
