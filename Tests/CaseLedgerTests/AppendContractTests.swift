@@ -419,7 +419,7 @@ extension AppendContractTests {
         process.arguments = [db, sql]
         // Files, not pipes: a large output can never block the child while we wait on the other stream.
         let folder = try TemporaryFolder()
-        for name in ["out", "err"] { FileManager.default.createFile(atPath: folder.path(name), contents: nil) }
+        for name in ["out", "err"] { XCTAssertTrue(FileManager.default.createFile(atPath: folder.path(name), contents: nil), "cannot create \(name)") }
         process.standardOutput = FileHandle(forWritingAtPath: folder.path("out"))
         process.standardError = FileHandle(forWritingAtPath: folder.path("err"))
         process.standardInput = FileHandle.nullDevice

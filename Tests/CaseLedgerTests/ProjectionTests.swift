@@ -681,7 +681,7 @@ private final class LedgerFile {
     func sql(_ statements: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
         // Output goes through files: a table dump can outgrow a pipe's buffer.
         let outPath = folder.path("sqlite3.out"), errPath = folder.path("sqlite3.err")
-        for path in [outPath, errPath] { FileManager.default.createFile(atPath: path, contents: nil) }
+        for path in [outPath, errPath] { XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: nil), "cannot create \(path)") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
         process.arguments = [db, statements]
