@@ -121,44 +121,40 @@ extension CaseState {
     public var storedJSON: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256 + records.count * 200)
-        // The layout's own text, copied as bytes (a String's `utf8` is appended a byte at a time).
-        func put(_ literal: StaticString) {
-            out.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
-        }
-        put(#"{"case_id":"#)
+        out.append(literal: #"{"case_id":"#)
         CanonicalJSON.writeString(caseID, into: &out)
         for (key, value) in [(#","version":"# as StaticString, Int64(version)), (#","last_seq":"#, lastSeq),
                              (#","last_event_us":"#, lastEventMicros), (#","calls":"#, Int64(calls)),
                              (#","messages":"#, Int64(messages)), (#","visits":"#, Int64(visits))] {
-            put(key)
+            out.append(literal: key)
             CanonicalJSON.writeInteger(value, into: &out)
         }
-        put(#","last_event_at":"#)
+        out.append(literal: #","last_event_at":"#)
         CanonicalJSON.writeString(lastEventAt, into: &out)
-        put(#","voided":["#)
+        out.append(literal: #","voided":["#)
         for (i, id) in voided.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             CanonicalJSON.writeString(id, into: &out)
         }
-        put(#"],"records":["#)
+        out.append(literal: #"],"records":["#)
         for (i, record) in records.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            put(#"{"event_id":"#)
+            out.append(literal: #"{"event_id":"#)
             CanonicalJSON.writeString(record.eventID, into: &out)
-            put(#","seq":"#)
+            out.append(literal: #","seq":"#)
             CanonicalJSON.writeInteger(record.seq, into: &out)
-            put(#","type":"#)
+            out.append(literal: #","type":"#)
             CanonicalJSON.writeString(record.type.rawValue, into: &out)
-            put(#","occurred_at":"#)
+            out.append(literal: #","occurred_at":"#)
             CanonicalJSON.writeString(record.occurredAt, into: &out)
-            put(#","occurred_us":"#)
+            out.append(literal: #","occurred_us":"#)
             CanonicalJSON.writeInteger(record.occurredMicros, into: &out)
-            put(#","data":"#)
+            out.append(literal: #","data":"#)
             var data = record.data
             data.withUTF8 { out.append(contentsOf: $0) }
             out.append(UInt8(ascii: "}"))
         }
-        put("]}")
+        out.append(literal: "]}")
         return out
     }
 

@@ -32,8 +32,8 @@ public enum CanonicalJSON {
 
     public static func write(_ value: JSONValue, into output: inout [UInt8]) {
         switch value {
-        case .null: output.append(contentsOf: "null".utf8)
-        case .bool(let b): output.append(contentsOf: (b ? "true" : "false").utf8)
+        case .null: output.append(literal: "null")
+        case .bool(let b): output.append(literal: b ? "true" : "false")
         case .int(let i): writeInteger(i, into: &output)
         case .string(let s): writeString(s, into: &output)
         case .array(let elements):
@@ -125,7 +125,7 @@ public enum CanonicalJSON {
                 case 0x0D: output.append(UInt8(ascii: "r"))
                 case 0x09: output.append(UInt8(ascii: "t"))
                 default:
-                    output.append(contentsOf: "u00".utf8)
+                    output.append(literal: "u00")
                     output.append(Hex.digit(byte >> 4))
                     output.append(Hex.digit(byte & 0x0F))
                 }
@@ -156,6 +156,15 @@ public enum CanonicalJSON {
         let isQuote = (quote &- ones) & ~quote
         let isBackslash = (backslash &- ones) & ~backslash
         return (below20 | isQuote | isBackslash) & tops
+    }
+}
+
+extension [UInt8] {
+    /// Appends a literal's UTF-8 bytes in one copy, rather than through a String's `utf8` view:
+    /// the canonical envelope of every appended and verified event, and every stored case state,
+    /// are written from such literals.
+    mutating func append(literal: StaticString) {
+        append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 }
 
