@@ -228,9 +228,12 @@ public struct CanonicalObject {
         return utf8.withUTF8 { token(named: $0) }
     }
 
-    /// `token` for a name the code spells out (what a fold asks for): no copy of the name.
+    /// `token` for a name the code spells out (what a fold asks for): no copy of the name, and
+    /// no look for characters to escape, since the schemas' names are letters, digits and `_`.
     private func token(_ name: StaticString) -> UnsafeBufferPointer<UInt8>? {
-        token(named: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        let bytes = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        assert(bytes.allSatisfy { $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }, "a name the code spells out needs no escape")
+        return find(bytes)
     }
 
     private func token(named name: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
