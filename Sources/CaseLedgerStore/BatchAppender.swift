@@ -244,18 +244,19 @@ public final class BatchAppender {
     /// Writes the changed case states back, judges the cases whose contacts are due, and moves the
     /// projections' checkpoints; called before the commit.
     func finish() throws -> Ledger.Head {
+        // Many cases to judge (a big batch): they are judged on the second core, idle now that
+        // the input is parsed, while this one writes the cases' states and reads the contacts of
+        // those due from the log. Outcomes are written in the order the cases are handed over.
+        let compliance = dirty.count + complianceDue.count >= Self.backgroundJudgingCases
+            ? projections.writers.lazy.compactMap { $0 as? ComplianceTable }.first : nil
+        compliance?.judgeInBackground()
+        defer { compliance?.cancelJudging() }
         try flushStates()
         if isBulk {
             // Written back, and the cases due are judged from the log: their memory goes to judging.
             states.removeAll()
             cachedWeight = 0
         }
-        // Many cases due (a bulk load): they are judged on the second core, idle now that the
-        // input is parsed, while this one reads their contacts from the log and writes.
-        let compliance = complianceDue.count >= Self.backgroundJudgingCases
-            ? projections.writers.lazy.compactMap { $0 as? ComplianceTable }.first : nil
-        compliance?.judgeInBackground()
-        defer { compliance?.cancelJudging() }
         if judgesInOneScan {
             try judgeDueFromOneScan()
         } else {

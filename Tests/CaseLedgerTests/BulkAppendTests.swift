@@ -1,4 +1,5 @@
 import CaseLedgerCore
+@testable import CaseLedgerStore
 import Foundation
 import GRDB
 import XCTest
@@ -97,11 +98,29 @@ final class BulkAppendTests: XCTestCase {
         XCTAssertEqual(verify.exitCode, 0, verify.stdout + verify.stderr)
     }
 
-    /// Appends `lines` as one batch into one ledger and in batches of 2,000 into another (each
+    /// A batch that leaves more cases to judge than `BatchAppender.backgroundJudgingCases` has
+    /// them judged on a second thread while their states are written. Their violations and
+    /// compliance rows must be those of batches too small for that, judged inline.
+    func testManyCasesJudgedOnASecondThreadEndAsJudgedInline() throws {
+        let cases = BatchAppender.backgroundJudgingCases + 44
+        var lines = (0..<cases).map { Events.opened(caseID: "C-\($0)") }
+        lines += (0..<cases).map { Events.call(caseID: "C-\($0)", occurredAt: "2024-03-05T10:00:00+08:00") }
+        // A second call within the hour for every third case, and a late call for every other.
+        lines += stride(from: 0, to: cases, by: 3).map { Events.call(caseID: "C-\($0)", occurredAt: "2024-03-05T10:20:00+08:00") }
+        lines += stride(from: 0, to: cases, by: 2).map { Events.call(caseID: "C-\($0)", occurredAt: "2024-03-05T22:30:00+08:00") }
+        let bulk = try appendInOneBatchAndInSmallOnes(lines, smallBatch: 100)
+        let rows = try projections(bulk)
+        XCTAssertEqual(rows.judged.count, cases, "every case judged")
+        XCTAssertEqual(Set(rows.violations.map { $0.split(separator: " ")[0] }).count, (cases + 1) / 2, "every late call kept")
+        let verify = try CLI.run(["verify", "--db", bulk])
+        XCTAssertEqual(verify.exitCode, 0, verify.stdout + verify.stderr)
+    }
+
+    /// Appends `lines` as one batch into one ledger and in batches of `smallBatch` into another (each
     /// after `earlier`, appended alike), checks that both hold the same case states, compliance
     /// cases and violations, and returns the first.
     private func appendInOneBatchAndInSmallOnes(_ lines: [String], after earlier: [String] = [], environment: [String: String] = [:],
-                                                file: StaticString = #filePath, line: UInt = #line) throws -> String {
+                                                smallBatch: Int = 2_000, file: StaticString = #filePath, line: UInt = #line) throws -> String {
         let folder = try TemporaryFolder()
         folders.append(folder)
         let bulk = try makeLedger(folder, name: "bulk.sqlite")
@@ -112,8 +131,8 @@ final class BulkAppendTests: XCTestCase {
         }
         let result = try CLI.run(["append", "--db", bulk], stdin: lines.joined(separator: "\n") + "\n", environment: environment)
         XCTAssertEqual(result.exitCode, 0, result.stderr, file: file, line: line)
-        for chunk in stride(from: 0, to: lines.count, by: 2_000) {
-            let part = try append(Array(lines[chunk..<min(chunk + 2_000, lines.count)]), to: small)
+        for chunk in stride(from: 0, to: lines.count, by: smallBatch) {
+            let part = try append(Array(lines[chunk..<min(chunk + smallBatch, lines.count)]), to: small)
             XCTAssertEqual(part.exitCode, 0, part.stderr, file: file, line: line)
         }
         let bulkRows = try projections(bulk)
