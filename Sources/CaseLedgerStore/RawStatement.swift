@@ -8,32 +8,30 @@ struct RawStatement {
     let statement: Statement
     let connection: OpaquePointer
     var handle: OpaquePointer { statement.sqliteStatement }
+    private let parameters: ParameterBytes
 
     init(_ db: Database, _ sql: String) throws {
         statement = try db.makeStatement(sql: sql)
         connection = db.sqliteConnection!
+        parameters = ParameterBytes(count: Int(sqlite3_bind_parameter_count(statement.sqliteStatement)))
     }
-
-    static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     func bind(_ index: Int32, _ text: String) {
         var text = text
-        text.withUTF8 { utf8 in
-            _ = sqlite3_bind_text(handle, index, UnsafeRawPointer(utf8.baseAddress!).assumingMemoryBound(to: CChar.self),
-                                  Int32(utf8.count), Self.transient)
-        }
+        text.withUTF8 { bindText(index, UnsafeRawBufferPointer($0)) }
     }
 
     func bind(_ index: Int32, utf8 bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { utf8 in
-            _ = sqlite3_bind_text(handle, index, UnsafeRawPointer(utf8.baseAddress!).assumingMemoryBound(to: CChar.self),
-                                  Int32(utf8.count), Self.transient)
-        }
+        bytes.withUnsafeBytes { bindText(index, $0) }
+    }
+
+    private func bindText(_ index: Int32, _ utf8: UnsafeRawBufferPointer) {
+        _ = sqlite3_bind_text(handle, index, parameters.copy(utf8, for: index)?.assumingMemoryBound(to: CChar.self), Int32(utf8.count), nil)
     }
 
     func bind(_ index: Int32, blob bytes: [UInt8]) {
         bytes.withUnsafeBytes { raw in
-            _ = sqlite3_bind_blob(handle, index, raw.baseAddress, Int32(raw.count), Self.transient)
+            _ = sqlite3_bind_blob(handle, index, parameters.copy(raw, for: index), Int32(raw.count), nil)
         }
     }
 
@@ -99,5 +97,44 @@ struct RawStatement {
 
     func isNull(_ column: Int32) -> Bool {
         sqlite3_column_type(handle, column) == SQLITE_NULL
+    }
+}
+
+/// The bytes of a statement's text and blob parameters, kept here so that SQLite reads them in
+/// place (`SQLITE_STATIC`). Bound as `SQLITE_TRANSIENT`, SQLite copied each value into memory it
+/// allocated, and freed it at the next bind or reset: an allocation and a free per parameter per
+/// row, each through SQLite's allocator mutex (BENCHMARKS.md).
+///
+/// Each parameter has a buffer of its own, reused while the values fit. A buffer outgrown is
+/// kept until the statement goes, not freed: whatever still points into it stays valid.
+private final class ParameterBytes {
+    private let buffers: UnsafeMutableBufferPointer<UnsafeMutableRawBufferPointer>
+    private var outgrown: [UnsafeMutableRawBufferPointer] = []
+
+    init(count: Int) {
+        buffers = .allocate(capacity: count)
+        buffers.initialize(repeating: UnsafeMutableRawBufferPointer(start: nil, count: 0))
+    }
+
+    /// A copy of `bytes` for parameter `index`, valid until the statement goes; nil for an index
+    /// the statement does not have (SQLite then refuses the bind, as it would any other).
+    func copy(_ bytes: UnsafeRawBufferPointer, for index: Int32) -> UnsafeRawPointer? {
+        let slot = Int(index) - 1
+        guard slot >= 0 && slot < buffers.count else { return nil }
+        var buffer = buffers[slot]
+        // At least a byte, so that an empty value has an address (a null one would bind NULL).
+        if buffer.baseAddress == nil || buffer.count < bytes.count {
+            if buffer.baseAddress != nil { outgrown.append(buffer) }
+            buffer = .allocate(byteCount: max(64, bytes.count + bytes.count / 2), alignment: 1)
+            buffers[slot] = buffer
+        }
+        if let source = bytes.baseAddress { buffer.baseAddress!.copyMemory(from: source, byteCount: bytes.count) }
+        return UnsafeRawPointer(buffer.baseAddress!)
+    }
+
+    deinit {
+        for buffer in buffers { buffer.deallocate() }
+        for buffer in outgrown { buffer.deallocate() }
+        buffers.deallocate()
     }
 }
