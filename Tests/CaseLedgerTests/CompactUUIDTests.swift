@@ -34,3 +34,46 @@ final class CompactUUIDTests: XCTestCase {
         }
     }
 }
+
+/// The 8-4-4-4-12 form is read eight digits at a time (`CompactUUID.canonicalWords`): it must give
+/// what the byte-at-a-time reading gives, and leave to it any text where a digit is not one.
+final class CompactUUIDCanonicalFormTests: XCTestCase {
+    func testEightDigitsAtATimeReadAsOneAtATime() {
+        var random = SystemRandomNumberGenerator()
+        let alphabet = Array("0123456789abcdefABCDEF".utf8)
+        for _ in 0..<2_000 {
+            var bytes = Array(UUID().uuidString.utf8)
+            for index in bytes.indices where bytes[index] != UInt8(ascii: "-") {
+                bytes[index] = alphabet.randomElement(using: &random)!
+            }
+            bytes.withUnsafeBufferPointer { utf8 in
+                let fast = CompactUUID.canonicalWords(utf8)
+                XCTAssertNotNil(fast, String(decoding: bytes, as: UTF8.self))
+                if let fast { XCTAssertTrue(fast == CompactUUID.words(utf8), String(decoding: bytes, as: UTF8.self)) }
+            }
+        }
+    }
+
+    /// Every byte value, at every position of the 36: a digit where a digit stands is read, and
+    /// anything else there (or anything but a dash where a dash stands) is left to the slow path.
+    func testAnyByteThatIsNotADigitIsLeftToTheByteAtATimeReading() {
+        let uuid = Array("0a1b2c3d-4e5f-6789-aBcD-eF0123456789".utf8)
+        let hex = Set("0123456789abcdefABCDEF".utf8)
+        for position in uuid.indices {
+            for byte in UInt8.min...UInt8.max {
+                var bytes = uuid
+                bytes[position] = byte
+                bytes.withUnsafeBufferPointer { utf8 in
+                    let fast = CompactUUID.canonicalWords(utf8)
+                    let isDash = [8, 13, 18, 23].contains(position)
+                    if isDash ? byte == UInt8(ascii: "-") : hex.contains(byte) {
+                        XCTAssertTrue(fast.map { $0 == CompactUUID.words(utf8) } == true, "byte \(byte) at \(position)")
+                    } else {
+                        XCTAssertNil(fast, "byte \(byte) at \(position)")
+                    }
+                }
+            }
+        }
+        XCTAssertNil(Array("0a1b2c3d-4e5f-6789-aBcD-eF012345678".utf8).withUnsafeBufferPointer(CompactUUID.canonicalWords))
+    }
+}

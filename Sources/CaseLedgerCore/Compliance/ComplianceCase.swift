@@ -194,11 +194,48 @@ struct CompactUUID: Sendable, Hashable {
         // Read from the string's contiguous bytes: walking `utf8` a byte at a time costs several
         // times as much, and every contact of a fold makes one.
         var text = text
-        (high, low) = text.withUTF8(Self.words)
+        (high, low) = text.withUTF8 { utf8 in Self.canonicalWords(utf8) ?? Self.words(utf8) }
+    }
+
+    /// `words` for a UUID in its 8-4-4-4-12 form, eight digits at a time (what every stored event
+    /// id is); nil for another shape, or a byte that is not a hex digit where a digit stands.
+    static func canonicalWords(_ utf8: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64)? {
+        let dash = UInt8(ascii: "-")
+        guard utf8.count == 36, utf8[8] == dash, utf8[13] == dash, utf8[18] == dash, utf8[23] == dash else { return nil }
+        let raw = UnsafeRawPointer(utf8.baseAddress!)
+        func eight(_ offset: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
+        func four(_ offset: Int) -> UInt64 { UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self))) }
+        // The digits in four runs of eight: 0–7; 9–12 and 14–17; 19–22 and 24–27; 28–35.
+        guard let a = hexValue(eight(0)), let b = hexValue(four(9) | four(14) << 32),
+            let c = hexValue(four(19) | four(24) << 32), let d = hexValue(eight(28))
+        else { return nil }
+        return (UInt64(a) << 32 | UInt64(b), UInt64(c) << 32 | UInt64(d))
+    }
+
+    /// The number eight ASCII hex digits spell, the first digit in the lowest byte of `bytes` and
+    /// the most significant in the result; nil unless every byte is a digit (either case).
+    static func hexValue(_ bytes: UInt64) -> UInt32? {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let tops = ones &* 0x80
+        // ASCII only, so that adding below 0x80 to a byte never carries into the next one.
+        guard bytes & tops == 0 else { return nil }
+        /// Each byte's top bit set where that byte is at least `n`.
+        func atLeast(_ n: UInt64, _ value: UInt64) -> UInt64 { (value &+ ones &* (0x80 - n)) & tops }
+        let digits = atLeast(0x30, bytes) & ~atLeast(0x3A, bytes)
+        let lowered = bytes | ones &* 0x20
+        let letters = atLeast(0x61, lowered) & ~atLeast(0x67, lowered)
+        guard digits | letters == tops else { return nil }
+        // A digit's value is its low four bits; a letter's, its low four bits and 9.
+        let nibbles = (bytes & (ones &* 0x0F)) &+ (letters >> 7) &* 9
+        // Two nibbles to a byte (the first one high), then the four bytes together.
+        var packed = (nibbles << 4 | nibbles >> 8) & 0x00FF_00FF_00FF_00FF
+        packed = (packed | packed >> 8) & 0x0000_FFFF_0000_FFFF
+        packed = (packed | packed >> 16) & 0xFFFF_FFFF
+        return UInt32(truncatingIfNeeded: packed).byteSwapped
     }
 
     /// The two words of a UUID's hex digits; anything else (the dashes) is skipped.
-    private static func words(_ utf8: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
+    static func words(_ utf8: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
         var high: UInt64 = 0
         var low: UInt64 = 0
         var count = 0
