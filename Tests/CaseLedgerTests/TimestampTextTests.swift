@@ -28,6 +28,45 @@ final class TimestampTextTests: XCTestCase {
         }
     }
 
+    /// Every byte value at every position of a few instants: the reader accepts exactly what
+    /// RFC 3339's grammar (as the ledger reads it) and the ranges of its fields accept, and reads
+    /// the instant Foundation's calendar computes from the same fields.
+    func testEveryByteAtEveryPositionIsReadAsTheGrammarSays() throws {
+        let grammar = try NSRegularExpression(pattern: #"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:[Zz]|([+-])(\d{2}):(\d{2}))$"#)
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        func expected(_ text: String) -> Int64? {
+            let whole = NSRange(text.startIndex..., in: text)
+            guard let match = grammar.firstMatch(in: text, range: whole) else { return nil }
+            func field(_ group: Int) -> String? {
+                Range(match.range(at: group), in: text).map { String(text[$0]) }
+            }
+            func number(_ group: Int) -> Int { field(group).flatMap { Int($0) } ?? 0 }
+            let (year, month, day, hour, minute, second) = (number(1), number(2), number(3), number(4), number(5), number(6))
+            let (offsetHours, offsetMinutes) = (number(9), number(10))
+            guard (1...9999).contains(year), (1...12).contains(month), hour <= 23, minute <= 59, second <= 59, offsetHours <= 23, offsetMinutes <= 59,
+                let date = utc.date(from: DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second)),
+                utc.component(.day, from: date) == day  // no 30 February rolled over into March
+            else { return nil }
+            let fraction = field(7).map { String($0.dropFirst().prefix(6)).padding(toLength: 6, withPad: "0", startingAt: 0) }
+            let offset = (offsetHours * 60 + offsetMinutes) * (field(8) == "-" ? -1 : 1)
+            return (Int64(date.timeIntervalSince1970) - Int64(offset * 60)) * 1_000_000 + Int64(fraction.flatMap { Int($0) } ?? 0)
+        }
+        for instant in ["2024-03-05T10:00:00+08:00", "2024-02-29T23:59:59.123456Z", "1999-12-31t00:00:00.5-05:30", "2023-02-28T00:00:00.1234567z"] {
+            XCTAssertNotNil(expected(instant), instant)
+            for position in instant.utf8.indices {
+                for byte in UInt8(0)...UInt8(0x7F) {
+                    var bytes = Array(instant.utf8)
+                    bytes[instant.utf8.distance(from: instant.utf8.startIndex, to: position)] = byte
+                    let text = String(decoding: bytes, as: UTF8.self)
+                    // Foundation's calendar is Julian before 1582; the ledger's is Gregorian throughout.
+                    if let year = Int(text.prefix(4)), year < 1600 { continue }
+                    XCTAssertEqual(Timestamp(rfc3339: text)?.epochMicros, expected(text), text.debugDescription)
+                }
+            }
+        }
+    }
+
     /// A fraction of a second before 1970 rounds down, to the second before and, just before
     /// midnight, to the day before: the ledger's first day is kept to its own.
     func testAFractionBefore1970StaysOnItsOwnSecondAndDay() throws {
