@@ -72,10 +72,17 @@ struct RawStatement {
     /// Whether a text column holds exactly `string`'s bytes, read in place (no String is made).
     func text(_ column: Int32, equals string: String) -> Bool {
         var string = string
-        return withText(column) { stored in
-            string.withUTF8 { expected in
-                stored.count == expected.count && (expected.isEmpty || memcmp(stored.baseAddress!, expected.baseAddress!, expected.count) == 0)
-            }
+        return string.withUTF8 { text(column, equals: $0) }
+    }
+
+    /// Whether a text column holds exactly these bytes, read in place.
+    func text(_ column: Int32, equals bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { text(column, equals: $0) }
+    }
+
+    private func text(_ column: Int32, equals expected: UnsafeBufferPointer<UInt8>) -> Bool {
+        withText(column) { stored in
+            stored.count == expected.count && (expected.isEmpty || memcmp(stored.baseAddress!, expected.baseAddress!, expected.count) == 0)
         }
     }
 

@@ -411,6 +411,32 @@ final class ProjectionTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("C-PROMISED"), result.stderr)
     }
 
+    /// verify compares a stored case state column by column, in place: an edit of any one column
+    /// is caught and named, an escalation added or taken away as well as changed.
+    func testVerifyNamesEachColumnOfACaseStateEditedByHand() throws {
+        let ledger = try LedgerFile(self)
+        try ledger.record(Self.oneCaseOfEachKind())
+        let escalation = try ledger.sql("SELECT escalation FROM case_state WHERE case_id = 'C-LEGAL'").trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertFalse(escalation.isEmpty, "C-LEGAL is escalated")
+        let edits: [(column: String, caseID: String, edit: String, undo: String)] = [
+            ("status", "C-PROMISED", "status = 'closed'", "status = 'promised'"),
+            ("version", "C-PROMISED", "version = version + 1", "version = version - 1"),
+            ("escalation", "C-PROMISED", "escalation = '\(escalation)'", "escalation = NULL"),
+            ("escalation", "C-LEGAL", "escalation = NULL", "escalation = '\(escalation)'"),
+            ("last_seq", "C-PROMISED", "last_seq = last_seq + 1", "last_seq = last_seq - 1"),
+            ("state", "C-PROMISED", "state = state || ' '", "state = substr(state, 1, length(state) - 1)"),
+            ("state", "C-PROMISED", "state = replace(state, '\"C-PROMISED\"', '\"C-PROMISEE\"')", "state = replace(state, '\"C-PROMISEE\"', '\"C-PROMISED\"')"),
+        ]
+        for (column, caseID, edit, undo) in edits {
+            try ledger.sql("UPDATE case_state SET \(edit) WHERE case_id = '\(caseID)'")
+            let result = try ledger.run(["verify"])
+            XCTAssertEqual(result.exitCode, 4, "\(edit): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("case \(caseID) (\(column))"), "\(edit): \(result.stderr)")
+            try ledger.sql("UPDATE case_state SET \(undo) WHERE case_id = '\(caseID)'")
+        }
+        try ledger.assertVerifies()
+    }
+
     /// verify compares the projections on a second connection while it checks the chain. With
     /// both broken it reports the chain, as when one check ran after the other.
     func testVerifyReportsABrokenChainBeforeAnEditedProjection() throws {

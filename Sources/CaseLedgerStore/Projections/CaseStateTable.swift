@@ -40,7 +40,7 @@ final class CaseStateTable: StoredProjection {
     }
 
     /// The row a case's state is stored as; `verify` compares exactly these values.
-    struct Row: Equatable {
+    struct Row {
         let version: Int64
         let status: String
         let escalation: String?
@@ -53,14 +53,6 @@ final class CaseStateTable: StoredProjection {
             escalation = state.escalation?.rawValue
             lastSeq = state.lastSeq
             self.state = state.storedJSON
-        }
-
-        init(version: Int64, status: String, escalation: String?, lastSeq: Int64, state: [UInt8]) {
-            self.version = version
-            self.status = status
-            self.escalation = escalation
-            self.lastSeq = lastSeq
-            self.state = state
         }
     }
 
@@ -93,12 +85,12 @@ final class CaseStateTable: StoredProjection {
         guard try select.step() else {
             throw LedgerError.verificationFailed(seq: nil, reason: "projection case_state: case \(state.caseID) is missing")
         }
-        let stored = Row(version: select.int64(0), status: select.text(1), escalation: select.isNull(2) ? nil : select.text(2),
-                         lastSeq: select.int64(3), state: Array(select.text(4).utf8))
+        // Compared in place, column by column: the state's JSON is most of a row, kilobytes for a long case.
         let rebuilt = Row(state)
-        guard stored != rebuilt else { return }
-        let field = rebuilt.status != stored.status ? "status" : rebuilt.version != stored.version ? "version"
-            : rebuilt.escalation != stored.escalation ? "escalation" : rebuilt.lastSeq != stored.lastSeq ? "last_seq" : "state"
+        let escalationSame = rebuilt.escalation.map { !select.isNull(2) && select.text(2, equals: $0) } ?? select.isNull(2)
+        let field = !select.text(1, equals: rebuilt.status) ? "status" : select.int64(0) != rebuilt.version ? "version"
+            : !escalationSame ? "escalation" : select.int64(3) != rebuilt.lastSeq ? "last_seq" : !select.text(4, equals: rebuilt.state) ? "state" : nil
+        guard let field else { return }
         throw LedgerError.verificationFailed(seq: nil, reason: "projection case_state differs from a rebuild for case \(state.caseID) (\(field))")
     }
 
