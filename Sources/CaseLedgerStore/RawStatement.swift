@@ -123,8 +123,9 @@ private final class ParameterBytes {
         buffers.initialize(repeating: UnsafeMutableRawBufferPointer(start: nil, count: 0))
     }
 
-    /// A copy of `bytes` for parameter `index`, valid until the statement goes; nil for an index
-    /// the statement does not have (SQLite then refuses the bind, as it would any other).
+    /// A copy of `bytes` for parameter `index`: its memory stays allocated until the statement
+    /// goes, and holds these bytes until the parameter is bound again (what `SQLITE_STATIC` asks).
+    /// Nil for an index the statement does not have (SQLite then refuses the bind, as ever).
     func copy(_ bytes: UnsafeRawBufferPointer, for index: Int32) -> UnsafeRawPointer? {
         let slot = Int(index) - 1
         guard slot >= 0 && slot < buffers.count else { return nil }
