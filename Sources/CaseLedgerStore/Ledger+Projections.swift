@@ -117,8 +117,9 @@ extension Ledger {
     static let indexSortCacheKiB = 2_048
 
     /// Feeds the log's events, in `seq` order, as the projections fold them; `include` may skip
-    /// events (replay's filters). `data` is read only for the types whose fact needs it. Void
-    /// targets are resolved from the same database.
+    /// events (replay's filters). `data` is read only for the types whose fact needs it, and handed
+    /// over as a String only for those a fold keeps it for (`CaseFact.foldKeepsData`; nil for the
+    /// others). Void targets are resolved from the same database.
     /// With a `share`, only the events of the cases in that share are fed (see `FoldShare`).
     static func feedEvents(_ db: Database, share: FoldShare = .all, include: ((FeedRow) -> Bool)? = nil,
                            _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
@@ -216,25 +217,28 @@ extension Ledger {
                                   openingZone: openingZone)
                 guard include(row) else { continue }
             }
+            // `data` as a String only for the types a fold keeps it for (nil for the others: the
+            // folds read it lazily, and never for them).
             var data: String?
             let fact: CaseFact
             if CaseFact.needsData(type) {
-                var text = rows.text(7)
                 let schemaVersion = Int(rows.int64(8))
                 // Stored data is canonical unless the file was edited: its fields are read in
                 // place. A tree is parsed only for data that is not, and for an older schema
                 // version, read through the upcasters as the newest.
                 if schemaVersion >= catalogue.currentVersion(of: type),
-                    let read = text.withUTF8({ bytes in CanonicalObject(bytes).map { CaseFact(type: type, canonical: $0) } })
+                    let read = rows.withText(7, { bytes in CanonicalObject(bytes).map { CaseFact(type: type, canonical: $0) } })
                 {
                     fact = read
+                    if CaseFact.foldKeepsData(type) { data = rows.text(7) }
                 } else {
+                    let text = rows.text(7)
                     guard case .object(let object) = try? JSONParser.parse(text) else {
                         throw LedgerError.verificationFailed(seq: seq, reason: "data is not a JSON object")
                     }
                     fact = CaseFact(type: type, data: Upcasters.upcast(type, from: schemaVersion, object))
+                    data = text
                 }
-                data = text
             } else {
                 fact = .note
             }
@@ -249,7 +253,7 @@ extension Ledger {
                 lookup.reset()
             }
             // Notes change nothing but the version: their id and actor are never read by a fold.
-            let counted = data == nil
+            let counted = !CaseFact.needsData(type)
             let event = CaseEvent(seq: seq, eventID: counted ? "" : rows.text(1), caseID: caseID, type: type, occurredAt: occurredAt,
                                   occurredMicros: occurred.epochMicros, actor: counted ? "" : rows.text(5), fact: fact)
             try body(event, target, data)

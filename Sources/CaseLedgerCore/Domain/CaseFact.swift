@@ -67,6 +67,13 @@ public enum CaseFact: Sendable, Equatable {
     /// Whether `type`'s fact needs anything from `data` (notes do not: a rebuild skips parsing them).
     public static func needsData(_ type: EventType) -> Bool { type != .noteRecorded }
 
+    /// Whether a fold keeps `type`'s `data` as stored, beyond its fact: a case's records keep it
+    /// for every type but the contacts it only counts and notes (`CaseState.apply`), and a void's
+    /// reason is read from it. A fold of the log makes the String only for these types.
+    public static func foldKeepsData(_ type: EventType) -> Bool {
+        type != .callPlaced && type != .messageSent && type != .noteRecorded
+    }
+
     /// The fact of an event whose `data` already matched its schema.
     public init(type: EventType, data: JSONObject) {
         self.init(type: type, fields: data)
