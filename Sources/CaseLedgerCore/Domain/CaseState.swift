@@ -176,6 +176,8 @@ public struct CaseState: Sendable, Equatable {
         default:
             if case .visitCompleted = event.fact { visits += 1 }
             if case .closed = event.fact { isClosed = true }
+            // A fold of the log hands `data` over only for these types: a record kept for another would hold "{}".
+            assert(CaseFact.foldKeepsData(event.type), "\(event.type.rawValue) is kept as a record: CaseFact.foldKeepsData must say so")
             records.append(Record(eventID: event.eventID, seq: event.seq, type: event.type, occurredAt: event.occurredAt,
                                   occurredMicros: event.occurredMicros, data: data(), fact: event.fact))
         }
