@@ -127,6 +127,11 @@ public enum Replay {
         // own need each row looked at (and links written across the gaps), so they copy row by row.
         let bulk = sourceHasTree && sourceLinks.isEmpty && filter.until == nil && filter.knownAt == nil
         try replay.database.writeWithoutTransaction { db in
+            // The output is a new file no one else has open, written in one transaction: with a
+            // rollback journal, its new pages go straight into the file (a rollback journal keeps
+            // only pages that existed before), where the WAL would take every page twice, once in
+            // the log and once more at the checkpoint. It is a WAL ledger again before it is closed.
+            try db.execute(sql: "PRAGMA main.journal_mode = DELETE")
             if bulk { try db.execute(sql: "ATTACH DATABASE ? AS source", arguments: [readOnlyURI(source)]) }
             defer { if bulk { try? db.execute(sql: "DETACH DATABASE source") } }
             try db.inTransaction {
@@ -261,6 +266,7 @@ public enum Replay {
             return .commit
             }
         }
+        try replay.database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA main.journal_mode = WAL") }
         try replay.close()
         return (kept, sourceEvents, info)
     }

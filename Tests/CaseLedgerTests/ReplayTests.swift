@@ -122,6 +122,21 @@ final class ReplayTests: XCTestCase {
         try replay.assertVerifies()
     }
 
+    /// A replay is written with a rollback journal (its pages go into the file once, not into a
+    /// WAL and then the file), and ends a WAL ledger like any other, with no journal left beside it:
+    /// whole-log copies and row-by-row copies alike.
+    func testAReplayEndsAWALLedgerWithNoJournalBesideIt() throws {
+        let folder = try TemporaryFolder()
+        let source = try LedgerFile(self, folder)
+        try source.generate(cases: 10, seed: 6)
+        for (name, filters) in [("whole", [String]()), ("until", ["--until", "2026-01-01T00:00:00Z"])] {
+            let replay = try source.replay(filters, to: folder.path("\(name).sqlite"))
+            XCTAssertEqual(try replay.sql("PRAGMA journal_mode;"), "wal\n", name)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: replay.path + "-journal"), name)
+            try replay.assertVerifies()
+        }
+    }
+
     /// The transfer maps columns by position: a source whose log has a column this release does
     /// not know (a file of a later one) is copied by name, and replays in full all the same.
     func testASourceWithAnotherShapeOfLogIsCopiedByName() throws {
