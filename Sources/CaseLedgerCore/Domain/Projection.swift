@@ -20,10 +20,10 @@ public enum CaseStateProjection: Projection {
     public static let version = 1
 
     public static func apply(_ event: CaseEvent, to state: inout CaseState?, target: VoidTarget?, data: @autoclosure () -> String) {
-        if state == nil {
+        // Folded in place through the optional chain: comparing `state` with nil first made a
+        // copy of the whole state (every field retained, then released) for each event.
+        if state?.apply(event, data: data(), target: target) == nil {
             state = try? CaseState.opening(event, data: data())
-        } else {
-            state!.apply(event, data: data(), target: target)
         }
     }
 }
