@@ -164,56 +164,71 @@ extension Ledger {
 
         var expectedSeq: Int64 = 1
         var previousHash = HashChain.genesis
-        var previousRecordedAt = ""
         var versions: [String: Int64] = [:]
         var canonical: [UInt8] = []
+        var computedHex: [UInt8] = []
+        var previousRecordedAt: [UInt8] = []
         var count: Int64 = 0
         var linksUsed = 0
         var first: (seq: Int64, hash: String)?
-        var last: (seq: Int64, hash: String)?
+        var lastSeq: Int64?
         var tree = try TreeCheck(db, isReplay: isReplay, record: record, sizes: checkpoints.map(\.0.checkpoint.size))
-        try forEachEvent(db, cacheKiB: Self.scanCacheKiB) { event in
-            func fail(_ reason: String) -> LedgerError { .verificationFailed(seq: event.seq, reason: reason) }
-            if event.seq != expectedSeq {
-                guard isReplay, event.seq > expectedSeq, let link = links[event.seq], let bytes = HashChain.bytes(hex: link) else {
-                    throw LedgerError.verificationFailed(seq: expectedSeq, reason: "seq \(expectedSeq) is missing (next stored seq is \(event.seq))")
+        // Each row's text columns are read in place, in SQLite's memory, and hashed from there:
+        // no String is made of a field unless it is a case id (the versions' key) or goes into
+        // a failure's reason.
+        try db.execute(sql: "PRAGMA cache_size = -\(Self.scanCacheKiB)")
+        defer { try? db.execute(sql: "PRAGMA cache_size = -\(Self.cacheKiB)") }
+        let rows = try RawStatement(db, "SELECT \(Self.eventColumns) FROM events WHERE seq >= 1 ORDER BY seq")
+        defer { rows.reset() }
+        while try rows.step() {
+            let seq = rows.int64(0), version = rows.int64(3)
+            func fail(_ reason: String) -> LedgerError { .verificationFailed(seq: seq, reason: reason) }
+            if seq != expectedSeq {
+                guard isReplay, seq > expectedSeq, let link = links[seq], let bytes = HashChain.bytes(hex: link) else {
+                    throw LedgerError.verificationFailed(seq: expectedSeq, reason: "seq \(expectedSeq) is missing (next stored seq is \(seq))")
                 }
                 previousHash = bytes
                 linksUsed += 1
             }
-            let lastVersion = versions[event.caseID] ?? 0
-            guard isReplay ? event.version > lastVersion : event.version == lastVersion + 1 else {
-                throw fail("case \(event.caseID) has version \(event.version) after version \(lastVersion)")
+            let caseID = rows.text(2)
+            let lastVersion = versions[caseID] ?? 0
+            guard isReplay ? version > lastVersion : version == lastVersion + 1 else {
+                throw fail("case \(caseID) has version \(version) after version \(lastVersion)")
             }
-            guard event.recordedAt >= previousRecordedAt else {
-                throw fail("recorded_at \(event.recordedAt) is earlier than the event before it (\(previousRecordedAt))")
+            let recordedAt = rows.textBytes(7)
+            guard !recordedAt.lexicographicallyPrecedes(previousRecordedAt) else {
+                throw fail("recorded_at \(rows.text(7)) is earlier than the event before it (\(String(decoding: previousRecordedAt, as: UTF8.self)))")
             }
             // Stored data is canonical unless the file was edited: checked in one pass without a
             // tree, and parsed (the definition of canonical) only when that check says no.
-            let canonicalData = Array(event.data.utf8)
-            if !canonicalData.withUnsafeBufferPointer(CanonicalJSON.isCanonical) {
-                let data: JSONValue
-                do { data = try JSONParser.parse(event.data) } catch { throw fail("data is not valid JSON: \(error)") }
-                if CanonicalJSON.bytes(data) != canonicalData { throw fail("data is not stored in canonical form") }
+            let data = rows.textBytes(9)
+            if !CanonicalJSON.isCanonical(data) {
+                let parsed: JSONValue
+                do { parsed = try JSONParser.parse(rows.text(9)) } catch { throw fail("data is not valid JSON: \(error)") }
+                if !CanonicalJSON.bytes(parsed).elementsEqual(data) { throw fail("data is not stored in canonical form") }
             }
             canonical.removeAll(keepingCapacity: true)
-            StoredEvent.writeCanonical(seq: event.seq, eventID: event.eventID, caseID: event.caseID, version: event.version,
-                                       type: event.type, schemaVersion: event.schemaVersion, occurredAt: event.occurredAt,
-                                       recordedAt: event.recordedAt, actor: event.actor, canonicalData: canonicalData,
-                                       into: &canonical)
+            StoredEvent.writeCanonical(seq: seq, eventID: rows.textBytes(1), caseID: rows.textBytes(2), version: version,
+                                       type: rows.textBytes(4), schemaVersion: rows.int64(5), occurredAt: rows.textBytes(6),
+                                       recordedAt: recordedAt, actor: rows.textBytes(8), canonicalData: data, into: &canonical)
             let hash = HashChain.next(previous: previousHash, canonical: canonical)
-            guard HashChain.hex(hash) == event.hash else {
-                throw fail("hash does not match the event's content and the chain before it (stored \(event.hash), computed \(HashChain.hex(hash)))")
+            HashChain.writeHex(hash, into: &computedHex)
+            guard rows.text(10, equals: computedHex) else {
+                throw fail("hash does not match the event's content and the chain before it (stored \(rows.text(10)), computed \(HashChain.hex(hash)))")
             }
-            try tree.add(seq: event.seq, leafHash: MerkleTree.leafHash(canonical), recordedAt: event.recordedAt)
-            versions[event.caseID] = event.version
+            try tree.add(seq: seq, leafHash: MerkleTree.leafHash(canonical), recordedAt: String(decoding: recordedAt, as: UTF8.self))
+            versions[caseID] = version
             previousHash = hash
-            previousRecordedAt = event.recordedAt
-            expectedSeq = event.seq + 1
+            previousRecordedAt.removeAll(keepingCapacity: true)
+            previousRecordedAt.append(contentsOf: recordedAt)
+            expectedSeq = seq + 1
             count += 1
-            if first == nil { first = (event.seq, event.hash) }
-            last = (event.seq, event.hash)
+            if first == nil { first = (seq, rows.text(10)) }
+            lastSeq = seq
         }
+        tree.lastRecordedAt = String(decoding: previousRecordedAt, as: UTF8.self)
+        // The last event's stored hash is the one computed for it: they were compared above.
+        let last = lastSeq.map { (seq: $0, hash: HashChain.hex(previousHash)) }
         if linksUsed != links.count {
             throw LedgerError.verificationFailed(seq: nil, reason: "replay_links holds \(links.count) rows but the log has \(linksUsed) gaps to bridge")
         }
@@ -280,8 +295,9 @@ struct TreeCheck {
     static func fail(_ reason: String, seq: Int64? = nil) -> LedgerError { .verificationFailed(seq: seq, reason: reason) }
     func fail(_ reason: String, seq: Int64? = nil) -> LedgerError { Self.fail(reason, seq: seq) }
 
-    mutating func add(seq: Int64, leafHash: MerkleTree.Hash, recordedAt stamp: String) throws {
-        lastRecordedAt = stamp
+    /// Adds the next event's leaf. `stamp` (its `recorded_at`) is made only where a checkpoint's
+    /// size falls; the scan sets `lastRecordedAt` once, at its end.
+    mutating func add(seq: Int64, leafHash: MerkleTree.Hash, recordedAt stamp: @autoclosure () -> String) throws {
         if isReplay {
             let index = seq - 1
             guard let hashes = try Ledger.tile(tiles!, level: 0, index: index / 16), Int(index % 16) < hashes.count else {
@@ -290,7 +306,7 @@ struct TreeCheck {
             guard hashes[Int(index % 16)] == leafHash else {
                 throw fail("merkle tile 0/\(index / 16) holds a leaf for seq \(seq) that is not this event's", seq: seq)
             }
-            if sizes.contains(seq) { recordedAt[seq] = stamp }
+            if sizes.contains(seq) { recordedAt[seq] = stamp() }
             return
         }
         var cursors = self.cursors
@@ -316,7 +332,7 @@ struct TreeCheck {
         self.cursors = cursors
         if sizes.contains(tree.size) {
             roots[tree.size] = tree.root
-            recordedAt[tree.size] = stamp
+            recordedAt[tree.size] = stamp()
         }
     }
 

@@ -66,7 +66,13 @@ struct RawStatement {
 
     /// A text column's bytes, read in place (valid until the next step).
     func withText<T>(_ column: Int32, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
-        try body(UnsafeBufferPointer(start: sqlite3_column_text(handle, column), count: Int(sqlite3_column_bytes(handle, column))))
+        try body(textBytes(column))
+    }
+
+    /// A text column's bytes in SQLite's own memory: valid until the next step or reset of this
+    /// statement, and only until then. For reading several columns of a row at once in place.
+    func textBytes(_ column: Int32) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: sqlite3_column_text(handle, column), count: Int(sqlite3_column_bytes(handle, column)))
     }
 
     /// Whether a text column holds exactly `string`'s bytes, read in place (no String is made).

@@ -71,6 +71,32 @@ final class HashChainTests: XCTestCase {
         XCTAssertEqual(try paid(), 70000, "the refused rebuild wrote nothing")
     }
 
+    /// `verify` hashes the bytes SQLite holds, not a String made of them. A String repairs a byte
+    /// that is not UTF-8 into U+FFFD, so a note whose text held U+FFFD, edited to hold a lone 0xFF
+    /// byte in its place, read as a String hashed exactly as the original did.
+    func testAStoredByteThatIsNotUTF8IsCaughtThoughAStringWouldRepairIt() throws {
+        let folder = try TemporaryFolder()
+        let db = try makeLedger(folder)
+        let note = Events.line(caseID: "C-1", type: "note.recorded", data: #"{"text":"unreadable \#u{FFFD} in the scan"}"#)
+        let appended = try append([Events.opened(), note], to: db)
+        XCTAssertEqual(appended.exitCode, 0, appended.stderr)
+        XCTAssertEqual(try CLI.run(["verify", "--db", db]).exitCode, 0, "U+FFFD itself is ordinary text")
+
+        let stored = try DatabaseQueue(path: db).read { try String.fetchOne($0, sql: "SELECT data FROM events WHERE seq = 2") } ?? ""
+        XCTAssertTrue(stored.contains("\u{FFFD}"), stored)
+        var edited: [UInt8] = []
+        for scalar in stored.unicodeScalars {
+            if scalar == "\u{FFFD}" { edited.append(0xFF) } else { edited.append(contentsOf: Array(String(scalar).utf8)) }
+        }
+        XCTAssertEqual(String(decoding: edited, as: UTF8.self), stored, "read as a String, the edited bytes are the original text")
+        let hex = edited.map { String(format: "%02X", $0) }.joined()
+        try tamper(db, "UPDATE events SET data = CAST(X'\(hex)' AS TEXT) WHERE seq = 2", dropping: ["events_no_update"])
+
+        let verify = try CLI.run(["verify", "--db", db])
+        XCTAssertEqual(verify.exitCode, 4, verify.stdout)
+        XCTAssertTrue(verify.stderr.contains("seq 2") && verify.stderr.contains("canonical form"), verify.stderr)
+    }
+
     func testEditedRowBehindTheTriggersIsCaughtByVerifyAndByTheScript() throws {
         let folder = try TemporaryFolder()
         let db = try makeAwkwardLedger(folder)

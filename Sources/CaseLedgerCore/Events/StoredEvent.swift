@@ -39,31 +39,32 @@ public struct StoredEvent: Sendable, Equatable {
         out.reserveCapacity(data.utf8.count + 320)
         Self.writeCanonical(seq: seq, eventID: eventID, caseID: caseID, version: version, type: type,
                             schemaVersion: schemaVersion, occurredAt: occurredAt, recordedAt: recordedAt,
-                            actor: actor, canonicalData: Array(data.utf8), into: &out)
+                            actor: actor, canonicalData: data.utf8, into: &out)
         return out
     }
 
-    public static func writeCanonical(seq: Int64, eventID: String, caseID: String, version: Int64, type: String,
-                                      schemaVersion: Int64, occurredAt: String, recordedAt: String, actor: String,
-                                      canonicalData: [UInt8], into out: inout [UInt8]) {
+    public static func writeCanonical<Text: CanonicalJSONText, Bytes: Sequence<UInt8>>(
+        seq: Int64, eventID: Text, caseID: Text, version: Int64, type: Text, schemaVersion: Int64, occurredAt: Text,
+        recordedAt: Text, actor: Text, canonicalData: Bytes, into out: inout [UInt8]
+    ) {
         out.append(literal: #"{"actor":"#)
-        CanonicalJSON.writeString(actor, into: &out)
+        actor.writeJSONString(into: &out)
         out.append(literal: #","case_id":"#)
-        CanonicalJSON.writeString(caseID, into: &out)
+        caseID.writeJSONString(into: &out)
         out.append(literal: #","data":"#)
         out.append(contentsOf: canonicalData)
         out.append(literal: #","event_id":"#)
-        CanonicalJSON.writeString(eventID, into: &out)
+        eventID.writeJSONString(into: &out)
         out.append(literal: #","occurred_at":"#)
-        CanonicalJSON.writeString(occurredAt, into: &out)
+        occurredAt.writeJSONString(into: &out)
         out.append(literal: #","recorded_at":"#)
-        CanonicalJSON.writeString(recordedAt, into: &out)
+        recordedAt.writeJSONString(into: &out)
         out.append(literal: #","schema_version":"#)
         CanonicalJSON.writeInteger(schemaVersion, into: &out)
         out.append(literal: #","seq":"#)
         CanonicalJSON.writeInteger(seq, into: &out)
         out.append(literal: #","type":"#)
-        CanonicalJSON.writeString(type, into: &out)
+        type.writeJSONString(into: &out)
         out.append(literal: #","version":"#)
         CanonicalJSON.writeInteger(version, into: &out)
         out.append(UInt8(ascii: "}"))
@@ -128,6 +129,21 @@ extension SHA256Digest {
 }
 
 /// SHA-256 chaining (docs/events.md): hash = SHA-256(previous hash ‖ canonical bytes).
+/// Text an event's canonical form is written from: a String, or a column's UTF-8 bytes read in
+/// place, which is how `verify` hashes every stored event without making a String of each field.
+public protocol CanonicalJSONText {
+    /// Appends the text as a JSON string in canonical form (`CanonicalJSON.writeString`).
+    func writeJSONString(into output: inout [UInt8])
+}
+
+extension String: CanonicalJSONText {
+    public func writeJSONString(into output: inout [UInt8]) { CanonicalJSON.writeString(self, into: &output) }
+}
+
+extension UnsafeBufferPointer: CanonicalJSONText where Element == UInt8 {
+    public func writeJSONString(into output: inout [UInt8]) { CanonicalJSON.writeString(utf8: self, into: &output) }
+}
+
 public enum HashChain {
     /// What the first event chains from: 32 zero bytes.
     public static let genesis = [UInt8](repeating: 0, count: 32)

@@ -92,47 +92,50 @@ public enum CanonicalJSON {
     }
 
     public static func writeString(_ string: String, into output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\""))
         var string = string
-        string.withUTF8 { utf8 in
-            var runStart = 0
-            var position = 0
-            while position < utf8.count {
-                // Eight bytes at a time up to the first that needs an escape.
-                if position + 8 <= utf8.count {
-                    let hits = escapedBytes(word(utf8, at: position))
-                    guard hits != 0 else {
-                        position += 8
-                        continue
-                    }
-                    position += hits.trailingZeroBitCount / 8
+        string.withUTF8 { writeString(utf8: $0, into: &output) }
+    }
+
+    /// `writeString` for text given as its UTF-8 bytes (a column read in place): the same escapes.
+    public static func writeString(utf8: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        var runStart = 0
+        var position = 0
+        while position < utf8.count {
+            // Eight bytes at a time up to the first that needs an escape.
+            if position + 8 <= utf8.count {
+                let hits = escapedBytes(word(utf8, at: position))
+                guard hits != 0 else {
+                    position += 8
+                    continue
                 }
-                let byte = utf8[position]
-                position += 1
-                guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
-                let escapedAt = position - 1
-                if runStart < escapedAt {
-                    output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<escapedAt]))
-                }
-                runStart = position
-                output.append(UInt8(ascii: "\\"))
-                switch byte {
-                case 0x22: output.append(0x22)
-                case 0x5C: output.append(0x5C)
-                case 0x08: output.append(UInt8(ascii: "b"))
-                case 0x0C: output.append(UInt8(ascii: "f"))
-                case 0x0A: output.append(UInt8(ascii: "n"))
-                case 0x0D: output.append(UInt8(ascii: "r"))
-                case 0x09: output.append(UInt8(ascii: "t"))
-                default:
-                    output.append(literal: "u00")
-                    output.append(Hex.digit(byte >> 4))
-                    output.append(Hex.digit(byte & 0x0F))
-                }
+                position += hits.trailingZeroBitCount / 8
             }
-            if runStart < utf8.count {
-                output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
+            let byte = utf8[position]
+            position += 1
+            guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
+            let escapedAt = position - 1
+            if runStart < escapedAt {
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<escapedAt]))
             }
+            runStart = position
+            output.append(UInt8(ascii: "\\"))
+            switch byte {
+            case 0x22: output.append(0x22)
+            case 0x5C: output.append(0x5C)
+            case 0x08: output.append(UInt8(ascii: "b"))
+            case 0x0C: output.append(UInt8(ascii: "f"))
+            case 0x0A: output.append(UInt8(ascii: "n"))
+            case 0x0D: output.append(UInt8(ascii: "r"))
+            case 0x09: output.append(UInt8(ascii: "t"))
+            default:
+                output.append(literal: "u00")
+                output.append(Hex.digit(byte >> 4))
+                output.append(Hex.digit(byte & 0x0F))
+            }
+        }
+        if runStart < utf8.count {
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
         }
         output.append(UInt8(ascii: "\""))
     }
