@@ -437,6 +437,68 @@ final class ProjectionTests: XCTestCase {
         try ledger.assertVerifies()
     }
 
+    /// `case_index` is checked entry by entry: a reference edited or deleted names the case and
+    /// the reference it is no longer found by, and an entry added is counted.
+    func testVerifyNamesACaseNoLongerFoundByAnEditedReference() throws {
+        let ledger = try LedgerFile(self)
+        try ledger.record(Self.oneCaseOfEachKind())
+        let edits: [(edit: String, undo: String, says: String)] = [
+            ("UPDATE case_index SET ref = ref || 'x' WHERE case_id = 'C-PLAN' AND kind = 'account_ref'",
+             "UPDATE case_index SET ref = substr(ref, 1, length(ref) - 1) WHERE case_id = 'C-PLAN' AND kind = 'account_ref'",
+             "case C-PLAN is not found by its account_ref"),
+            ("DELETE FROM case_index WHERE case_id = 'C-LEGAL' AND kind = 'region'",
+             "INSERT INTO case_index (kind, ref, case_id) VALUES ('region', 'CN-SH', 'C-LEGAL')",
+             "case C-LEGAL is not found by its region"),
+            ("UPDATE case_index SET case_id = 'C-CLOSEE' WHERE case_id = 'C-CLOSED' AND kind = 'debtor_ref'",
+             "UPDATE case_index SET case_id = 'C-CLOSED' WHERE case_id = 'C-CLOSEE'",
+             "case C-CLOSED is not found by its debtor_ref"),
+            ("INSERT INTO case_index (kind, ref, case_id) VALUES ('debtor_ref', 'D-9', 'C-OPEN')",
+             "DELETE FROM case_index WHERE ref = 'D-9'",
+             "projection case_index holds"),
+        ]
+        for (edit, undo, says) in edits {
+            try ledger.sql(edit)
+            let result = try ledger.run(["verify"])
+            XCTAssertEqual(result.exitCode, 4, "\(edit): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains(says), "\(edit): \(result.stderr)")
+            try ledger.sql(undo)
+            try ledger.assertVerifies()
+        }
+    }
+
+    /// Violations are judged in the order contacts occurred, and a late-arriving contact has the
+    /// higher seq: verify reads a case's stored violations in the order reports show them (seq,
+    /// then as inserted) and puts the judged ones in that order too. Such a case verifies, and an
+    /// edit to either violation, or the two rows' contents swapped, does not.
+    func testVerifyComparesViolationsJudgedOutOfSeqOrderInTheOrderReportsShowThem() throws {
+        let ledger = try LedgerFile(self)
+        // 23:30 in Shanghai on 6 March (seq 2), then, arriving late, 23:30 on 5 March (seq 3).
+        let script = CaseScript()
+        try ledger.record([script.opened(), script.call(at: march(6, "23:30")), script.call(at: march(5, "23:30"))])
+        let stored = try ledger.sql("SELECT seq FROM violations ORDER BY rowid").split(separator: "\n").map(String.init)
+        XCTAssertGreaterThanOrEqual(stored.count, 2, "both calls break the contact hours")
+        XCTAssertEqual(stored.first, "3", "the earlier contact, seq 3, is judged and stored first")
+        XCTAssertEqual(stored.last, "2")
+        try ledger.assertVerifies()
+
+        for (edit, undo) in [("detail = detail || ' '", "detail = substr(detail, 1, length(detail) - 1)"),
+                             ("local_time = local_time || 'x'", "local_time = substr(local_time, 1, length(local_time) - 1)")] {
+            for seq in [2, 3] {
+                try ledger.sql("UPDATE violations SET \(edit) WHERE seq = \(seq)")
+                let result = try ledger.run(["verify"])
+                XCTAssertEqual(result.exitCode, 4, "\(edit) at seq \(seq): \(result.stderr)")
+                XCTAssertTrue(result.stderr.contains("projection compliance differs from a rebuild for case C-1"), "\(edit): \(result.stderr)")
+                try ledger.sql("UPDATE violations SET \(undo) WHERE seq = \(seq)")
+            }
+        }
+        try ledger.assertVerifies()
+        // The same rows inserted again in seq order: every report lists them as before (by case,
+        // seq, then insertion), so the projection is still the rebuild's.
+        try ledger.sql("CREATE TABLE copy AS SELECT * FROM violations; DELETE FROM violations; INSERT INTO violations SELECT * FROM copy ORDER BY seq; DROP TABLE copy;")
+        XCTAssertEqual(try ledger.sql("SELECT seq FROM violations ORDER BY rowid").split(separator: "\n").first, "2")
+        try ledger.assertVerifies()
+    }
+
     /// verify compares the projections on a second connection while it checks the chain. With
     /// both broken it reports the chain, as when one check ran after the other.
     func testVerifyReportsABrokenChainBeforeAnEditedProjection() throws {

@@ -64,7 +64,10 @@ final class ComplianceTable: StoredProjection {
         saveCase = try RawStatement(db, """
             INSERT OR REPLACE INTO compliance_cases (case_id, region, contacts, contacts_judged, violations, not_judged) VALUES (?, ?, ?, ?, ?, ?)
             """)
-        select = try RawStatement(db, "SELECT \(Self.violationColumns), rule FROM violations WHERE case_id = ? ORDER BY rowid")
+        // In the order reports show a case's violations, (seq, then as inserted): the order of the
+        // (case_id, seq) index, which ends in the rowid, so SQLite reads it without a sort.
+        // `ORDER BY rowid` made SQLite build and sort a temporary b-tree for every case.
+        select = try RawStatement(db, "SELECT \(Self.violationColumns), rule FROM violations WHERE case_id = ? ORDER BY seq, rowid")
     }
 
     func fillsEmptyTables() { replacesRows = false }
@@ -156,8 +159,9 @@ final class ComplianceTable: StoredProjection {
         }
     }
 
-    private func compare(_ record: ComplianceCase, _ rebuilt: [Violation]) throws {
-        rebuiltViolations += rebuilt.count
+    private func compare(_ record: ComplianceCase, _ judged: [Violation]) throws {
+        rebuiltViolations += judged.count
+        let rebuilt = Self.inReportOrder(judged)
         select.bind(1, record.caseID)
         defer { select.reset() }
         // Each stored row against the rebuilt violation in its place, column by column and in
@@ -171,6 +175,13 @@ final class ComplianceTable: StoredProjection {
         if !same || stored != rebuilt.count {
             throw LedgerError.verificationFailed(seq: nil, reason: "projection compliance differs from a rebuild for case \(record.caseID) (\(stored) violations stored, \(rebuilt.count) rebuilt)")
         }
+    }
+
+    /// Violations as judged (in the order contacts occurred) put in the order `select` reads
+    /// stored ones: by seq, and in the judged (inserted) order within a seq.
+    static func inReportOrder(_ violations: [Violation]) -> [Violation] {
+        guard violations.indices.dropFirst().contains(where: { violations[$0 - 1].seq > violations[$0].seq }) else { return violations }
+        return violations.enumerated().sorted { ($0.element.seq, $0.offset) < ($1.element.seq, $1.offset) }.map(\.element)
     }
 
     /// Whether a row read by `select` (`violationColumns`, then `rule`) stores `violation`: every
