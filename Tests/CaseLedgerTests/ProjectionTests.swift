@@ -428,11 +428,8 @@ final class ProjectionTests: XCTestCase {
             ("state", "C-PROMISED", "state = replace(state, '\"C-PROMISED\"', '\"C-PROMISEE\"')", "state = replace(state, '\"C-PROMISEE\"', '\"C-PROMISED\"')"),
         ]
         for (column, caseID, edit, undo) in edits {
-            try ledger.sql("UPDATE case_state SET \(edit) WHERE case_id = '\(caseID)'")
-            let result = try ledger.run(["verify"])
-            XCTAssertEqual(result.exitCode, 4, "\(edit): \(result.stderr)")
-            XCTAssertTrue(result.stderr.contains("case \(caseID) (\(column))"), "\(edit): \(result.stderr)")
-            try ledger.sql("UPDATE case_state SET \(undo) WHERE case_id = '\(caseID)'")
+            try ledger.assertVerifyFails(after: "UPDATE case_state SET \(edit) WHERE case_id = '\(caseID)'", saying: "case \(caseID) (\(column))",
+                                         undo: "UPDATE case_state SET \(undo) WHERE case_id = '\(caseID)'")
         }
         try ledger.assertVerifies()
     }
@@ -457,11 +454,7 @@ final class ProjectionTests: XCTestCase {
              "projection case_index holds"),
         ]
         for (edit, undo, says) in edits {
-            try ledger.sql(edit)
-            let result = try ledger.run(["verify"])
-            XCTAssertEqual(result.exitCode, 4, "\(edit): \(result.stderr)")
-            XCTAssertTrue(result.stderr.contains(says), "\(edit): \(result.stderr)")
-            try ledger.sql(undo)
+            try ledger.assertVerifyFails(after: edit, saying: says, undo: undo)
             try ledger.assertVerifies()
         }
     }
@@ -484,11 +477,9 @@ final class ProjectionTests: XCTestCase {
         for (edit, undo) in [("detail = detail || ' '", "detail = substr(detail, 1, length(detail) - 1)"),
                              ("local_time = local_time || 'x'", "local_time = substr(local_time, 1, length(local_time) - 1)")] {
             for seq in [2, 3] {
-                try ledger.sql("UPDATE violations SET \(edit) WHERE seq = \(seq)")
-                let result = try ledger.run(["verify"])
-                XCTAssertEqual(result.exitCode, 4, "\(edit) at seq \(seq): \(result.stderr)")
-                XCTAssertTrue(result.stderr.contains("projection compliance differs from a rebuild for case C-1"), "\(edit): \(result.stderr)")
-                try ledger.sql("UPDATE violations SET \(undo) WHERE seq = \(seq)")
+                try ledger.assertVerifyFails(after: "UPDATE violations SET \(edit) WHERE seq = \(seq)",
+                                             saying: "projection compliance differs from a rebuild for case C-1",
+                                             undo: "UPDATE violations SET \(undo) WHERE seq = \(seq)")
             }
         }
         try ledger.assertVerifies()
@@ -762,6 +753,16 @@ private final class LedgerFile {
     func assertVerifies(file: StaticString = #filePath, line: UInt = #line) throws {
         let result = try run(["verify"])
         XCTAssertEqual(result.exitCode, 0, "verify: \(result.stdout)\(result.stderr)", file: file, line: line)
+    }
+
+    /// Runs `edit` on the file, checks that verify then fails (exit 4) with `says` in its error,
+    /// and runs `undo`.
+    func assertVerifyFails(after edit: String, saying says: String, undo: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        try sql(edit, file: file, line: line)
+        let result = try run(["verify"])
+        XCTAssertEqual(result.exitCode, 4, "\(edit): \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stderr.contains(says), "\(edit): \(result.stderr)", file: file, line: line)
+        try sql(undo, file: file, line: line)
     }
 
     /// Runs SQL on the file with the sqlite3 command line tool, as anyone with the file could; its output.
