@@ -43,6 +43,7 @@ public struct StoredEvent: Sendable, Equatable {
         return out
     }
 
+    @inlinable  // specialised where it is called: for Strings in the append, for bytes in verify
     public static func writeCanonical<Text: CanonicalJSONText, Bytes: Sequence<UInt8>>(
         seq: Int64, eventID: Text, caseID: Text, version: Int64, type: Text, schemaVersion: Int64, occurredAt: Text,
         recordedAt: Text, actor: Text, canonicalData: Bytes, into out: inout [UInt8]

@@ -166,6 +166,7 @@ extension [UInt8] {
     /// Appends a literal's UTF-8 bytes in one copy, rather than through a String's `utf8` view:
     /// the canonical envelope of every appended and verified event, and every stored case state,
     /// are written from such literals.
+    @usableFromInline
     mutating func append(literal: StaticString) {
         append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
