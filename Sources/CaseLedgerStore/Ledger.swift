@@ -68,6 +68,13 @@ public final class Ledger: @unchecked Sendable {
             }
             // FULL: an acknowledged append survives power loss, not only a crash of this process.
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Debian builds SQLite with secure_delete on: every freed page and cell is overwritten
+            // with zeros. What a ledger frees is projection rows, all derived from the log, which
+            // keeps them for good, and the old copies of rows rewritten in place (a token's
+            // revocation, the projections' checkpoints): the zeros hid nothing and cost writes
+            // (a rebuild wrote every page of the tables it dropped, to the WAL and again at the
+            // checkpoint).
+            try db.execute(sql: "PRAGMA secure_delete = OFF")
             // 128 MiB of page cache: a million events' indexes stay in memory, so big batches do
             // not spill the same pages to the WAL again and again; inside the 256 MiB budget.
             try db.execute(sql: "PRAGMA cache_size = -\(Ledger.cacheKiB)")

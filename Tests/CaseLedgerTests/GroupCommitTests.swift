@@ -1,6 +1,7 @@
 import CaseLedgerCore
 @testable import CaseLedgerStore
 import Foundation
+import GRDB
 import XCTest
 
 /// `Ledger.commitGroup`, the server's one write path, on its own: several clients' batches in one
@@ -18,6 +19,19 @@ final class GroupCommitTests: XCTestCase {
         let folder = try TemporaryFolder()
         XCTAssertEqual(try Ledger(path: folder.path("served.sqlite"), mode: .serve).writerSynchronous(), 2)
         XCTAssertEqual(try Ledger(path: folder.path("command.sqlite"), mode: .create).writerSynchronous(), 2)
+    }
+
+    /// Debian builds SQLite to overwrite every freed page and cell with zeros (secure_delete),
+    /// which made a rebuild write every page of the tables it dropped: every connection a
+    /// ledger opens, writer or reader, command or server, turns it off.
+    func testNoConnectionZeroesWhatItFrees() throws {
+        let folder = try TemporaryFolder()
+        for (name, mode) in [("served", Ledger.Mode.serve), ("command", .create)] {
+            let ledger = try Ledger(path: folder.path("\(name).sqlite"), mode: mode)
+            XCTAssertEqual(try ledger.database.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA secure_delete") }, 0, name)
+            XCTAssertEqual(try ledger.read { try Int.fetchOne($0, sql: "PRAGMA secure_delete") }, 0, name)
+        }
+        XCTAssertEqual(try Ledger(path: folder.path("command.sqlite"), mode: .readOnly).read { try Int.fetchOne($0, sql: "PRAGMA secure_delete") }, 0)
     }
 
     func testARejectedBatchIsRolledBackAloneAndTheOthersCommitInOrder() throws {
