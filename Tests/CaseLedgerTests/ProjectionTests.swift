@@ -198,6 +198,21 @@ final class ProjectionTests: XCTestCase {
         XCTAssertEqual(try ledger.show("C-1")["open_complaints"] as? [String], ["K-2"])
     }
 
+    /// verify reads a case's complaints in the index's order (by complaint id: K-10 before K-9)
+    /// and compares them in filing order: such a case verifies, and an edited row does not.
+    func testVerifyComparesComplaintsInFilingOrderWhateverTheirIDs() throws {
+        let c = CaseScript()
+        let ledger = try LedgerFile(self)
+        try ledger.record([c.opened(), c.fileComplaint("K-9", at: march(2)), c.fileComplaint("K-10", at: march(3)),
+                           c.resolveComplaint("K-9", at: march(4))])
+        XCTAssertEqual(try ledger.sql("SELECT complaint_id FROM complaints INDEXED BY complaints_by_case WHERE case_id = 'C-1';"), "K-10\nK-9\n")
+        try ledger.assertVerifies()
+        try ledger.assertVerifyFails(after: "UPDATE complaints SET status = 'open' WHERE complaint_id = 'K-9'",
+                                     saying: "projection complaints differs from a rebuild for case C-1",
+                                     undo: "UPDATE complaints SET status = 'resolved' WHERE complaint_id = 'K-9'")
+        try ledger.assertVerifies()
+    }
+
     func testContactsCountCallsMessagesAndCompletedVisitsButNotAVoidedCall() throws {
         let c = CaseScript()
         let ledger = try LedgerFile(self)

@@ -55,7 +55,9 @@ final class ComplaintsTable: StoredProjection {
             INSERT INTO complaints (complaint_id, case_id, filed_seq, filed_at, filed_local, channel, category, region, status, resolved_at, finding)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        select = try RawStatement(db, "SELECT complaint_id, filed_seq, filed_at, filed_local, channel, category, region, status, resolved_at, finding FROM complaints WHERE case_id = ? ORDER BY filed_seq")
+        // In the (case_id) index's order, sorted by filing here: `ORDER BY filed_seq`, which no
+        // index gives, made SQLite open a sorter for every case verified, most with no complaint.
+        select = try RawStatement(db, "SELECT complaint_id, filed_seq, filed_at, filed_local, channel, category, region, status, resolved_at, finding FROM complaints WHERE case_id = ?")
     }
 
     /// A case's complaints, from the records its fold keeps (voided filings are gone from them).
@@ -108,6 +110,7 @@ final class ComplaintsTable: StoredProjection {
                               region: select.isNull(6) ? nil : select.text(6), status: select.text(7),
                               resolvedAt: select.isNull(8) ? nil : select.text(8), finding: select.isNull(9) ? nil : select.text(9)))
         }
+        stored.sort { $0.filedSeq < $1.filedSeq }
         if stored != Self.rows(state) {
             throw LedgerError.verificationFailed(seq: nil, reason: "projection complaints differs from a rebuild for case \(state.caseID)")
         }
