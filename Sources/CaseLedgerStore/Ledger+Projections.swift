@@ -202,6 +202,7 @@ extension Ledger {
                              _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
         defer { rows.reset() }
         let catalogue = SchemaCatalogue.shared
+        var room = CanonicalObject.MemberRoom()
         while try rows.step() {
             guard share.holds(rows, column: 2) else { continue }
             let seq = rows.int64(0)
@@ -227,7 +228,7 @@ extension Ledger {
                 // place. A tree is parsed only for data that is not, and for an older schema
                 // version, read through the upcasters as the newest.
                 if schemaVersion >= catalogue.currentVersion(of: type),
-                    let read = rows.withText(7, { bytes in CanonicalObject(bytes).map { CaseFact(type: type, canonical: $0) } })
+                    let read = rows.withText(7, { bytes in CanonicalObject(bytes, room: &room).map { CaseFact(type: type, canonical: $0) } })
                 {
                     fact = read
                     if CaseFact.foldKeepsData(type) { data = rows.text(7) }

@@ -262,15 +262,45 @@ final class CanonicalCheckTests: XCTestCase {
 
     /// Every event of a generated portfolio (all types, several time zones): the fact read from
     /// its canonical data in place is the fact read from the parsed tree.
+    /// A room lends the same array to one object after another. An object still held when the
+    /// room reads the next keeps its own members, and a refused document leaves the room usable.
+    func testAnObjectKeptWhileItsRoomReadsTheNextStillReadsItsOwnMembers() {
+        var room = CanonicalObject.MemberRoom()
+        let documents = [#"{"a":1,"b":"x"}"#, #"{"a":2,"c":[1,{"a":3}],"d":"y","e":"z"}"#, #"{"b":1,"a":2}"#, #"{"z":"last"}"#].map { Array($0.utf8) }
+        documents[0].withUnsafeBufferPointer { first in
+            documents[1].withUnsafeBufferPointer { second in
+                documents[2].withUnsafeBufferPointer { refused in
+                    documents[3].withUnsafeBufferPointer { last in
+                        guard let kept = CanonicalObject(first, room: &room), let next = CanonicalObject(second, room: &room) else {
+                            return XCTFail("canonical objects are read")
+                        }
+                        XCTAssertNil(CanonicalObject(refused, room: &room), "members out of order")
+                        let final = CanonicalObject(last, room: &room)
+                        XCTAssertEqual(kept.int("a"), 1)
+                        XCTAssertEqual(kept.string("b"), "x")
+                        XCTAssertNil(kept.string("d"), "the next object's members are not the kept one's")
+                        XCTAssertEqual(next.int("a"), 2)
+                        XCTAssertEqual(next.string("d"), "y")
+                        XCTAssertEqual(next.string("e"), "z")
+                        XCTAssertNil(next.string("b"))
+                        XCTAssertEqual(final?.string("z"), "last")
+                        XCTAssertNil(final?.int("a"))
+                    }
+                }
+            }
+        }
+    }
+
     func testEveryGeneratedEventsFactReadsTheSameInPlace() throws {
         var types: Set<EventType> = []
+        var room = CanonicalObject.MemberRoom()  // one for every event, as a fold has
         try PortfolioGenerator(cases: 300, seed: 11).forEachEvent { event in
             guard let type = event["type"]?.stringValue.flatMap(EventType.init(rawValue:)), case .object(let data)? = event["data"] else {
                 return XCTFail("an event without a type or data: \(event)")
             }
             types.insert(type)
             let bytes = CanonicalJSON.bytes(.object(data))
-            let inPlace = bytes.withUnsafeBufferPointer { CanonicalObject($0).map { CaseFact(type: type, canonical: $0) } }
+            let inPlace = bytes.withUnsafeBufferPointer { CanonicalObject($0, room: &room).map { CaseFact(type: type, canonical: $0) } }
             XCTAssertEqual(try XCTUnwrap(inPlace, "\(type): canonical data refused"), CaseFact(type: type, data: data), "\(type)")
         }
         XCTAssertEqual(types.count, EventType.allCases.count, "the portfolio holds every type")

@@ -206,6 +206,8 @@ extension CaseState {
 private struct StoredStateReader {
     let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
+    /// One room for the members of every record's `data`, read one after another.
+    private var room = CanonicalObject.MemberRoom()
 
     init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -232,7 +234,7 @@ private struct StoredStateReader {
             expect(#","type":"#), let type = stringBytes().flatMap(EventType.init(utf8:)),
             expect(#","occurred_at":"#), let occurredAt = string(),
             expect(#","occurred_us":"#), let micros = integer(), expect(#","data":"#),
-            let (data, length) = CanonicalObject.leading(UnsafeBufferPointer(rebasing: bytes[index...]))
+            let (data, length) = CanonicalObject.leading(UnsafeBufferPointer(rebasing: bytes[index...]), room: &room)
         else { return nil }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<(index + length)]), as: UTF8.self)
         index += length
