@@ -176,6 +176,11 @@ final class CanonicalCheckTests: XCTestCase {
             XCTAssertNil(object.string("c"), "only the outer object's members are read")
             XCTAssertNil(object.string("amount"), "a prefix of a name is another name")
             XCTAssertNil(object.string("missing"))
+            XCTAssertTrue(object.string("currency", is: "CNY"))
+            for (name, word) in [("currency", "CN"), ("currency", "CNYX"), ("currency", "cny"), ("amount_minor", "-125000"),
+                                 ("n", "null"), ("missing", "")] as [(StaticString, StaticString)] {
+                XCTAssertFalse(object.string(name, is: word), "\(name) is not the string \(word)")
+            }
         }
         // A name holding a backslash and n is not the name holding a line feed, stored as \n.
         read(Array(#"{"a\n":1,"a\\n":2}"#.utf8)) { object in

@@ -95,7 +95,7 @@ public enum CaseFact: Sendable, Equatable {
                                    feesMinor: int("fees_minor"), product: string("product"),
                                    debtorTimeZone: string("debtor_timezone"), region: data.string("region")))
         case .callPlaced:
-            self = .call(Call(outbound: string("direction") == "outbound", party: string("party"), outcome: string("outcome"),
+            self = .call(Call(outbound: data.string("direction", is: "outbound"), party: string("party"), outcome: string("outcome"),
                               durationSeconds: data.int("duration_s")))
         // Data matched its schema, so the words are the enumerations'; a tampered row reads as the
         // most restrictive word rather than trapping (and `verify` names the row).
@@ -132,12 +132,14 @@ public enum CaseFact: Sendable, Equatable {
 /// answers nil for a field that is absent or of another JSON type.
 private protocol FactFields {
     func string(_ key: StaticString) -> String?
+    func string(_ key: StaticString, is word: StaticString) -> Bool
     func int(_ key: StaticString) -> Int64?
     func value(_ key: StaticString) -> JSONValue?
 }
 
 extension JSONObject: FactFields {
     func string(_ key: StaticString) -> String? { self[key.description]?.stringValue }
+    func string(_ key: StaticString, is word: StaticString) -> Bool { string(key) == word.description }
     func int(_ key: StaticString) -> Int64? { self[key.description]?.intValue }
     func value(_ key: StaticString) -> JSONValue? { self[key.description] }
 }

@@ -295,6 +295,15 @@ public struct CanonicalObject {
     public func string(_ name: String) -> String? { string(token: token(name)) }
     public func string(_ name: StaticString) -> String? { string(token: token(name)) }
 
+    /// Whether the member is the string `word`, a word the code spells out (no escape in it):
+    /// compared as bytes, with no String made.
+    public func string(_ name: StaticString, is word: StaticString) -> Bool {
+        guard let token = token(name), token.count == word.utf8CodeUnitCount + 2 else { return false }
+        let inner = UnsafeBufferPointer(rebasing: token.dropFirst().dropLast())
+        return token.first == UInt8(ascii: "\"") && token.last == UInt8(ascii: "\"")
+            && CanonicalJSON.sameBytes(inner, at: 0, as: UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount))
+    }
+
     private func string(token: UnsafeBufferPointer<UInt8>?) -> String? {
         guard let token, token.first == UInt8(ascii: "\"") else { return nil }
         let inner = UnsafeBufferPointer(rebasing: token.dropFirst().dropLast())
