@@ -43,6 +43,8 @@ public struct StoredEvent: Sendable, Equatable {
         return out
     }
 
+    /// Appends the canonical bytes of an envelope (`canonicalBytes`) made of these fields, given
+    /// as Strings (the append) or as a row's columns read in place (`verify`).
     @inlinable  // specialised where it is called: for Strings in the append, for bytes in verify
     public static func writeCanonical<Text: CanonicalJSONText, Bytes: Sequence<UInt8>>(
         seq: Int64, eventID: Text, caseID: Text, version: Int64, type: Text, schemaVersion: Int64, occurredAt: Text,
@@ -129,7 +131,6 @@ extension SHA256Digest {
     public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
 }
 
-/// SHA-256 chaining (docs/events.md): hash = SHA-256(previous hash ‖ canonical bytes).
 /// Text an event's canonical form is written from: a String, or a column's UTF-8 bytes read in
 /// place, which is how `verify` hashes every stored event without making a String of each field.
 public protocol CanonicalJSONText {
@@ -145,6 +146,7 @@ extension UnsafeBufferPointer: CanonicalJSONText where Element == UInt8 {
     public func writeJSONString(into output: inout [UInt8]) { CanonicalJSON.writeString(utf8: self, into: &output) }
 }
 
+/// SHA-256 chaining (docs/events.md): hash = SHA-256(previous hash ‖ canonical bytes).
 public enum HashChain {
     /// What the first event chains from: 32 zero bytes.
     public static let genesis = [UInt8](repeating: 0, count: 32)
