@@ -6,7 +6,7 @@
  *   bare_sqlite PORTFOLIO.ndjson DB [SINGLE_COMMITS]
  *
  * 1. insert: every NDJSON line becomes one row of a bare `events` table with the same columns,
- *    unique constraints and pragmas as CaseLedger's (WAL, synchronous=FULL, 16 KiB pages, 128 MiB
+ *    unique constraints and pragmas as CaseLedger's (WAL, synchronous=FULL, 16 KiB pages, 48 MiB
  *    cache), all in ONE transaction. No JSON parsing, no validation, no hashing: the envelope
  *    fields are pulled out with strstr, `data` is the line's data object as it stands (its
  *    extent found by matching braces), `hash` is a constant 64-hex string and `version` counts
@@ -221,7 +221,7 @@ static sqlite3 *open_bare(const char *path, sqlite3_stmt **ins) {
     exec(db, "PRAGMA page_size = 16384");
     exec(db, "PRAGMA journal_mode = WAL");
     exec(db, "PRAGMA synchronous = FULL");
-    exec(db, "PRAGMA cache_size = -131072");
+    exec(db, "PRAGMA cache_size = -49152");
     exec(db,
          "CREATE TABLE IF NOT EXISTS events ("
          " seq INTEGER PRIMARY KEY,"

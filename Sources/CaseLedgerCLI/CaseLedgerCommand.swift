@@ -21,7 +21,7 @@ public struct CaseLedgerCommand: ParsableCommand {
     public static func run(arguments: [String]) -> Int32 {
         do {
             // A tuning variable set wrong would otherwise be ignored without a word.
-            if case .failure(let error) = Limits.foldCases(ProcessInfo.processInfo.environment) {
+            for case .failure(let error) in Limits.tuning(ProcessInfo.processInfo.environment) {
                 Console.error("error: \(error.path): \(error.reason)")
                 return 2
             }

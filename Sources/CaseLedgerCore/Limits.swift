@@ -15,13 +15,19 @@ public enum Limits {
     public static let maxActorLength = 128
     /// How far `occurred_at` may run ahead of the ledger clock.
     public static let maxFutureSkewSeconds: Int64 = 5 * 60
-    /// Case states kept in memory during a batch before they are written back.
-    public static let batchStateCacheCases = 8192
     /// At most this many records (the events a case keeps beyond a count, about 0.8 KiB each in
-    /// memory) in those states together. A count of cases alone does not bound memory: the cases
-    /// still open at the end of a long portfolio keep several times the records of young ones, and
-    /// at 10^7 events 8,192 of them held about 83 MB (BENCHMARKS.md).
-    public static let batchStateCacheRecords = 32_768
+    /// memory) in the case states a batch keeps in memory before it writes the least recently
+    /// used back. A count of cases alone does not bound memory: the cases still open at the end
+    /// of a long portfolio keep several times the records of young ones, and at 10^7 events 8,192
+    /// of them held about 83 MB (BENCHMARKS.md). The default holds a 10^6-event portfolio's cases
+    /// in play with few of them read back; `CASELEDGER_APPEND_CACHE_RECORDS` sets another, to
+    /// trade memory for time; the command line refuses a value that is not a whole number ≥ 1.
+    public static let batchStateCacheRecords: Int = (try? appendCacheRecords(ProcessInfo.processInfo.environment).get()) ?? defaultAppendCacheRecords
+    public static let defaultAppendCacheRecords = 98_304
+    public static let appendCacheRecordsVariable = "CASELEDGER_APPEND_CACHE_RECORDS"
+    /// Most case states a batch keeps in memory, whatever their records: a quarter of the records.
+    public static var batchStateCacheCases: Int { max(1, batchStateCacheRecords / 4) }
+
     /// Most cases one pass of a fold over the whole log (rebuild, verify, replay, compliance
     /// reports) holds; a log with more cases is folded in several passes, each over a share of
     /// them, so memory stays bounded whatever the log's length. Each extra pass reads the log
@@ -35,11 +41,27 @@ public enum Limits {
     /// The share size an environment asks for: the default when it says nothing, an error naming
     /// the variable and the value when it says something else than a whole number ≥ 1.
     public static func foldCases(_ environment: [String: String]) -> Result<Int, FieldError> {
-        guard let text = environment[foldCasesVariable] else { return .success(defaultFoldCases) }
-        guard let cases = Int(text), cases >= 1 else {
-            return .failure(FieldError(path: foldCasesVariable, reason: "expected a whole number of cases, at least 1, got \"\(text.prefix(maxEchoedCharacters))\""))
+        wholeNumber(foldCasesVariable, of: "cases", in: environment, default: defaultFoldCases)
+    }
+
+    /// The records an append may keep in memory, as an environment asks (like `foldCases`).
+    public static func appendCacheRecords(_ environment: [String: String]) -> Result<Int, FieldError> {
+        wholeNumber(appendCacheRecordsVariable, of: "records", in: environment, default: defaultAppendCacheRecords)
+    }
+
+    /// Every tuning variable, each with what it says in `environment`: the command line refuses
+    /// to start when one is set wrong, rather than ignore it without a word.
+    public static func tuning(_ environment: [String: String]) -> [Result<Int, FieldError>] {
+        [foldCases(environment), appendCacheRecords(environment)]
+    }
+
+    private static func wholeNumber(_ variable: String, of unit: String, in environment: [String: String],
+                                    default value: Int) -> Result<Int, FieldError> {
+        guard let text = environment[variable] else { return .success(value) }
+        guard let number = Int(text), number >= 1 else {
+            return .failure(FieldError(path: variable, reason: "expected a whole number of \(unit), at least 1, got \"\(text.prefix(maxEchoedCharacters))\""))
         }
-        return .success(cases)
+        return .success(number)
     }
     /// The largest amount or total the ledger keeps: 2^53 − 1, the largest integer every JSON
     /// reader holds exactly. A case whose paid total or balance would pass it is refused.

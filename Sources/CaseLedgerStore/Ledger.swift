@@ -39,7 +39,7 @@ public final class Ledger: @unchecked Sendable {
     }()
 
     /// SQLite's page cache for appends and queries.
-    static let cacheKiB = 131_072
+    static let cacheKiB = 49_152
 
     /// What a ledger file says about itself in `ledger_meta`.
     public static let formatName = "caseledger"
@@ -75,8 +75,10 @@ public final class Ledger: @unchecked Sendable {
             // (a rebuild wrote every page of the tables it dropped, to the WAL and again at the
             // checkpoint).
             try db.execute(sql: "PRAGMA secure_delete = OFF")
-            // 128 MiB of page cache: a million events' indexes stay in memory, so big batches do
-            // not spill the same pages to the WAL again and again; inside the 256 MiB budget.
+            // 48 MiB of page cache. An append of 10^6 events ran as fast with 32 MiB as with 128:
+            // the pages it reuses fit, and the rest come from the system's file cache. The memory
+            // goes to the case states a big batch keeps (`Limits.batchStateCacheRecords`), which
+            // saves writing them back and reading them again (BENCHMARKS.md).
             try db.execute(sql: "PRAGMA cache_size = -\(Ledger.cacheKiB)")
         }
         do {

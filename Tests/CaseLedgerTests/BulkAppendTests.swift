@@ -9,8 +9,15 @@ import XCTest
 /// their contacts judged once at the end from the log. The result must be exactly what the same
 /// events give in small batches, and what a rebuild gives.
 final class BulkAppendTests: XCTestCase {
+    /// The one-batch appends keep a quarter of the default's records in memory
+    /// (`CASELEDGER_APPEND_CACHE_RECORDS`), so that a few thousand cases or a few ten thousand
+    /// records pass the limits; the small batches keep the default.
+    static let records = 8_192
+    static let cacheCases = records / 4
+    static let smallCache = [Limits.appendCacheRecordsVariable: "\(records)"]
+
     func testABatchOfMoreCasesThanFitInMemoryEndsAsSmallBatchesDo() throws {
-        let cases = Limits.batchStateCacheCases + 800
+        let cases = Self.cacheCases + 800
         var lines: [String] = []
         var lateCalls: [String] = []
         for index in 0..<cases { lines.append(Events.opened(caseID: "C-\(index)")) }
@@ -40,12 +47,12 @@ final class BulkAppendTests: XCTestCase {
 
     /// Fewer cases than the cache keeps, but so many records between them that their weight
     /// (`Limits.batchStateCacheRecords`) writes the least recently used back mid-batch and reads
-    /// them again: long-running cases with hundreds of payments each.
+    /// them again: long-running cases with dozens of payments each.
     func testCasesHeavyWithRecordsAreWrittenBackByWeightAndEndAsSmallBatchesDo() throws {
         let cases = 400
-        let rounds = 85
-        XCTAssertLessThan(cases, Limits.batchStateCacheCases, "the count alone must not evict")
-        XCTAssertGreaterThan(cases * (rounds + 1), Limits.batchStateCacheRecords, "the weight must")
+        let rounds = 30
+        XCTAssertLessThan(cases, Self.cacheCases, "the count alone must not evict")
+        XCTAssertGreaterThan(cases * (rounds + 1), Self.records, "the weight must")
         var lines = (0..<cases).map { Events.opened(caseID: "C-\($0)") }
         // A late call for every case first, so that each has a violation to keep.
         lines += (0..<cases).map { Events.call(caseID: "C-\($0)", occurredAt: "2024-03-05T22:30:00+08:00") }
@@ -79,7 +86,7 @@ final class BulkAppendTests: XCTestCase {
         let earlier = (0..<cases).map { Events.opened(caseID: "C-\($0)") }
             + (0..<cases).map { Events.call(caseID: "C-\($0)", occurredAt: "2024-03-05T22:30:00+08:00") }
         var lines: [String] = []
-        for round in 0..<85 {
+        for round in 0..<45 {
             let day = String(format: "2024-04-%02d", 1 + round % 28)
             for index in 0..<cases {
                 lines.append(Events.payment(caseID: "C-\(index)", amount: 100 + round, occurredAt: "\(day)T1\(round / 28):00:00+08:00"))
@@ -89,8 +96,8 @@ final class BulkAppendTests: XCTestCase {
                 }
             }
         }
-        XCTAssertGreaterThan(lines.count, Limits.batchStateCacheRecords, "the batch must be a bulk one")
-        let bulk = try appendInOneBatchAndInSmallOnes(lines, after: earlier, environment: [Limits.foldCasesVariable: "150"])
+        XCTAssertGreaterThan(lines.count, Self.records, "the batch must be a bulk one")
+        let bulk = try appendInOneBatchAndInSmallOnes(lines, after: earlier, environment: Self.smallCache.merging([Limits.foldCasesVariable: "150"]) { $1 })
         let rows = try projections(bulk)
         XCTAssertEqual(rows.judged.count, cases, "every case judged")
         XCTAssertEqual(Set(rows.violations.map { $0.split(separator: " ")[0] }).count, cases, "every earlier late call kept")
@@ -116,10 +123,34 @@ final class BulkAppendTests: XCTestCase {
         XCTAssertEqual(verify.exitCode, 0, verify.stdout + verify.stderr)
     }
 
+    func testABadCacheSizeIsRefusedBeforeAnythingIsAppended() throws {
+        let folder = try TemporaryFolder()
+        let db = try makeLedger(folder, name: "ledger.sqlite")
+        for value in ["0", "-3", "many", "1.5", ""] {
+            let result = try CLI.run(["append", "--db", db], stdin: Events.opened(caseID: "C-1") + "\n",
+                                     environment: [Limits.appendCacheRecordsVariable: value])
+            XCTAssertEqual(result.exitCode, 2, "CASELEDGER_APPEND_CACHE_RECORDS=\(value): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("CASELEDGER_APPEND_CACHE_RECORDS") && result.stderr.contains("whole number of records, at least 1"),
+                          result.stderr)
+        }
+        XCTAssertEqual(try events(db), 0, "a refused append wrote to the ledger")
+        XCTAssertEqual(Limits.appendCacheRecords([Limits.appendCacheRecordsVariable: "8192"]), .success(8_192))
+        XCTAssertEqual(Limits.appendCacheRecords([:]), .success(Limits.defaultAppendCacheRecords))
+        let accepted = try CLI.run(["append", "--db", db], stdin: Events.opened(caseID: "C-1") + "\n", environment: Self.smallCache)
+        XCTAssertEqual(accepted.exitCode, 0, accepted.stderr)
+        XCTAssertEqual(try events(db), 1)
+    }
+
+    private func events(_ path: String) throws -> Int {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0 }
+    }
+
     /// Appends `lines` as one batch into one ledger and in batches of `smallBatch` into another (each
     /// after `earlier`, appended alike), checks that both hold the same case states, compliance
     /// cases and violations, and returns the first.
-    private func appendInOneBatchAndInSmallOnes(_ lines: [String], after earlier: [String] = [], environment: [String: String] = [:],
+    private func appendInOneBatchAndInSmallOnes(_ lines: [String], after earlier: [String] = [], environment: [String: String] = smallCache,
                                                 smallBatch: Int = 2_000, file: StaticString = #filePath, line: UInt = #line) throws -> String {
         let folder = try TemporaryFolder()
         folders.append(folder)
