@@ -124,7 +124,7 @@ extension Ledger {
     static func feedEvents(_ db: Database, share: FoldShare = .all, include: ((FeedRow) -> Bool)? = nil,
                            _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
         let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events ORDER BY seq")
-        try feed(rows, lookup: try RawStatement(db, voidTargetLookup), share: share, include: include, body)
+        try feed(rows, lookup: try RawStatement(db, voidTargetLookup), share: share, include: include, onTwoThreads: true, body)
     }
 
     /// One pass's share of the cases: those whose case_id hashes (FNV-1a, the same in every
@@ -183,7 +183,7 @@ extension Ledger {
 
         func feed(_ caseID: String, _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
             rows.bind(1, caseID)
-            try Ledger.feed(rows, lookup: lookup, share: .all, include: nil, body)
+            try Ledger.feed(rows, lookup: lookup, share: .all, include: nil, onTwoThreads: false, body)
         }
     }
 
@@ -195,70 +195,43 @@ extension Ledger {
                            _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
         let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events WHERE seq >= ? ORDER BY seq")
         rows.bind(1, fromSeq)
-        try feed(rows, lookup: try RawStatement(db, voidTargetLookup), share: share, include: nil, body)
+        try feed(rows, lookup: try RawStatement(db, voidTargetLookup), share: share, include: nil, onTwoThreads: true, body)
     }
 
+    /// Feeds `rows` to `body`. A scan of the log (`onTwoThreads`, and no filter) parses on a
+    /// second thread (`FeedParser`) while this one reads and folds; a case's few rows, or a
+    /// filtered scan, are parsed here.
     private static func feed(_ rows: RawStatement, lookup: RawStatement, share: FoldShare, include: ((FeedRow) -> Bool)?,
-                             _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
+                             onTwoThreads: Bool, _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
         defer { rows.reset() }
-        let catalogue = SchemaCatalogue.shared
-        var room = CanonicalObject.MemberRoom()
+        if include == nil, onTwoThreads { return try FeedParser.feed(rows, lookup: lookup, share: share, body) }
+        var parser = EventParser()
         while try rows.step() {
             guard share.holds(rows, column: 2) else { continue }
-            let seq = rows.int64(0)
-            let occurredAt = rows.text(4)
-            guard let type = rows.withText(3, EventType.init(utf8:)), let occurred = Timestamp(rfc3339: occurredAt) else {
-                throw LedgerError.verificationFailed(seq: seq, reason: "unreadable type or occurred_at")
-            }
-            let caseID = rows.text(2)
+            let columns = StoredColumns(rows)
+            let header = try EventParser.header(columns)
             // The row a filter sees is made only when there is a filter (a replay's selection).
             if let include {
-                let openingZone = type == .caseOpened ? SelectionEvaluator.openingZone(type: type.rawValue, data: rows.text(7)) : nil
-                let row = FeedRow(seq: seq, caseID: caseID, type: type, occurredMicros: occurred.epochMicros, recordedAt: rows.text(6),
-                                  openingZone: openingZone)
+                let openingZone = header.type == .caseOpened ? SelectionEvaluator.openingZone(type: header.type.rawValue, data: rows.text(7)) : nil
+                let row = FeedRow(seq: header.seq, caseID: header.caseID, type: header.type, occurredMicros: header.occurred.epochMicros,
+                                  recordedAt: rows.text(6), openingZone: openingZone)
                 guard include(row) else { continue }
             }
-            // `data` as a String only for the types a fold keeps it for (nil for the others: the
-            // folds read it lazily, and never for them).
-            var data: String?
-            let fact: CaseFact
-            if CaseFact.needsData(type) {
-                let schemaVersion = Int(rows.int64(8))
-                // Stored data is canonical unless the file was edited: its fields are read in
-                // place. A tree is parsed only for data that is not, and for an older schema
-                // version, read through the upcasters as the newest.
-                if schemaVersion >= catalogue.currentVersion(of: type),
-                    let read = rows.withText(7, { bytes in CanonicalObject(bytes, room: &room).map { CaseFact(type: type, canonical: $0) } })
-                {
-                    fact = read
-                    if CaseFact.foldKeepsData(type) { data = rows.text(7) }
-                } else {
-                    let text = rows.text(7)
-                    guard case .object(let object) = try? JSONParser.parse(text) else {
-                        throw LedgerError.verificationFailed(seq: seq, reason: "data is not a JSON object")
-                    }
-                    fact = CaseFact(type: type, data: Upcasters.upcast(type, from: schemaVersion, object))
-                    data = text
-                }
-            } else {
-                fact = .note
-            }
-            var target: VoidTarget?
-            if case .voided(let id) = fact {
-                lookup.bind(1, id)
-                if try lookup.step(), let targetType = EventType(rawValue: lookup.text(1)),
-                    case .object(let targetData) = try? JSONParser.parse(lookup.text(2))
-                {
-                    target = VoidTarget(eventID: id, caseID: lookup.text(0), type: targetType, fact: CaseFact(type: targetType, data: targetData))
-                }
-                lookup.reset()
-            }
-            // Notes change nothing but the version: their id and actor are never read by a fold.
-            let counted = !CaseFact.needsData(type)
-            let event = CaseEvent(seq: seq, eventID: counted ? "" : rows.text(1), caseID: caseID, type: type, occurredAt: occurredAt,
-                                  occurredMicros: occurred.epochMicros, actor: counted ? "" : rows.text(5), fact: fact)
-            try body(event, target, data)
+            let (event, data) = try parser.event(header, columns)
+            try body(event, try voidTarget(of: event, lookup: lookup), data)
         }
+    }
+
+    /// The event a void names, read from the log, for the folds (nil for any other event, or a
+    /// void whose target is not found).
+    static func voidTarget(of event: CaseEvent, lookup: RawStatement) throws -> VoidTarget? {
+        guard case .voided(let id) = event.fact else { return nil }
+        lookup.bind(1, id)
+        defer { lookup.reset() }
+        guard try lookup.step(), let targetType = EventType(rawValue: lookup.text(1)),
+            case .object(let targetData) = try? JSONParser.parse(lookup.text(2))
+        else { return nil }
+        return VoidTarget(eventID: id, caseID: lookup.text(0), type: targetType, fact: CaseFact(type: targetType, data: targetData))
     }
 
     /// Folds every projection from the log, handing each case's final folds to `finished`

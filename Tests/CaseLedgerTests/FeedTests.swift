@@ -36,4 +36,53 @@ final class FeedTests: XCTestCase {
         XCTAssertFalse(CaseFact.foldKeepsData(.callPlaced) || CaseFact.foldKeepsData(.messageSent) || CaseFact.foldKeepsData(.noteRecorded))
         XCTAssertTrue(CaseFact.foldKeepsData(.entryVoided), "a void's reason is read from its data")
     }
+
+    /// A scan is read on one thread and parsed on another, a chunk at a time
+    /// (`FeedParser.chunkRows`): over many chunks, and over one share of the cases, every event
+    /// still arrives once, in seq order; an unreadable row stops the feed in its place, after
+    /// every event before it.
+    func testALongScanIsFedInOrderAcrossChunksAndStopsAtAnUnreadableRowInItsPlace() throws {
+        let folder = try TemporaryFolder()
+        let db = folder.path("ledger.sqlite")
+        let generated = try CLI.run(["generate", "--db", db, "--cases", "90", "--seed", "5"])
+        XCTAssertEqual(generated.exitCode, 0, generated.stderr)
+        func stored() throws -> [(seq: Int64, caseID: String)] {
+            let queue = try DatabaseQueue(path: db)
+            defer { try? queue.close() }
+            return try queue.read { db in
+                try Row.fetchAll(db, sql: "SELECT seq, case_id FROM events ORDER BY seq").map { ($0["seq"], $0["case_id"]) }
+            }
+        }
+        let all = try stored()
+        XCTAssertGreaterThan(all.count, 4 * FeedParser.chunkRows, "the log spans several chunks")
+        let share = Ledger.FoldShare(index: 1, count: 3)
+        let inShare = all.filter { Ledger.FoldShare.hash(caseID: $0.caseID) % 3 == 1 }.map(\.seq)
+        let fedInShare = try fedSeqs(db, share: share)
+        XCTAssertTrue(fedInShare == inShare, "fed \(fedInShare.count) events to seq \(fedInShare.last ?? 0), the share holds \(inShare.count) to seq \(inShare.last ?? 0)")
+
+        let bad = all[all.count * 3 / 4].seq
+        try tamper(db, "UPDATE events SET type = 'call.teleported' WHERE seq = \(bad)", dropping: ["events_no_update"])
+        var fed: [Int64] = []
+        XCTAssertThrowsError(try fedSeqs(db, share: .all, into: &fed)) { error in
+            guard case .verificationFailed(let seq, let reason) = error as? LedgerError else { return XCTFail("\(error)") }
+            XCTAssertEqual(seq, bad)
+            XCTAssertEqual(reason, "unreadable type or occurred_at")
+        }
+        let before = all.map(\.seq).filter { $0 < bad }
+        XCTAssertTrue(fed == before, "fed \(fed.count) events to seq \(fed.last ?? 0): every one before seq \(bad) (\(before.count)), and none after")
+    }
+
+    private func fedSeqs(_ path: String, share: Ledger.FoldShare) throws -> [Int64] {
+        var fed: [Int64] = []
+        try fedSeqs(path, share: share, into: &fed)
+        return fed
+    }
+
+    private func fedSeqs(_ path: String, share: Ledger.FoldShare, into fed: inout [Int64]) throws {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        try queue.read { db in
+            try Ledger.feedEvents(db, share: share) { event, _, _ in fed.append(event.seq) }
+        }
+    }
 }

@@ -24,7 +24,7 @@ public final class SubmissionPipeline {
         case failure(LedgerError)
     }
 
-    private let queue = ChunkQueue(capacity: SubmissionPipeline.chunksInFlight)
+    private let queue = ChunkQueue<[Item]>(capacity: SubmissionPipeline.chunksInFlight)
 
     /// Starts reading `fileDescriptor` at once. `clock` is the ledger clock, read again for each
     /// chunk, so an event written just before it is sent is never "in the future" of a stale clock.
@@ -114,24 +114,25 @@ public final class SubmissionPipeline {
 /// The one policy for a UTF-8 byte-order mark, in NDJSON and in rulebook files alike: refused, with a way out.
 public let byteOrderMarkReason = "the text starts with a UTF-8 byte-order mark (U+FEFF); save it as UTF-8 without a BOM"
 
-/// A bounded, blocking queue of chunks between the two threads.
-final class ChunkQueue: @unchecked Sendable {
+/// A bounded, blocking queue of chunks between two threads: the append's parsing pipeline, and
+/// a fold's reading and parsing of the log.
+public final class ChunkQueue<Chunk>: @unchecked Sendable {
     private let condition = NSCondition()
-    private var chunks: [[SubmissionPipeline.Item]] = []
+    private var chunks: [Chunk] = []
     private var finished = false
     private var cancelled = false
     private let capacity: Int
 
-    init(capacity: Int) { self.capacity = capacity }
+    public init(capacity: Int) { self.capacity = capacity }
 
-
-    var isCancelled: Bool {
+    public var isCancelled: Bool {
         condition.lock()
         defer { condition.unlock() }
         return cancelled
     }
 
-    func put(_ chunk: [SubmissionPipeline.Item]) {
+    /// Queues `chunk`, waiting while the queue is full (dropped once cancelled).
+    public func put(_ chunk: Chunk) {
         condition.lock()
         defer { condition.unlock() }
         while chunks.count >= capacity && !cancelled { condition.wait() }
@@ -139,31 +140,43 @@ final class ChunkQueue: @unchecked Sendable {
         condition.broadcast()
     }
 
-    func finish() {
+    /// No more chunks will come.
+    public func finish() {
         condition.lock()
         finished = true
         condition.broadcast()
         condition.unlock()
     }
 
-    /// The next chunk, or nil once the producer has finished and everything was taken.
-    func take() -> [SubmissionPipeline.Item]? {
+    /// The next chunk, or nil once the producer has finished and everything was taken (or
+    /// the queue was cancelled).
+    public func take() -> Chunk? {
         condition.lock()
         defer { condition.unlock() }
-        while chunks.isEmpty && !finished { condition.wait() }
+        while chunks.isEmpty && !finished && !cancelled { condition.wait() }
         if chunks.isEmpty { return nil }
         let chunk = chunks.removeFirst()
         condition.broadcast()
         return chunk
     }
 
-    func waitUntilFullOrFinished() {
+    /// Every chunk waiting, at once, without waiting for one.
+    public func takeAll() -> [Chunk] {
+        condition.lock()
+        defer { condition.unlock() }
+        let all = chunks
+        chunks.removeAll()
+        condition.broadcast()
+        return all
+    }
+
+    public func waitUntilFullOrFinished() {
         condition.lock()
         defer { condition.unlock() }
         while chunks.count < capacity && !finished && !cancelled { condition.wait() }
     }
 
-    func cancel() {
+    public func cancel() {
         condition.lock()
         cancelled = true
         chunks.removeAll()
