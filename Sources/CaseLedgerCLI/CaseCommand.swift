@@ -135,7 +135,7 @@ enum CaseText {
         }
         let complaints = (view["open_complaints"]?.arrayValue ?? []).compactMap(\.stringValue)
         if !complaints.isEmpty { lines.append("  open complaints: \(complaints.joined(separator: ", "))") }
-        if let reason = view["closed_reason"]?.stringValue { lines.append("  closed: \(reason.replacingOccurrences(of: "_", with: " "))") }
+        if let reason = view["closed_reason"]?.stringValue { lines.append("  closed: \(reason.codeAsWords)") }
         return lines.joined(separator: "\n")
     }
 }

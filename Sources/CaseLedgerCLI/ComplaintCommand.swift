@@ -51,7 +51,7 @@ struct Complaint: ParsableCommand {
             out.write("complaint".padding(toLength: 24, withPad: " ", startingAt: 0) + "  " + "case".padding(toLength: 16, withPad: " ", startingAt: 0)
                       + "  filed (debtor-local)        status     category            age\n")
             for c in list {
-                let status = c.status == "resolved" ? "resolved" + (c.finding.map { " (\($0.replacingOccurrences(of: "_", with: " ")))" } ?? "") : "open"
+                let status = c.status == "resolved" ? "resolved" + (c.finding.map { " (\($0.codeAsWords))" } ?? "") : "open"
                 out.write("\(c.complaintID.padding(toLength: 24, withPad: " ", startingAt: 0))  \(c.caseID.padding(toLength: 16, withPad: " ", startingAt: 0))  "
                           + "\(c.filedLocal.padding(toLength: 26, withPad: " ", startingAt: 0))  \(status.padding(toLength: 9, withPad: " ", startingAt: 0))  "
                           + "\(c.category.padding(toLength: 18, withPad: " ", startingAt: 0))  \(c.ageDays(now: now)) days\n")

@@ -45,7 +45,7 @@ struct ContactCheckCommand: ParsableCommand {
             print(check.json.jsonLine, terminator: "")
             return
         }
-        let when = "\(channel.rawValue) to the \(party.replacingOccurrences(of: "_", with: " ")) at \(check.localTime) (debtor-local)"
+        let when = "\(channel.rawValue) to the \(party.codeAsWords) at \(check.localTime) (debtor-local)"
         if let reason = check.notJudged {
             print("allowed: \(when) — no rule applies (\(reason))")
         } else if check.allowed {

@@ -422,7 +422,7 @@ struct ReplayRecord {
             throw bad("does not name the source's head (source_head_seq, source_head_hash)")
         }
         func kept(_ key: String) throws -> (Int64, String)? {
-            guard let value = info[key] else { throw bad("does not record its \(key.replacingOccurrences(of: "_", with: " ")) event (made by an older release? replay the source again)") }
+            guard let value = info[key] else { throw bad("does not record its \(key.codeAsWords) event (made by an older release? replay the source again)") }
             if value == .null { return nil }
             guard let seq = value["seq"]?.intValue, let hash = value["hash"]?.stringValue else { throw bad("\(key) is not {seq, hash}") }
             return (seq, hash)

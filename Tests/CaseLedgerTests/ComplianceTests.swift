@@ -247,6 +247,8 @@ final class ComplianceTests: XCTestCase {
         }
         let detail = report.only(case: "C-no_calls").violations.first?["detail"] as? String ?? ""
         XCTAssertTrue(detail.contains("R-no_calls") && detail.contains("no calls"), detail)
+        let workplace = report.only(case: "C-no_workplace_contact").violations.first?["detail"] as? String ?? ""
+        XCTAssertTrue(workplace.contains("(no workplace contact)"), workplace)
 
         let ignored = try ledger.compliance(rules: try ledger.rulebook(["honour_restrictions": false], id: "ignore-restrictions"))
         XCTAssertEqual(ignored.flags(), [], "honour_restrictions false checks nothing")

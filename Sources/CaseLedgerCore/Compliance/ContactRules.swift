@@ -153,7 +153,7 @@ public enum ContactRules {
     /// third_party_contact: outbound calls and messages to anyone but the debtor.
     static func thirdParty(_ contact: ComplianceCase.Contact, rulebook: Rulebook) -> Finding? {
         guard rulebook.forbidsThirdPartyContact, let party = contact.party, party != "debtor" else { return nil }
-        return Finding(limit: .thirdPartyContact, detail: "\(contact.what) to the \(party.replacingOccurrences(of: "_", with: " ")); \(rulebook.id) forbids third-party contact")
+        return Finding(limit: .thirdPartyContact, detail: "\(contact.what) to the \(party.codeAsWords); \(rulebook.id) forbids third-party contact")
     }
 
     /// contact_during_restriction: a contact of a kind an active restriction covers.
@@ -174,7 +174,7 @@ public enum ContactRules {
             default: covered = false
             }
             if covered {
-                return Finding(limit: .honourRestrictions, detail: "\(contact.what) while restriction \(restriction.restrictionID) (\(restriction.kind.rawValue.replacingOccurrences(of: "_", with: " "))) is active")
+                return Finding(limit: .honourRestrictions, detail: "\(contact.what) while restriction \(restriction.restrictionID) (\(restriction.kind.rawValue.codeAsWords)) is active")
             }
         }
         return nil

@@ -5,7 +5,7 @@ public enum AuditSummary {
     public static func sentence(type: EventType, actor: String, data: JSONValue, currency caseCurrency: String? = nil) -> String {
         let who = actor.split(separator: ":", maxSplits: 1).last.map(String.init) ?? actor
         func s(_ key: String) -> String { data[key]?.stringValue ?? "?" }
-        func words(_ key: String) -> String { s(key).replacingOccurrences(of: "_", with: " ") }
+        func words(_ key: String) -> String { s(key).codeAsWords }
         func money(_ key: String, _ currency: String? = nil) -> String {
             Money.format(data[key]?.intValue ?? 0, currency: currency ?? caseCurrency)
         }

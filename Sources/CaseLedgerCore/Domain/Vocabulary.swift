@@ -122,3 +122,13 @@ public enum Scope: Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension StringProtocol {
+    /// A code of the vocabulary as words: every `_` a space (`no_workplace_contact` → `no workplace
+    /// contact`). Byte for byte, since `_` is never part of a longer UTF-8 sequence. Foundation's
+    /// `replacingOccurrences` took about 23,000 instructions a call on Linux, 10 % of the
+    /// compliance judge's work where it named a restriction or a third party in a finding.
+    public var codeAsWords: String {
+        String(decoding: utf8.map { $0 == UInt8(ascii: "_") ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+    }
+}

@@ -574,7 +574,7 @@ public enum EvidenceHTML {
 
     /// `partially_upheld` → `Partially upheld`.
     private static func humanize(_ code: String) -> String {
-        let spaced = code.replacingOccurrences(of: "_", with: " ")
+        let spaced = code.codeAsWords
         guard let first = spaced.first else { return spaced }
         return first.uppercased() + spaced.dropFirst()
     }
