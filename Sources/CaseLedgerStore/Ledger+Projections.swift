@@ -1,6 +1,7 @@
 import CaseLedgerCore
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// Every projection folded in memory from a stream of events: what a rebuild writes, what
 /// `verify` compares with the stored tables, and what a replay writes into its output.
@@ -123,7 +124,8 @@ extension Ledger {
     /// With a `share`, only the events of the cases in that share are fed (see `FoldShare`).
     static func feedEvents(_ db: Database, share: FoldShare = .all, include: ((FeedRow) -> Bool)? = nil,
                            _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
-        let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events ORDER BY seq")
+        let condition = try share.condition(db).map { " WHERE \($0)" } ?? ""
+        let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events\(condition) ORDER BY seq")
         try feed(rows, lookup: try RawStatement(db, voidTargetLookup), share: share, include: include, onTwoThreads: true, body)
     }
 
@@ -139,11 +141,38 @@ extension Ledger {
 
         static let all = FoldShare(index: 0, count: 1)
 
-        /// Whether the row's case (its case_id in `column`) is in this share, read without making a String.
+        /// Whether the row's case (its case_id in `column`) is one of `only`, read without making a
+        /// String. The share itself is chosen by the scan's SQL (`condition`).
         func holds(_ rows: RawStatement, column: Int32) -> Bool {
-            if count == 1 && only == nil { return true }
-            let hash = rows.textHash(column)
-            return hash % count == index && only?.contains(hash) != false
+            guard let only else { return true }
+            return only.contains(rows.textHash(column))
+        }
+
+        /// The SQL condition on `case_id` that keeps this share's rows, nil for the whole log.
+        /// SQLite skips the other shares' rows after reading their case_id alone; reading each row
+        /// out to hash it here cost about 2,100 instructions a row skipped, a pass's worth of
+        /// rows for every pass past the first (BENCHMARKS.md).
+        func condition(_ db: Database) throws -> String? {
+            guard count > 1 else { return nil }
+            try Self.defineFunction(db)
+            return "\(Self.function)(case_id, \(count)) = \(index)"
+        }
+
+        /// `caseledger_fold_share(case_id, count)`: `hash` of the case_id modulo `count`.
+        static let function = "caseledger_fold_share"
+
+        /// Defines `function` on this connection, once.
+        private static func defineFunction(_ db: Database) throws {
+            if (try? db.makeStatement(sql: "SELECT \(function)('', 1)")) != nil { return }
+            let status = sqlite3_create_function_v2(db.sqliteConnection, function, 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, nil, { context, _, arguments in
+                guard let arguments, let value = arguments[0], let text = sqlite3_value_text(value) else { return sqlite3_result_null(context) }
+                let bytes = UnsafeBufferPointer(start: text, count: Int(sqlite3_value_bytes(value)))
+                let count = UInt64(max(1, sqlite3_value_int64(arguments[1])))
+                sqlite3_result_int64(context, Int64(FoldShare.hash(bytes) % count))
+            }, nil, nil, nil)
+            guard status == SQLITE_OK else {
+                throw LedgerError.storage("SQLite did not take the function \(function) (code \(status)): \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+            }
         }
 
         /// The hash a share is chosen by: FNV-1a of the case_id's UTF-8 bytes.
@@ -193,7 +222,8 @@ extension Ledger {
     /// pass through that stretch of the log, each page read once.
     static func feedEvents(_ db: Database, fromSeq: Int64, share: FoldShare,
                            _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
-        let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events WHERE seq >= ? ORDER BY seq")
+        let condition = try share.condition(db).map { " AND \($0)" } ?? ""
+        let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events WHERE seq >= ?\(condition) ORDER BY seq")
         rows.bind(1, fromSeq)
         try feed(rows, lookup: try RawStatement(db, voidTargetLookup), share: share, include: nil, onTwoThreads: true, body)
     }
