@@ -29,7 +29,10 @@ public enum ContactRules {
         var outcome = Outcome()
         var clock = ZoneClock(TimeZoneCache.zone(record.timeZone) ?? TimeZone(identifier: "UTC")!)
         let facts = CaseFacts(record)
-        var counters: [String: FrequencyCounter] = [:]
+        // By rulebook id, in the order first met: a case is judged by a few rulebooks, and so
+        // short a list, whose ids are the very strings asked for, is searched without hashing.
+        // A dictionary hashed the id at every contact: 7.6 % of the judge's instructions.
+        var counters: [(rulebook: String, counter: FrequencyCounter)] = []
         var lastConversation: Conversation?
         var judges = JudgesCache(choice: choice, region: record.region)
         var findings: [Finding] = []
@@ -51,7 +54,9 @@ public enum ContactRules {
                 for rulebook in judging.rulebooks {
                     findings.removeAll(keepingCapacity: true)
                     Self.findings(contact, when: when, rulebook: rulebook, facts: facts, conversation: lastConversation, into: &findings)
-                    counters[rulebook.id, default: FrequencyCounter()].count(contact, when: when, rulebook: rulebook, into: &findings)
+                    let slot = counters.firstIndex { $0.rulebook == rulebook.id } ?? counters.endIndex
+                    if slot == counters.endIndex { counters.append((rulebook.id, FrequencyCounter())) }
+                    counters[slot].counter.count(contact, when: when, rulebook: rulebook, into: &findings)
                     for finding in findings {
                         outcome.violations.append(Violation(limit: finding.limit, rulebook: rulebook.id, eventID: contact.eventID, seq: contact.seq,
                                                             caseID: record.caseID, actor: actor, localTime: when.time, detail: finding.detail))
@@ -206,7 +211,7 @@ public enum ContactRules {
         var connectedByDay = DayCounts()
 
         mutating func count(_ contact: ComplianceCase.Contact, when: LocalTime, rulebook: Rulebook, into findings: inout [Finding]) {
-            guard let channel = contact.channel, rulebook.frequencyChannels.contains(channel) else { return }
+            guard let channel = contact.channel, rulebook.countsFrequency(of: channel) else { return }
             // The words are made only for a breach: most contacts break no cap.
             var date: String { CalendarDate.string(days: when.day) }
             var noun: String { rulebook.countsOnlyCalls ? "outbound call" : "contact (\(channel.rawValue))" }

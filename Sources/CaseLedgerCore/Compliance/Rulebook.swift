@@ -29,6 +29,8 @@ public final class Rulebook: Sendable, Equatable {
     public let frequencyChannels: Set<ContactChannel>
     /// Whether the caps count calls alone (the default), which is how a breach names what it counted.
     let countsOnlyCalls: Bool
+    /// `frequencyChannels` as bits (`ContactChannel.bit`), for `countsFrequency(of:)`.
+    private let frequencyChannelBits: UInt8
     /// Whose contacts it judges, by actor kind (`agency` for a law binding only collection
     /// agencies); nil: everyone's.
     public let actorKinds: Set<String>?
@@ -118,10 +120,16 @@ public final class Rulebook: Sendable, Equatable {
         }
         frequencyChannels = Set((object["frequency_channels"]?.arrayValue ?? [.string("call")]).compactMap { $0.stringValue.flatMap(ContactChannel.init) })
         countsOnlyCalls = frequencyChannels == [.call]
+        frequencyChannelBits = frequencyChannels.reduce(0) { $0 | $1.bit }
         actorKinds = object["actor_kinds"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) }
         supersedes = (object["supersedes"]?.arrayValue ?? []).compactMap(\.stringValue)
         fictional = object["fictional"]?.boolValue ?? false
         json = value
+    }
+
+    /// Whether the daily and 7-day caps count contacts on `channel`.
+    func countsFrequency(of channel: ContactChannel) -> Bool {
+        frequencyChannelBits & channel.bit != 0
     }
 
     /// Whether this rulebook judges contacts made by `actor` (`kind:id`).
