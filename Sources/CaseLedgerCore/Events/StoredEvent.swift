@@ -125,6 +125,20 @@ public struct StoredEvent: Sendable, Equatable {
     }
 }
 
+extension SHA256 {
+    /// The digest of the `count` bytes `fill` writes, hashed as one buffer. Each `update` through
+    /// swift-crypto pays its own checks and calls (about 200 instructions, more than copying a
+    /// prefix of 32 bytes), so a hash's prefix and body are copied together and hashed at once.
+    static func bytes(count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> [UInt8] {
+        withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { buffer in
+            fill(buffer)
+            var hasher = SHA256()
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(buffer))
+            return hasher.finalize().bytes
+        }
+    }
+}
+
 extension SHA256Digest {
     /// The digest's 32 bytes, copied at once (`Array(digest)` walks the sequence a byte at a
     /// time: on the append and verify paths that cost more than the hash of a short input).
@@ -152,10 +166,10 @@ public enum HashChain {
     public static let genesis = [UInt8](repeating: 0, count: 32)
 
     public static func next(previous: [UInt8], canonical: [UInt8]) -> [UInt8] {
-        var hasher = SHA256()
-        hasher.update(data: previous)
-        hasher.update(data: canonical)
-        return hasher.finalize().bytes
+        SHA256.bytes(count: previous.count + canonical.count) { buffer in
+            buffer.copyBytes(from: previous)
+            UnsafeMutableRawBufferPointer(rebasing: buffer[previous.count...]).copyBytes(from: canonical)
+        }
     }
 
     public static func hex(_ bytes: [UInt8]) -> String {

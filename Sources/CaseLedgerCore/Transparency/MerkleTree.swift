@@ -18,23 +18,21 @@ public enum MerkleTree {
     /// SHA-256 of the empty string: the root of the empty tree.
     public static let emptyRoot: Hash = SHA256.hash(data: [UInt8]()).bytes
 
-    private static let leafPrefix: [UInt8] = [0x00], nodePrefix: [UInt8] = [0x01]
-
     /// SHA-256(0x00 ‖ data).
     public static func leafHash(_ data: [UInt8]) -> Hash {
-        var hasher = SHA256()
-        hasher.update(data: leafPrefix)
-        hasher.update(data: data)
-        return hasher.finalize().bytes
+        SHA256.bytes(count: 1 + data.count) { buffer in
+            buffer[0] = 0x00
+            UnsafeMutableRawBufferPointer(rebasing: buffer[1...]).copyBytes(from: data)
+        }
     }
 
     /// SHA-256(0x01 ‖ left ‖ right).
     public static func nodeHash(_ left: Hash, _ right: Hash) -> Hash {
-        var hasher = SHA256()
-        hasher.update(data: nodePrefix)
-        hasher.update(data: left)
-        hasher.update(data: right)
-        return hasher.finalize().bytes
+        SHA256.bytes(count: 1 + left.count + right.count) { buffer in
+            buffer[0] = 0x01
+            UnsafeMutableRawBufferPointer(rebasing: buffer[1...]).copyBytes(from: left)
+            UnsafeMutableRawBufferPointer(rebasing: buffer[(1 + left.count)...]).copyBytes(from: right)
+        }
     }
 
     /// The largest power of two strictly below `n` (n ≥ 2): RFC 9162's split point k.
