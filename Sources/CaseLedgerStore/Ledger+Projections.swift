@@ -453,7 +453,7 @@ extension Ledger {
         compliance?.judgeInBackground(verifying: true)
         defer { compliance?.cancelJudging() }
         let fold = try foldProjections(db, each: { event, target, data in
-            for writer in writers.writers { try writer.verifyRecord(event, target: target, data: data) }
+            for writer in writers.recorders { try writer.verifyRecord(event, target: target, data: data) }
         }) { box in
             for writer in writers.writers { try writer.verify(box) }
         }

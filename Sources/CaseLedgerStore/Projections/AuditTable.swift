@@ -7,6 +7,7 @@ final class AuditTable: StoredProjection {
     static let name = AuditProjection.name
     static let version = AuditProjection.version
     static let tables = ["audit_voids"]
+    static let recordsEvents = true
     static let schema = [
         """
         CREATE TABLE audit_voids (

@@ -25,6 +25,9 @@ protocol StoredProjection: AnyObject {
     /// the secondary indexes are built after the fold. So no case has rows to delete first (and
     /// a delete by case would have no index to find them by).
     func fillsEmptyTables()
+    /// Whether it keeps facts per event (`record`, `verifyRecord`): the others are not called
+    /// for each event, only for each case's folds.
+    static var recordsEvents: Bool { get }
     /// One appended or replayed event, for projections that keep facts per event.
     func record(_ event: CaseEvent, target: VoidTarget?, data: String) throws
     /// A case's folds: after an append changed them, or final, on a rebuild.
@@ -39,6 +42,7 @@ protocol StoredProjection: AnyObject {
 
 extension StoredProjection {
     static func fingerprint(_ rules: RulebookChoice) -> String { "" }
+    static var recordsEvents: Bool { false }
     func fillsEmptyTables() {}
     func record(_ event: CaseEvent, target: VoidTarget?, data: String) throws {}
     func verifyRecord(_ event: CaseEvent, target: VoidTarget?, data: String) throws {}
@@ -56,15 +60,19 @@ enum ProjectionRegistry {
 /// The writers of a set of projections for one transaction.
 struct ProjectionWriters {
     let writers: [any StoredProjection]
+    /// The writers called for each event (`StoredProjection.recordsEvents`): calling every
+    /// writer for every event cost a retain, a release and a dynamic call each, for nothing.
+    let recorders: [any StoredProjection]
 
     /// `emptyTables`: for a rebuild into tables just created (`StoredProjection.fillsEmptyTables`).
     init(_ db: Database, rules: RulebookChoice, projections: [any StoredProjection.Type] = ProjectionRegistry.all, emptyTables: Bool = false) throws {
         writers = try projections.map { try $0.init(db, rules: rules) }
+        recorders = writers.filter { type(of: $0).recordsEvents }
         if emptyTables { for writer in writers { writer.fillsEmptyTables() } }
     }
 
     func record(_ event: CaseEvent, target: VoidTarget?, data: String) throws {
-        for writer in writers { try writer.record(event, target: target, data: data) }
+        for writer in recorders { try writer.record(event, target: target, data: data) }
     }
 
     func save(_ box: CaseBox) throws {
