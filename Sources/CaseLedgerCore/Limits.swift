@@ -31,8 +31,9 @@ public enum Limits {
     /// Most cases one pass of a fold over the whole log (rebuild, verify, replay, compliance
     /// reports) holds; a log with more cases is folded in several passes, each over a share of
     /// them, so memory stays bounded whatever the log's length. Each extra pass reads the log
-    /// again, skipping other shares' rows unparsed: about 0.2 s per million events at 10^6, nearer
-    /// 0.5 s at 10^7 (BENCHMARKS.md). `CASELEDGER_FOLD_CASES` sets another, to trade time for
+    /// again, and SQLite skips the other shares' rows by their case_id: about 950 instructions a
+    /// row skipped at 10^5, and at 10^7 (17 passes) a rebuild took 60 s where reading each row out
+    /// to skip it took 74 s (BENCHMARKS.md). `CASELEDGER_FOLD_CASES` sets another, to trade time for
     /// memory; the command line refuses a value that is not a whole number ≥ 1.
     public static let foldCasesPerPass: Int = (try? foldCases(ProcessInfo.processInfo.environment).get()) ?? defaultFoldCases
     public static let defaultFoldCases = 20_000
