@@ -35,11 +35,13 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             plugins: ["EmbedSchemas"]
         ),
+        // SQLite's process-wide settings, through sqlite3_config (variadic: C only).
+        .target(name: "CSQLiteTuning", linkerSettings: [.linkedLibrary("sqlite3")]),
         // The only module that speaks SQL.
         .target(
             name: "CaseLedgerStore",
             dependencies: [
-                "CaseLedgerCore",
+                "CaseLedgerCore", "CSQLiteTuning",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -1,4 +1,5 @@
 import CaseLedgerCore
+import CSQLiteTuning
 import Foundation
 import GRDB
 
@@ -44,9 +45,17 @@ public final class Ledger: @unchecked Sendable {
     /// What a ledger file says about itself in `ledger_meta`.
     public static let formatName = "caseledger"
 
+    /// SQLite's memory statistics off for the process, once, before its first connection opens
+    /// (afterwards SQLite refuses the change and nothing happens). With them on, every
+    /// allocation SQLite makes takes one global mutex, shared by every connection: about 20 lock
+    /// and unlock pairs an appended event, and a lock that two connections reading at once (a
+    /// `verify`) contend for. Nothing here reads them.
+    static let sqliteTuned: Void = { _ = caseledger_sqlite_memory_statistics_off() }()
+
     /// Opens (or creates) the ledger at `path`. Stale projections are rebuilt on opening, unless
     /// `mode` is `.readOnly`; `report` hears about it (default: stderr).
     public init(path: String, mode: Mode, report: @escaping (String) -> Void = Ledger.reportOnStandardError) throws {
+        _ = Self.sqliteTuned
         self.path = path
         var isFolder: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
