@@ -72,6 +72,40 @@ final class FeedTests: XCTestCase {
         XCTAssertTrue(fed == before, "fed \(fed.count) events to seq \(fed.last ?? 0): every one before seq \(bad) (\(before.count)), and none after")
     }
 
+    /// A chunk copies its rows' columns into memory of its own, which grows when the rows are
+    /// longer than the room it was given: every column comes back as it went in, an empty one
+    /// included, and a row's reader may stop early.
+    func testARawChunkGivesBackEveryColumnWhenItsRowsOutgrowItsRoom() {
+        var chunk = FeedParser.RawChunk(rows: 4, bytesPerRow: 8)
+        let rows: [(seq: Int64, columns: [String])] = (1...40).map { seq in
+            (Int64(seq), ["E-\(seq)", "C-\(seq % 3)", "call.placed", "2024-01-0\(seq % 9 + 1)T00:00:00Z",
+                          seq % 5 == 0 ? "" : "agent:\(seq)", "{\"n\":\"" + String(repeating: "é", count: seq * 23) + "\"}"])
+        }
+        for row in rows {
+            let copies = row.columns.map { column in
+                let copy = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: column.utf8.count)
+                _ = copy.initialize(from: column.utf8)
+                return copy
+            }
+            defer { copies.forEach { $0.deallocate() } }
+            let c = copies.map { UnsafeBufferPointer($0) }
+            chunk.add(StoredColumns(seq: row.seq, schemaVersion: 1, eventID: c[0], caseID: c[1], type: c[2], occurredAt: c[3], actor: c[4], data: c[5]))
+        }
+        var read: [(seq: Int64, columns: [String])] = []
+        chunk.forEachRow { row in
+            read.append((row.seq, [row.eventID, row.caseID, row.type, row.occurredAt, row.actor, row.data].map { String(decoding: $0, as: UTF8.self) }))
+            return true
+        }
+        XCTAssertEqual(read.map(\.seq), rows.map(\.seq))
+        for (got, sent) in zip(read, rows) { XCTAssertEqual(got.columns, sent.columns, "seq \(sent.seq)") }
+        var stoppedAt: [Int64] = []
+        chunk.forEachRow { row in
+            stoppedAt.append(row.seq)
+            return row.seq < 3
+        }
+        XCTAssertEqual(stoppedAt, [1, 2, 3], "a reader that says stop reads no further")
+    }
+
     private func fedSeqs(_ path: String, share: Ledger.FoldShare) throws -> [Int64] {
         var fed: [Int64] = []
         try fedSeqs(path, share: share, into: &fed)
