@@ -48,8 +48,7 @@ public final class Ledger: @unchecked Sendable {
     /// SQLite's memory statistics off for the process, once, before its first connection opens
     /// (afterwards SQLite refuses the change and nothing happens). With them on, every
     /// allocation SQLite makes takes one global mutex, shared by every connection: about 20 lock
-    /// and unlock pairs an appended event, and a lock that two connections reading at once (a
-    /// `verify`) contend for. Nothing here reads them.
+    /// and unlock pairs an appended event (BENCHMARKS.md). Nothing here reads them.
     static let sqliteTuned: Void = { _ = caseledger_sqlite_memory_statistics_off() }()
 
     /// Opens (or creates) the ledger at `path`. Stale projections are rebuilt on opening, unless
