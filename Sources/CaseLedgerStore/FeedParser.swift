@@ -1,5 +1,6 @@
 import CaseLedgerCore
 import Foundation
+import GRDB
 
 /// One stored event's columns as the folds read them, in SQLite's memory or in a copy:
 /// `SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version`.
@@ -89,14 +90,22 @@ struct EventParser {
     }
 }
 
-/// A scan of the log on two cores: this thread steps through the rows and copies their
-/// columns a chunk at a time, a second thread parses each chunk into events, and this thread
-/// folds them, in `seq` order, while the next chunk is parsed. Moving the parsing (the facts,
-/// the Strings, the times) off it took 23.6 % of a rebuild's instructions from the reading
-/// thread (BENCHMARKS.md).
+/// A scan of the log on two cores, in one of two ways:
 ///
-/// Memory stays that of a few chunks in flight. An unreadable row fails where it stands, after
-/// every row before it, as on one thread; when the caller throws, the parser stops.
+/// - **On a connection of its own** (`feed(readingOn:…)`), when the log is in a WAL file whose
+///   committed events are the ones this connection sees: a second thread opens the file
+///   read-only, steps through the rows and parses them, while this thread only folds. Stepping
+///   through SQLite and the kernel's copies of the log's pages leave this thread.
+/// - **On this connection** (`feed(_:…)`), when it holds events no other connection sees yet (an
+///   append's uncommitted batch), or the file cannot be read beside it (in memory, or a rollback
+///   journal, where a reader waits for the writer): this thread steps through the rows and
+///   copies their columns a chunk at a time, a second thread parses each chunk, and this thread
+///   folds them while the next chunk is parsed. Moving the parsing (the facts, the Strings, the
+///   times) off it took 23.6 % of a rebuild's instructions from the reading thread (BENCHMARKS.md).
+///
+/// Either way the events reach the folds in `seq` order. Memory stays that of a few chunks in
+/// flight. An unreadable row fails where it stands, after every row before it, as on one
+/// thread; when the caller throws, the other thread stops.
 enum FeedParser {
     /// Rows copied at a time, and chunks between the two threads (read, parsed, being folded).
     static let chunkRows = 512
@@ -190,23 +199,27 @@ enum FeedParser {
     struct ParsedChunk: @unchecked Sendable {
         var events: [(CaseEvent, String?)] = []
         var failure: Error?
+        /// The last chunk of a share (when read on a connection of its own).
+        var endsShare = false
+
+        init(capacity: Int = 0, failure: Error? = nil) {
+            events.reserveCapacity(capacity)
+            self.failure = failure
+        }
     }
 
+    /// Feeds the rows of `rows`, a statement on this connection (see the type's comment).
     static func feed(_ rows: RawStatement, lookup: RawStatement, share: Ledger.FoldShare,
                      _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
         let raw = ChunkQueue<RawChunk>(capacity: chunksInFlight)
-        let parsed = ChunkQueue<ParsedChunk>(capacity: chunksInFlight)
-        // Folded chunks go back to the parser, which frees what the folds did not keep: it made
-        // those Strings and facts, and freeing them there keeps that work off this thread.
-        // Never more than were parsed, so never full.
-        let spent = ChunkQueue<ParsedChunk>(capacity: .max)
+        let handOver = HandOver()
         let parser = Thread {
             var eventParser = EventParser()
             while let chunk = raw.take() {
-                _ = spent.takeAll()
-                parsed.put(parse(chunk, with: &eventParser))
+                handOver.freeSpent()
+                handOver.parsed.put(parse(chunk, with: &eventParser))
             }
-            parsed.finish()
+            handOver.parsed.finish()
         }
         parser.stackSize = 1 << 22
         parser.start()
@@ -214,7 +227,7 @@ enum FeedParser {
             // However this ends, the parser stops: at once when cancelled, else once it has
             // parsed what it was given.
             raw.cancel()
-            parsed.cancel()
+            handOver.parsed.cancel()
         }
         var inFlight = 0
         var ended = false
@@ -234,10 +247,124 @@ enum FeedParser {
                 if !ended && inFlight < chunksInFlight { continue }
             }
             if inFlight == 0 { break }
-            guard let events = parsed.take() else {
+            guard let events = handOver.parsed.take() else {
                 throw LedgerError.storage("the log's parser stopped with \(inFlight) chunks unread")
             }
             inFlight -= 1
+            try handOver.fold(events, lookup: lookup, body)
+        }
+    }
+
+    /// Feeds, share by share, the rows `rows` selects for each of `shares`, read on a read-only
+    /// connection of its own to the file at `path` and parsed on a second thread (see the type's
+    /// comment); `endOfShare` follows each share's last event. One thread, one connection and
+    /// one snapshot of the log serve every share: a thread per share left the memory a share's
+    /// folds had freed in that thread's heap, where the next share's thread did not reuse it
+    /// (a rebuild at 10^6 events in two shares peaked 36 MiB higher).
+    ///
+    /// Returns false, having fed nothing, when that connection sees a log that does not end at
+    /// `head` (this connection's: the log is append-only, so the same last seq and hash mean
+    /// the same events) or cannot be opened; the caller then reads through its own connection.
+    static func feed(readingOn path: String, head: Ledger.Head, shares: [Ledger.FoldShare],
+                     rows: @escaping @Sendable (Database, Ledger.FoldShare) throws -> RawStatement, lookup: RawStatement,
+                     _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void, endOfShare: () throws -> Void) throws -> Bool {
+        let handOver = HandOver()
+        let sameLog = ChunkQueue<Bool>(capacity: 1)
+        let stopped = DispatchSemaphore(value: 0)
+        let reader = Thread {
+            defer {
+                handOver.parsed.finish()
+                stopped.signal()
+            }
+            var answered = false
+            do {
+                var configuration = Configuration()
+                configuration.readonly = true
+                configuration.busyMode = .timeout(TimeInterval(Ledger.lockWaitSeconds))
+                let queue = try DatabaseQueue(path: path, configuration: configuration)
+                defer { try? queue.close() }
+                try queue.read { db in
+                    let same = (try? Ledger.head(db)) == head
+                    sameLog.put(same)
+                    answered = true
+                    guard same else { return }
+                    for share in shares {
+                        let ended = readAndParse(try rows(db, share), share: share, into: handOver)
+                        guard ended, !handOver.parsed.isCancelled else { return }
+                    }
+                }
+            } catch {
+                if answered { handOver.parsed.put(ParsedChunk(failure: error)) }
+            }
+            if !answered { sameLog.put(false) }
+        }
+        reader.stackSize = 1 << 22
+        reader.start()
+        defer {
+            // However this ends, the reader stops at its next chunk, and is waited for: its
+            // connection is closed before this returns.
+            handOver.parsed.cancel()
+            stopped.wait()
+        }
+        guard sameLog.take() == true else { return false }
+        for _ in shares {
+            var ended = false
+            while !ended {
+                guard let events = handOver.parsed.take() else {
+                    throw LedgerError.storage("the log's reader stopped before the end of a share")
+                }
+                ended = events.endsShare
+                try handOver.fold(events, lookup: lookup, body)
+            }
+            try endOfShare()
+        }
+        return true
+    }
+
+    /// The reader's side of `feed(readingOn:…)`: every row of `rows` in `share`, parsed in
+    /// place from SQLite's memory, handed over a chunk at a time, the last one marked. Stops at
+    /// the first row that cannot be read or parsed (its error ends the last chunk), or when the
+    /// folds stop taking. Returns whether the share ended without an error.
+    private static func readAndParse(_ rows: RawStatement, share: Ledger.FoldShare, into handOver: HandOver) -> Bool {
+        defer { rows.reset() }
+        var parser = EventParser()
+        var chunk = ParsedChunk(capacity: chunkRows)
+        while true {
+            do {
+                guard try rows.step() else { break }
+                guard share.holds(rows, column: 2) else { continue }
+                let row = StoredColumns(rows)
+                chunk.events.append(try parser.event(try EventParser.header(row), row))
+            } catch {
+                chunk.failure = error
+                break
+            }
+            if chunk.events.count == chunkRows {
+                handOver.freeSpent()
+                handOver.parsed.put(chunk)
+                if handOver.parsed.isCancelled { return false }
+                chunk = ParsedChunk(capacity: chunkRows)
+            }
+        }
+        chunk.endsShare = true
+        handOver.freeSpent()
+        handOver.parsed.put(chunk)
+        return chunk.failure == nil
+    }
+
+    /// Parsed chunks on their way to the folds, and back.
+    private final class HandOver: Sendable {
+        let parsed = ChunkQueue<ParsedChunk>(capacity: chunksInFlight)
+        /// Folded chunks go back to the parsing thread, which frees what the folds did not keep:
+        /// it made those Strings and facts, and freeing them there keeps that work off the
+        /// folding thread. Never more than were parsed, so never full.
+        private let spent = ChunkQueue<ParsedChunk>(capacity: .max)
+
+        /// Frees the chunks folded since the last call (on the parsing thread).
+        func freeSpent() { _ = spent.takeAll() }
+
+        /// Feeds one chunk's events to `body`, in order, then throws the error that ended it.
+        func fold(_ events: ParsedChunk, lookup: RawStatement, _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
             for (event, data) in events.events {
                 try body(event, try Ledger.voidTarget(of: event, lookup: lookup), data)
             }
@@ -247,8 +374,7 @@ enum FeedParser {
     }
 
     private static func parse(_ chunk: RawChunk, with parser: inout EventParser) -> ParsedChunk {
-        var parsed = ParsedChunk()
-        parsed.events.reserveCapacity(chunk.count)
+        var parsed = ParsedChunk(capacity: chunk.count)
         chunk.forEachRow { row in
             do {
                 parsed.events.append(try parser.event(try EventParser.header(row), row))

@@ -121,12 +121,37 @@ extension Ledger {
     /// events (replay's filters). `data` is read only for the types whose fact needs it, and handed
     /// over as a String only for those a fold keeps it for (`CaseFact.foldKeepsData`; nil for the
     /// others). Void targets are resolved from the same database.
-    /// With a `share`, only the events of the cases in that share are fed (see `FoldShare`).
-    static func feedEvents(_ db: Database, share: FoldShare = .all, include: ((FeedRow) -> Bool)? = nil,
-                           _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
-        let condition = try share.condition(db).map { " WHERE \($0)" } ?? ""
-        let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events\(condition) ORDER BY seq")
-        try feed(rows, lookup: try RawStatement(db, voidTargetLookup), share: share, include: include, onTwoThreads: true, body)
+    ///
+    /// The events of each of `shares` are fed in turn (see `FoldShare`), each share's followed by
+    /// `endOfShare`. Without a filter, the log is read on a connection of its own where it can
+    /// be (see `FeedParser`).
+    static func feedEvents(_ db: Database, shares: [FoldShare] = [.all], include: ((FeedRow) -> Bool)? = nil,
+                           _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void,
+                           endOfShare: () throws -> Void = {}) throws {
+        let rows: @Sendable (Database, FoldShare) throws -> RawStatement = { db, share in
+            let condition = try share.condition(db).map { " WHERE \($0)" } ?? ""
+            return try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events\(condition) ORDER BY seq")
+        }
+        let lookup = try RawStatement(db, voidTargetLookup)
+        if include == nil, let path = try pathReadableAlongside(db),
+            try FeedParser.feed(readingOn: path, head: head(db), shares: shares, rows: rows, lookup: lookup, body, endOfShare: endOfShare)
+        {
+            return
+        }
+        for share in shares {
+            try feed(try rows(db, share), lookup: lookup, share: share, include: include, onTwoThreads: true, body)
+            try endOfShare()
+        }
+    }
+
+    /// The file of `db` when a second connection can read it while `db` writes: a file in WAL
+    /// mode, where readers never wait for the writer. Nil in memory, in a temporary database,
+    /// or with a rollback journal (a reader would wait for this connection's own transaction).
+    static func pathReadableAlongside(_ db: Database) throws -> String? {
+        guard let name = sqlite3_db_filename(db.sqliteConnection, "main"), name.pointee != 0,
+            try String.fetchOne(db, sql: "PRAGMA main.journal_mode") == "wal"
+        else { return nil }
+        return String(cString: name)
     }
 
     /// One pass's share of the cases: those whose case_id hashes (FNV-1a, the same in every
@@ -274,11 +299,10 @@ extension Ledger {
         defer { try? db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
         let passes = UInt64(try foldPasses(db))
         var fold = ProjectionFold()
-        for pass in 0..<passes {
-            try feedEvents(db, share: FoldShare(index: pass, count: passes), include: include) { event, target, data in
-                try each(event, target, data ?? "{}")
-                try fold.apply(event, target: target, data: data, retire: finished)
-            }
+        try feedEvents(db, shares: (0..<passes).map { FoldShare(index: $0, count: passes) }, include: include) { event, target, data in
+            try each(event, target, data ?? "{}")
+            try fold.apply(event, target: target, data: data, retire: finished)
+        } endOfShare: {
             for box in fold.takeRemaining() { try finished(box) }
         }
         return fold

@@ -9,9 +9,7 @@ import XCTest
 final class FeedTests: XCTestCase {
     func testEachEventIsFedItsIdAndItsDataWhereAFoldKeepsIt() throws {
         let folder = try TemporaryFolder()
-        let db = folder.path("ledger.sqlite")
-        let generated = try CLI.run(["generate", "--db", db, "--cases", "20", "--seed", "3"])
-        XCTAssertEqual(generated.exitCode, 0, generated.stderr)
+        let db = try generatedLedger(cases: 20, seed: 3, in: folder)
         let queue = try DatabaseQueue(path: db)
         defer { try? queue.close() }
         var fed: [EventType: Int] = [:]
@@ -37,15 +35,13 @@ final class FeedTests: XCTestCase {
         XCTAssertTrue(CaseFact.foldKeepsData(.entryVoided), "a void's reason is read from its data")
     }
 
-    /// A scan is read on one thread and parsed on another, a chunk at a time
+    /// A scan is read and parsed on other threads than the folds', a chunk at a time
     /// (`FeedParser.chunkRows`): over many chunks, and over one share of the cases, every event
     /// still arrives once, in seq order; an unreadable row stops the feed in its place, after
-    /// every event before it.
+    /// every event before it, whichever connection reads it.
     func testALongScanIsFedInOrderAcrossChunksAndStopsAtAnUnreadableRowInItsPlace() throws {
         let folder = try TemporaryFolder()
-        let db = folder.path("ledger.sqlite")
-        let generated = try CLI.run(["generate", "--db", db, "--cases", "90", "--seed", "5"])
-        XCTAssertEqual(generated.exitCode, 0, generated.stderr)
+        let db = try generatedLedger(cases: 90, seed: 5, in: folder)
         func stored() throws -> [(seq: Int64, caseID: String)] {
             let queue = try DatabaseQueue(path: db)
             defer { try? queue.close() }
@@ -62,14 +58,120 @@ final class FeedTests: XCTestCase {
 
         let bad = all[all.count * 3 / 4].seq
         try tamper(db, "UPDATE events SET type = 'call.teleported' WHERE seq = \(bad)", dropping: ["events_no_update"])
-        var fed: [Int64] = []
-        XCTAssertThrowsError(try fedSeqs(db, share: .all, into: &fed)) { error in
-            guard case .verificationFailed(let seq, let reason) = error as? LedgerError else { return XCTFail("\(error)") }
-            XCTAssertEqual(seq, bad)
-            XCTAssertEqual(reason, "unreadable type or occurred_at")
+        // Read on a connection of its own (WAL), and through the reading connection (a rollback journal).
+        for file in [db, try rollbackJournalCopy(of: db, in: folder)] {
+            var fed: [Int64] = []
+            XCTAssertThrowsError(try fedSeqs(file, share: .all, into: &fed)) { error in
+                guard case .verificationFailed(let seq, let reason) = error as? LedgerError else { return XCTFail("\(error)") }
+                XCTAssertEqual(seq, bad)
+                XCTAssertEqual(reason, "unreadable type or occurred_at")
+            }
+            let before = all.map(\.seq).filter { $0 < bad }
+            XCTAssertTrue(fed == before, "\(file): fed \(fed.count) events to seq \(fed.last ?? 0): every one before seq \(bad) (\(before.count)), and none after")
         }
-        let before = all.map(\.seq).filter { $0 < bad }
-        XCTAssertTrue(fed == before, "fed \(fed.count) events to seq \(fed.last ?? 0): every one before seq \(bad) (\(before.count)), and none after")
+    }
+
+    /// A fold in several shares is fed share by share, each share's events in seq order and
+    /// followed by its end, every event once: the same whether the log is read on a connection
+    /// of its own (a WAL file) or through the reading one (a rollback journal, where a second
+    /// reader would wait for the writer).
+    func testEachShareIsFedInTurnOnEitherConnection() throws {
+        let folder = try TemporaryFolder()
+        let db = try generatedLedger(cases: 60, seed: 8, in: folder)
+        let copy = try rollbackJournalCopy(of: db, in: folder)
+        var expected: [String] = []
+        let queue = try DatabaseQueue(path: db)
+        try queue.read { db in
+            let all = try Row.fetchAll(db, sql: "SELECT seq, case_id FROM events ORDER BY seq").map { (seq: $0["seq"] as Int64, caseID: $0["case_id"] as String) }
+            for index in 0..<3 {
+                expected += all.filter { Ledger.FoldShare.hash(caseID: $0.caseID) % 3 == UInt64(index) }.map { "\($0.seq)" }
+                expected.append("end")
+            }
+        }
+        try queue.close()
+        XCTAssertGreaterThan(expected.count, 3 * FeedParser.chunkRows, "the shares span several chunks")
+        for (file, readAlongside) in [(db, true), (copy, false)] {
+            let queue = try DatabaseQueue(path: file)
+            defer { try? queue.close() }
+            try queue.read { db in
+                XCTAssertEqual(try Ledger.pathReadableAlongside(db) != nil, readAlongside, file)
+                var fed: [String] = []
+                try Ledger.feedEvents(db, shares: (0..<3).map { Ledger.FoldShare(index: $0, count: 3) }) { event, _, _ in
+                    fed.append("\(event.seq)")
+                } endOfShare: {
+                    fed.append("end")
+                }
+                XCTAssertTrue(fed == expected, "\(file): fed \(fed.count), expected \(expected.count)")
+            }
+        }
+    }
+
+    /// An append's scan sees the events its own transaction has written and no other connection
+    /// sees yet: the log is then read through that connection, not beside it.
+    func testAnUncommittedEventIsFedFromTheConnectionThatHoldsIt() throws {
+        let folder = try TemporaryFolder()
+        let db = try generatedLedger(cases: 5, seed: 2, in: folder)
+        let queue = try DatabaseQueue(path: db)
+        defer { try? queue.close() }
+        try queue.inDatabase { db in
+            try db.inTransaction {
+                XCTAssertNotNil(try Ledger.pathReadableAlongside(db), "a WAL file: the log could be read beside this connection")
+                let now = LedgerClock.now()
+                let line = Events.opened(caseID: "C-FEED-1")
+                let event = try Array(line.utf8).withUnsafeBufferPointer { try SubmissionPipeline.checkedEvent(line: 1, bytes: $0, now: now) }
+                let appender = try BatchAppender(db: db, now: now)
+                guard case .appended(let seq) = try appender.append(event, line: 1) else { return .rollback }
+                var fed: [Int64] = []
+                try Ledger.feedEvents(db) { event, _, _ in fed.append(event.seq) }
+                XCTAssertEqual(fed.last, seq, "the uncommitted event is fed, after every committed one")
+                XCTAssertEqual(fed.count, Int(seq))
+                return .rollback
+            }
+        }
+    }
+
+    /// A fold that stops midway (its body throws) gets its own error back, and the reader beside
+    /// it is stopped and its connection closed before the feed returns: nothing else holds the
+    /// file open afterwards (leaving WAL mode needs the only connection).
+    func testAFoldThatStopsLeavesNoReaderBehind() throws {
+        let folder = try TemporaryFolder()
+        let db = try generatedLedger(cases: 40, seed: 4, in: folder)
+        struct Stop: Error {}
+        let queue = try DatabaseQueue(path: db)
+        var fed = 0
+        XCTAssertThrowsError(try queue.read { db in
+            try Ledger.feedEvents(db) { _, _, _ in
+                fed += 1
+                if fed == 100 { throw Stop() }
+            }
+        }) { error in XCTAssertTrue(error is Stop, "\(error)") }
+        XCTAssertEqual(fed, 100)
+        try queue.close()
+        let alone = try DatabaseQueue(path: db)
+        defer { try? alone.close() }
+        try alone.writeWithoutTransaction { db in
+            XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE"), "delete")
+        }
+    }
+
+    /// A generated portfolio's ledger, written by the real binary.
+    private func generatedLedger(cases: Int, seed: Int, in folder: TemporaryFolder) throws -> String {
+        let db = folder.path("ledger.sqlite")
+        let generated = try CLI.run(["generate", "--db", db, "--cases", "\(cases)", "--seed", "\(seed)"])
+        XCTAssertEqual(generated.exitCode, 0, generated.stderr)
+        return db
+    }
+
+    /// A copy of the ledger at `path` with a rollback journal instead of the WAL.
+    private func rollbackJournalCopy(of path: String, in folder: TemporaryFolder) throws -> String {
+        let copy = folder.path("rollback-\(UUID().uuidString).sqlite")
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        let queue = try DatabaseQueue(path: copy)
+        try queue.writeWithoutTransaction { db in
+            XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE"), "delete")
+        }
+        try queue.close()
+        return copy
     }
 
     /// A chunk copies its rows' columns into memory of its own, which grows when the rows are
@@ -116,7 +218,7 @@ final class FeedTests: XCTestCase {
         let queue = try DatabaseQueue(path: path)
         defer { try? queue.close() }
         try queue.read { db in
-            try Ledger.feedEvents(db, share: share) { event, _, _ in fed.append(event.seq) }
+            try Ledger.feedEvents(db, shares: [share]) { event, _, _ in fed.append(event.seq) }
         }
     }
 }
