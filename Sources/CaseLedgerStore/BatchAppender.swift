@@ -45,7 +45,7 @@ public final class BatchAppender {
     /// the log), which makes a case in memory several times smaller.
     private var isBulk = false
     private let caseFeed: Ledger.CaseFeed
-    private var canonical: [UInt8] = []
+    private var canonical = TextBuffer()
     private var hashHex: [UInt8] = []
 
     private let insertEvent: RawStatement
@@ -134,12 +134,11 @@ public final class BatchAppender {
             throw error
         }
         let version = Int64((box?.state?.version ?? 0) + 1)
-        canonical.removeAll(keepingCapacity: true)
         StoredEvent.writeCanonical(seq: seq, eventID: event.eventID, caseID: event.caseID, version: version,
                                    type: event.type.rawValue, schemaVersion: Int64(event.schemaVersion),
                                    occurredAt: event.occurredAt, recordedAt: recordedAt, actor: event.actor,
                                    canonicalData: event.canonicalData, into: &canonical)
-        let hash = HashChain.next(previous: previousHash, canonical: canonical)
+        let hash = canonical.withBytes { HashChain.next(previous: previousHash, canonical: $0) }
         insertEvent.bind(1, seq)
         insertEvent.bind(2, event.eventID)
         insertEvent.bind(3, event.caseID)
@@ -164,7 +163,7 @@ public final class BatchAppender {
         appended += 1
         if keepsTree {
             let tiles = self.tiles
-            try tree.append(leafHash: MerkleTree.leafHash(canonical)) { level, index, hashes in
+            try tree.append(leafHash: canonical.withBytes(MerkleTree.leafHash)) { level, index, hashes in
                 try tiles.write(level: level, index: index, hashes: hashes)
             }
         }

@@ -165,7 +165,7 @@ extension Ledger {
         var expectedSeq: Int64 = 1
         var previousHash = HashChain.genesis
         var versions: [String: Int64] = [:]
-        var canonical: [UInt8] = []
+        var canonical = TextBuffer()
         var computedHex: [UInt8] = []
         var previousRecordedAt: [UInt8] = []
         var count: Int64 = 0
@@ -207,16 +207,15 @@ extension Ledger {
                 do { parsed = try JSONParser.parse(rows.text(9)) } catch { throw fail("data is not valid JSON: \(error)") }
                 if !CanonicalJSON.bytes(parsed).elementsEqual(data) { throw fail("data is not stored in canonical form") }
             }
-            canonical.removeAll(keepingCapacity: true)
             StoredEvent.writeCanonical(seq: seq, eventID: rows.textBytes(1), caseID: rows.textBytes(2), version: version,
                                        type: rows.textBytes(4), schemaVersion: rows.int64(5), occurredAt: rows.textBytes(6),
                                        recordedAt: recordedAt, actor: rows.textBytes(8), canonicalData: data, into: &canonical)
-            let hash = HashChain.next(previous: previousHash, canonical: canonical)
+            let hash = canonical.withBytes { HashChain.next(previous: previousHash, canonical: $0) }
             HashChain.writeHex(hash, into: &computedHex)
             guard rows.text(10, equals: computedHex) else {
                 throw fail("hash does not match the event's content and the chain before it (stored \(rows.text(10)), computed \(HashChain.hex(hash)))")
             }
-            try tree.add(seq: seq, leafHash: MerkleTree.leafHash(canonical), recordedAt: String(decoding: recordedAt, as: UTF8.self))
+            try tree.add(seq: seq, leafHash: canonical.withBytes(MerkleTree.leafHash), recordedAt: String(decoding: recordedAt, as: UTF8.self))
             versions[caseID] = version
             previousHash = hash
             previousRecordedAt.removeAll(keepingCapacity: true)

@@ -127,6 +127,63 @@ final class CanonicalCheckTests: XCTestCase {
         XCTAssertGreaterThan(yes, 1_000)
     }
 
+    /// A string longer than one piece of escaping (`CanonicalJSON.escapedPiece`) is escaped a
+    /// piece at a time: plain, all escapes (each byte six at worst), and with a break on either
+    /// side of each piece's edge, it comes out as a byte at a time would write it.
+    func testALongStringIsEscapedPieceByPieceAsAByteAtATime() {
+        let piece = CanonicalJSON.escapedPiece
+        for length in [piece - 1, piece, piece + 1, 2 * piece, 2 * piece + 3, 5 * piece + 7] {
+            var texts: [[UInt8]] = [
+                [UInt8](repeating: UInt8(ascii: "k"), count: length),
+                [UInt8](repeating: 0x01, count: length),
+                (0..<length).map { UInt8($0 % 0x24) },
+            ]
+            for edge in [piece - 1, piece, piece + 1, 2 * piece - 1, 2 * piece] where edge < length {
+                for escape: UInt8 in [0x22, 0x5C, 0x0A, 0x1F] {
+                    var text = [UInt8](repeating: UInt8(ascii: "k"), count: length)
+                    text[edge] = escape
+                    texts.append(text)
+                }
+            }
+            for text in texts {
+                var written: [UInt8] = []
+                CanonicalJSON.writeString(String(decoding: text, as: UTF8.self), into: &written)
+                XCTAssertEqual(written, escapedByteByByte(text), "length \(length): \(String(decoding: text.prefix(40), as: UTF8.self).debugDescription)…")
+            }
+        }
+    }
+
+    /// An event's canonical envelope, written at a pointer into a reused buffer, is the
+    /// canonical JSON of the same members: with fields that need escapes, with `data` longer
+    /// than the buffer held before (it grows), and a short envelope after a long one (only the
+    /// short one's bytes are read back).
+    func testAnEnvelopeIsTheCanonicalJSONOfItsMembers() throws {
+        let long = #"{"text":""# + String(repeating: #"债务 \"quoted\" \\ \u0001 😀 "#, count: 400) + #""}"#
+        let events = [
+            StoredEvent(seq: 1, eventID: "e-1", caseID: "C-1", version: 1, type: "note.recorded", schemaVersion: 1,
+                        occurredAt: "2024-03-05T10:00:00+08:00", recordedAt: "2024-03-05T02:00:01Z", actor: "a\"b\\c\u{1}d", data: long, hash: ""),
+            StoredEvent(seq: 9_007_199_254_740_991, eventID: "018ccb14-fec0-7149-be86-612c1e172385", caseID: "C-\u{7F}é", version: 42,
+                        type: "call.placed", schemaVersion: 2, occurredAt: "2024-01-02T16:50:00Z", recordedAt: "2024-01-02T16:50:00.123456Z",
+                        actor: "collector:zhang.wei", data: #"{"direction":"outbound"}"#, hash: ""),
+        ]
+        var buffer = TextBuffer()
+        for event in events {
+            guard case .object(let data) = try JSONParser.parse(event.data) else { return XCTFail("data is an object") }
+            let members: [(key: String, value: JSONValue)] = [
+                ("seq", .int(event.seq)), ("event_id", .string(event.eventID)), ("case_id", .string(event.caseID)),
+                ("version", .int(event.version)), ("type", .string(event.type)), ("schema_version", .int(event.schemaVersion)),
+                ("occurred_at", .string(event.occurredAt)), ("recorded_at", .string(event.recordedAt)),
+                ("actor", .string(event.actor)), ("data", .object(data)),
+            ]
+            let expected = CanonicalJSON.bytes(.object(JSONObject(members)))
+            XCTAssertEqual(event.canonicalBytes(), expected, "seq \(event.seq)")
+            StoredEvent.writeCanonical(seq: event.seq, eventID: event.eventID, caseID: event.caseID, version: event.version,
+                                       type: event.type, schemaVersion: event.schemaVersion, occurredAt: event.occurredAt,
+                                       recordedAt: event.recordedAt, actor: event.actor, canonicalData: Array(event.data.utf8), into: &buffer)
+            XCTAssertEqual(buffer.withBytes { Array($0) }, expected, "seq \(event.seq), written over the buffer's last contents")
+        }
+    }
+
     func testIntegersAreWrittenAsTheirDecimalText() {
         var random = SeededRandom(seed: 10)
         let edges: [Int64] = [0, 1, -1, 9, 10, -10, 99, 100, JSONParser.maxSafeInteger, -JSONParser.maxSafeInteger, .max, .min, .min + 1]

@@ -74,20 +74,10 @@ public enum CanonicalJSON {
     }
 
     public static func writeInteger(_ value: Int64, into output: inout [UInt8]) {
-        // Digits from the last, at the end of a buffer (19 digits and a sign at most), then one append.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
-            var magnitude = value.magnitude
-            var start = buffer.count
-            repeat {
-                start -= 1
-                buffer[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            if value < 0 {
-                start -= 1
-                buffer[start] = UInt8(ascii: "-")
-            }
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start...]))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: JSONTextWriter.integerRoom) { buffer in
+            var writer = JSONTextWriter(at: buffer.baseAddress!)
+            writer.integer(value)
+            output.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress, count: writer.end - buffer.baseAddress!))
         }
     }
 
@@ -99,10 +89,30 @@ public enum CanonicalJSON {
     /// `writeString` for text given as its UTF-8 bytes (a column read in place): the same escapes.
     public static func writeString(utf8: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        var runStart = 0
-        var position = 0
+        if firstEscape(in: utf8, from: 0) == nil {
+            output.append(contentsOf: utf8)
+        } else {
+            // Escaped a piece at a time, each in room on the stack (six bytes a byte, at worst).
+            var start = 0
+            while start < utf8.count {
+                let piece = UnsafeBufferPointer(rebasing: utf8[start..<min(start + escapedPiece, utf8.count)])
+                output.append(room: JSONTextWriter.escapedRoom(piece.count)) { $0.escaped(utf8: piece) }
+                start += piece.count
+            }
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+
+    /// The most text escaped in one piece: its room stays within the 1,024 bytes a temporary
+    /// allocation always takes on the stack.
+    static let escapedPiece = 160
+
+    /// Where the first byte at or after `start` is that a JSON string must escape (below 0x20,
+    /// `"`, `\`), nil when there is none. Eight bytes at a time up to the first that might be.
+    @inlinable @inline(__always)
+    static func firstEscape(in utf8: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        var position = start
         while position < utf8.count {
-            // Eight bytes at a time up to the first that needs an escape.
             if position + 8 <= utf8.count {
                 let hits = escapedBytes(word(utf8, at: position))
                 guard hits != 0 else {
@@ -112,36 +122,14 @@ public enum CanonicalJSON {
                 position += hits.trailingZeroBitCount / 8
             }
             let byte = utf8[position]
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C { return position }
             position += 1
-            guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
-            let escapedAt = position - 1
-            if runStart < escapedAt {
-                output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<escapedAt]))
-            }
-            runStart = position
-            output.append(UInt8(ascii: "\\"))
-            switch byte {
-            case 0x22: output.append(0x22)
-            case 0x5C: output.append(0x5C)
-            case 0x08: output.append(UInt8(ascii: "b"))
-            case 0x0C: output.append(UInt8(ascii: "f"))
-            case 0x0A: output.append(UInt8(ascii: "n"))
-            case 0x0D: output.append(UInt8(ascii: "r"))
-            case 0x09: output.append(UInt8(ascii: "t"))
-            default:
-                output.append(literal: "u00")
-                output.append(Hex.digit(byte >> 4))
-                output.append(Hex.digit(byte & 0x0F))
-            }
         }
-        if runStart < utf8.count {
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
-        }
-        output.append(UInt8(ascii: "\""))
+        return nil
     }
 
     /// The eight bytes of `bytes` from `at` (which has eight left), the first in the lowest byte.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func word(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> UInt64 {
         UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self))
     }
@@ -151,7 +139,7 @@ public enum CanonicalJSON {
     /// the top bit of a byte that was zero, and a borrow spills upwards only past a byte that was
     /// itself a hit. So the word holds one exactly when this is non-zero, and the lowest bit set
     /// marks the first.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func escapedBytes(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101, tops: UInt64 = 0x8080_8080_8080_8080
         let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
@@ -164,11 +152,146 @@ public enum CanonicalJSON {
 
 extension [UInt8] {
     /// Appends a literal's UTF-8 bytes in one copy, rather than through a String's `utf8` view:
-    /// the canonical envelope of every appended and verified event, and every stored case state,
-    /// are written from such literals.
+    /// every stored case state is written from such literals.
     @usableFromInline
     mutating func append(literal: StaticString) {
         append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    /// Appends, in one copy, what `write` writes into `room` bytes, which must be at least what
+    /// it writes (`JSONTextWriter`'s rooms give the worst cases). Each append to an array pays a
+    /// call, a uniqueness and a capacity check (about 110 instructions for a literal of a few
+    /// bytes), so text made of several pieces is written at a pointer first. Up to 1,024 bytes
+    /// of room, the pointer is on the stack; more takes a heap allocation.
+    mutating func append(room: Int, _ write: (inout JSONTextWriter) -> Void) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: room) { buffer in
+            var writer = JSONTextWriter(at: buffer.baseAddress!)
+            write(&writer)
+            let written = writer.end - buffer.baseAddress!
+            precondition(written <= room, "JSON text overran the room made for it")
+            append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<written]))
+        }
+    }
+}
+
+/// Writes JSON text at a pointer, into room made for it beforehand (a `TextBuffer`, or a
+/// temporary allocation): each piece is a copy, with no check of its own, so the room must hold
+/// the worst case (`stringRoom`, `integerRoom`). The canonical envelope of every appended and
+/// verified event is written this way, as are integers and strings that need escapes.
+public struct JSONTextWriter {
+    /// Where the next byte goes.
+    @usableFromInline var end: UnsafeMutablePointer<UInt8>
+
+    @inlinable
+    public init(at start: UnsafeMutablePointer<UInt8>) { end = start }
+
+    /// The most a string of `count` UTF-8 bytes takes: its quotes, and every byte as `\u00XX`.
+    @inlinable
+    public static func stringRoom(_ count: Int) -> Int { 2 + escapedRoom(count) }
+
+    /// The most `count` UTF-8 bytes take once escaped: six a byte (`\u00XX`).
+    @inlinable
+    public static func escapedRoom(_ count: Int) -> Int { 6 * count }
+
+    /// The most an integer takes: 19 digits and a sign.
+    public static let integerRoom = 20
+
+    @inlinable
+    public mutating func byte(_ byte: UInt8) {
+        end.pointee = byte
+        end += 1
+    }
+
+    @inlinable
+    public mutating func bytes(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress else { return }
+        end.update(from: source, count: bytes.count)
+        end += bytes.count
+    }
+
+    @inlinable
+    public mutating func literal(_ text: StaticString) {
+        bytes(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// `value` in decimal, written in place: its digits counted first, then written from the last.
+    public mutating func integer(_ value: Int64) {
+        if value < 0 { byte(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits = 1
+        var rest = magnitude
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        end += digits
+        var position = end
+        repeat {
+            position -= 1
+            position.pointee = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+        } while magnitude > 0
+    }
+
+    /// A JSON string of these UTF-8 bytes (`escaped`, in quotes).
+    public mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
+        byte(UInt8(ascii: "\""))
+        escaped(utf8: utf8)
+        byte(UInt8(ascii: "\""))
+    }
+
+    /// These UTF-8 bytes escaped as RFC 8785 says for a string's content: `"`, `\` and the
+    /// controls below 0x20, those with a short form as `\b \f \n \r \t`, the others as `\u00XX`.
+    public mutating func escaped(utf8: UnsafeBufferPointer<UInt8>) {
+        var runStart = 0
+        while let at = CanonicalJSON.firstEscape(in: utf8, from: runStart) {
+            bytes(UnsafeBufferPointer(rebasing: utf8[runStart..<at]))
+            runStart = at + 1
+            let escaped = utf8[at]
+            byte(UInt8(ascii: "\\"))
+            switch escaped {
+            case 0x22: byte(0x22)
+            case 0x5C: byte(0x5C)
+            case 0x08: byte(UInt8(ascii: "b"))
+            case 0x0C: byte(UInt8(ascii: "f"))
+            case 0x0A: byte(UInt8(ascii: "n"))
+            case 0x0D: byte(UInt8(ascii: "r"))
+            case 0x09: byte(UInt8(ascii: "t"))
+            default:
+                literal("u00")
+                byte(Hex.digit(escaped >> 4))
+                byte(Hex.digit(escaped & 0x0F))
+            }
+        }
+        bytes(UnsafeBufferPointer(rebasing: utf8[runStart...]))
+    }
+}
+
+/// Bytes written at a pointer (`JSONTextWriter`) into memory kept from one write to the next:
+/// the canonical envelope of each appended or verified event is written over the last one's,
+/// with no allocation and no append.
+public struct TextBuffer {
+    private var storage: [UInt8] = []
+    /// How many bytes the last write wrote.
+    public private(set) var count = 0
+
+    public init() {}
+
+    /// Replaces the contents with what `write` writes into `room` bytes, which must be at
+    /// least what it writes (`JSONTextWriter`'s rooms give the worst cases).
+    public mutating func write(room: Int, _ write: (inout JSONTextWriter) -> Void) {
+        if storage.count < room { storage = [UInt8](repeating: 0, count: Swift.max(room, 2 * storage.count)) }
+        count = storage.withUnsafeMutableBufferPointer { buffer in
+            var writer = JSONTextWriter(at: buffer.baseAddress!)
+            write(&writer)
+            return writer.end - buffer.baseAddress!
+        }
+        precondition(count <= room, "JSON text overran the room made for it")
+    }
+
+    /// The bytes written last.
+    public func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        try storage.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[..<count])) }
     }
 }
 

@@ -20,6 +20,10 @@ public enum MerkleTree {
 
     /// SHA-256(0x00 ‖ data).
     public static func leafHash(_ data: [UInt8]) -> Hash {
+        data.withUnsafeBufferPointer { leafHash($0) }
+    }
+
+    public static func leafHash(_ data: UnsafeBufferPointer<UInt8>) -> Hash {
         SHA256.bytes(count: 1 + data.count) { buffer in
             buffer[0] = 0x00
             UnsafeMutableRawBufferPointer(rebasing: buffer[1...]).copyBytes(from: data)
