@@ -18,10 +18,7 @@ final class ConcurrentRead<Value: Sendable>: @unchecked Sendable {
     init(path: String, head: Ledger.Head, _ body: @escaping @Sendable (Database) throws -> Value) {
         let worker = Thread { [self] in
             let result = Result<Value?, Error> {
-                var configuration = Configuration()
-                configuration.readonly = true
-                configuration.busyMode = .timeout(TimeInterval(Ledger.lockWaitSeconds))
-                let queue = try DatabaseQueue(path: path, configuration: configuration)
+                let queue = try Ledger.connectionAlongside(path: path)
                 condition.lock()
                 self.queue = queue
                 let cancelled = self.cancelled

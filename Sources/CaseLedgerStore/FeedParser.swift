@@ -278,10 +278,7 @@ enum FeedParser {
             }
             var answered = false
             do {
-                var configuration = Configuration()
-                configuration.readonly = true
-                configuration.busyMode = .timeout(TimeInterval(Ledger.lockWaitSeconds))
-                let queue = try DatabaseQueue(path: path, configuration: configuration)
+                let queue = try Ledger.connectionAlongside(path: path)
                 defer { try? queue.close() }
                 try queue.read { db in
                     let same = (try? Ledger.head(db)) == head

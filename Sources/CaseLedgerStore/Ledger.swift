@@ -168,6 +168,16 @@ public final class Ledger: @unchecked Sendable {
         else { throw LedgerError.ledgerUnavailable("\(path) is not a CaseLedger ledger") }
     }
 
+    /// A read-only connection to the ledger file at `path`, opened beside the caller's own (for a
+    /// read on another thread: `ConcurrentRead`, and a fold's reader in `FeedParser`). Whoever
+    /// uses it first checks that it sees the caller's head.
+    static func connectionAlongside(path: String) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(TimeInterval(lockWaitSeconds))
+        return try DatabaseQueue(path: path, configuration: configuration)
+    }
+
     /// The last event's position and hash; seq 0 and 32 zero bytes for an empty log.
     public struct Head: Sendable, Equatable {
         public let seq: Int64
