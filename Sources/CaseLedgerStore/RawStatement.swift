@@ -1,3 +1,4 @@
+import CaseLedgerCore
 import Foundation
 import GRDB
 import GRDBSQLite
@@ -23,6 +24,11 @@ struct RawStatement {
 
     func bind(_ index: Int32, utf8 bytes: [UInt8]) {
         bytes.withUnsafeBytes { bindText(index, $0) }
+    }
+
+    /// Binds the text a `TextBuffer` holds (SQLite is given a copy).
+    func bind(_ index: Int32, utf8 text: TextBuffer) {
+        text.withBytes { bindText(index, UnsafeRawBufferPointer($0)) }
     }
 
     private func bindText(_ index: Int32, _ utf8: UnsafeRawBufferPointer) {
@@ -84,6 +90,11 @@ struct RawStatement {
     /// Whether a text column holds exactly these bytes, read in place.
     func text(_ column: Int32, equals bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBufferPointer { text(column, equals: $0) }
+    }
+
+    /// Whether a text column holds exactly what a `TextBuffer` holds, read in place.
+    func text(_ column: Int32, equals text: TextBuffer) -> Bool {
+        text.withBytes { self.text(column, equals: $0) }
     }
 
     private func text(_ column: Int32, equals expected: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -45,6 +45,22 @@ final class StoredStateTests: XCTestCase {
         XCTAssertEqual(String(decoding: read.storedJSON, as: UTF8.self), text)
     }
 
+    func testAStringThatNeedsEscapesIsWrittenBackInCanonicalForm() throws {
+        // The ledger's own strings (ids, times) never need an escape, but the writer must escape
+        // any: a case id with a quote, a backslash, a control character and a non-ASCII letter,
+        // read through the parser, is written back as canonical JSON writes it.
+        let text = try XCTUnwrap(storedStates().first)
+        let caseID = try XCTUnwrap(text.firstRange(of: #/"case_id":"[^"]*"/#))
+        let odd = text.replacingCharacters(in: caseID, with: #""case_id":"C-\"q\\b\u0001\u00e9\n""#)
+        let state = try XCTUnwrap(CaseState(storedJSON: odd), odd)
+        XCTAssertEqual(state.caseID, "C-\"q\\b\u{01}é\n")
+        XCTAssertEqual(String(decoding: state.storedJSON, as: UTF8.self),
+                       text.replacingCharacters(in: caseID, with: #""case_id":"C-\"q\\b\u0001é\n""#))
+        var buffer = TextBuffer()
+        state.writeStoredJSON(into: &buffer)
+        XCTAssertEqual(buffer.withBytes { Array($0) }, state.storedJSON)
+    }
+
     func testADamagedStoredStateIsRefusedWhereverItIsCut() throws {
         let text = try XCTUnwrap(storedStates().max { $0.utf8.count < $1.utf8.count })
         let bytes = Array(text.utf8)

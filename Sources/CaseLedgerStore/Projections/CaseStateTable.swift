@@ -39,30 +39,33 @@ final class CaseStateTable: StoredProjection {
         select = try RawStatement(db, "SELECT version, status, escalation, last_seq, state FROM case_state WHERE case_id = ?")
     }
 
-    /// The row a case's state is stored as; `verify` compares exactly these values.
+    /// The row a case's state is stored as; `verify` compares exactly these values. The state's
+    /// JSON, most of a row (kilobytes for a long case), is written into `stateText`, kept from
+    /// one case to the next.
     struct Row {
         let version: Int64
         let status: String
         let escalation: String?
         let lastSeq: Int64
-        let state: [UInt8]
 
-        init(_ state: CaseState) {
+        init(_ state: CaseState, writingStateInto stateText: inout TextBuffer) {
             version = Int64(state.version)
             status = state.status.rawValue
             escalation = state.escalation?.rawValue
             lastSeq = state.lastSeq
-            self.state = state.storedJSON
+            state.writeStoredJSON(into: &stateText)
         }
     }
 
+    private var stateText = TextBuffer()
+
     func save(_ box: CaseBox) throws {
         guard let state = box.state else { return }
-        let row = Row(state)
+        let row = Row(state, writingStateInto: &stateText)
         if let stored = box.stored, stored.status == row.status, stored.escalation == row.escalation {
             update.bind(1, row.version)
             update.bind(2, row.lastSeq)
-            update.bind(3, utf8: row.state)
+            update.bind(3, utf8: stateText)
             update.bind(4, state.caseID)
             defer { update.reset() }
             _ = try update.step()
@@ -73,7 +76,7 @@ final class CaseStateTable: StoredProjection {
         upsert.bind(3, row.status)
         if let escalation = row.escalation { upsert.bind(4, escalation) }
         upsert.bind(5, row.lastSeq)
-        upsert.bind(6, utf8: row.state)
+        upsert.bind(6, utf8: stateText)
         defer { upsert.reset() }
         _ = try upsert.step()
     }
@@ -86,10 +89,10 @@ final class CaseStateTable: StoredProjection {
             throw LedgerError.verificationFailed(seq: nil, reason: "projection case_state: case \(state.caseID) is missing")
         }
         // Compared in place, column by column: the state's JSON is most of a row, kilobytes for a long case.
-        let rebuilt = Row(state)
+        let rebuilt = Row(state, writingStateInto: &stateText)
         let escalationSame = rebuilt.escalation.map { !select.isNull(2) && select.text(2, equals: $0) } ?? select.isNull(2)
         let field = !select.text(1, equals: rebuilt.status) ? "status" : select.int64(0) != rebuilt.version ? "version"
-            : !escalationSame ? "escalation" : select.int64(3) != rebuilt.lastSeq ? "last_seq" : !select.text(4, equals: rebuilt.state) ? "state" : nil
+            : !escalationSame ? "escalation" : select.int64(3) != rebuilt.lastSeq ? "last_seq" : !select.text(4, equals: stateText) ? "state" : nil
         guard let field else { return }
         throw LedgerError.verificationFailed(seq: nil, reason: "projection case_state differs from a rebuild for case \(state.caseID) (\(field))")
     }
