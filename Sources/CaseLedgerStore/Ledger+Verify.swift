@@ -190,8 +190,10 @@ extension Ledger {
                 previousHash = bytes
                 linksUsed += 1
             }
+            // The case's last version, replaced by this one in the same lookup (a failure below
+            // ends the check, so it need not be put back).
             let caseID = rows.text(2)
-            let lastVersion = versions[caseID] ?? 0
+            let lastVersion = Self.exchange(&versions[caseID, default: 0], with: version)
             guard isReplay ? version > lastVersion : version == lastVersion + 1 else {
                 throw fail("case \(caseID) has version \(version) after version \(lastVersion)")
             }
@@ -216,7 +218,6 @@ extension Ledger {
                 throw fail("hash does not match the event's content and the chain before it (stored \(rows.text(10)), computed \(HashChain.hex(hash)))")
             }
             try tree.add(seq: seq, leafHash: canonical.withBytes(MerkleTree.leafHash), recordedAt: String(decoding: recordedAt, as: UTF8.self))
-            versions[caseID] = version
             previousHash = hash
             previousRecordedAt.removeAll(keepingCapacity: true)
             previousRecordedAt.append(contentsOf: recordedAt)
@@ -241,6 +242,12 @@ extension Ledger {
         }
         return ChainReport(events: count, headHash: HashChain.hex(previousHash), kind: kind, treeSize: treeSize, treeRoot: treeRoot,
                            treeStored: tree.storedTree, checkpoints: checkpoints.map(\.0))
+    }
+
+    /// `value`'s old contents, `new` its new ones.
+    private static func exchange<Value>(_ value: inout Value, with new: Value) -> Value {
+        defer { value = new }
+        return value
     }
 
     /// A replay's bridges across the events it left out: seq → the hash that event chains from
