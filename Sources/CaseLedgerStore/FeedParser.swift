@@ -93,7 +93,8 @@ struct EventParser {
 /// A scan of the log on two cores, in one of two ways:
 ///
 /// - **On a connection of its own** (`feed(readingOn:…)`), when the log is in a WAL file whose
-///   committed events are the ones this connection sees: a second thread opens the file
+///   committed events are the ones this connection sees (or, for a replay, in the source file
+///   its events were copied from): a second thread opens the file
 ///   read-only, steps through the rows and parses them, while this thread only folds. Stepping
 ///   through SQLite and the kernel's copies of the log's pages leave this thread.
 /// - **On this connection** (`feed(_:…)`), when it holds events no other connection sees yet (an
@@ -262,9 +263,11 @@ enum FeedParser {
     /// folds had freed in that thread's heap, where the next share's thread did not reuse it
     /// (a rebuild at 10^6 events in two shares peaked 36 MiB higher).
     ///
-    /// Returns false, having fed nothing, when that connection sees a log that does not end at
-    /// `head` (this connection's: the log is append-only, so the same last seq and hash mean
-    /// the same events) or cannot be opened; the caller then reads through its own connection.
+    /// Returns false, having fed nothing, when that connection sees a log that does not hold
+    /// `head` (this connection's) or cannot be opened; the caller then reads through its own
+    /// connection. The log is append-only and each hash chains every event before it, so a log
+    /// whose event at `head`'s seq has `head`'s hash begins with the same events: its own file
+    /// in WAL mode, or the source a replay copied them from (`rows` reads no further than `head`).
     static func feed(readingOn path: String, head: Ledger.Head, shares: [Ledger.FoldShare],
                      rows: @escaping @Sendable (Database, Ledger.FoldShare) throws -> RawStatement, lookup: RawStatement,
                      _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void, endOfShare: () throws -> Void) throws -> Bool {
@@ -281,7 +284,7 @@ enum FeedParser {
                 let queue = try Ledger.connectionAlongside(path: path)
                 defer { try? queue.close() }
                 try queue.read { db in
-                    let same = (try? Ledger.head(db)) == head
+                    let same = (try? Ledger.logHolds(db, head)) == true
                     sameLog.put(same)
                     answered = true
                     guard same else { return }

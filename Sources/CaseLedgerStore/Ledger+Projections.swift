@@ -124,17 +124,22 @@ extension Ledger {
     ///
     /// The events of each of `shares` are fed in turn (see `FoldShare`), each share's followed by
     /// `endOfShare`. Without a filter, the log is read on a connection of its own where it can
-    /// be (see `FeedParser`).
+    /// be (see `FeedParser`): from `db`'s own file when it is in WAL mode, or from `copiedFrom`,
+    /// a WAL ledger file whose log begins with every event `db` holds (the source a replay
+    /// copied them from).
     static func feedEvents(_ db: Database, shares: [FoldShare] = [.all], include: ((FeedRow) -> Bool)? = nil,
+                           copiedFrom source: String? = nil,
                            _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void,
                            endOfShare: () throws -> Void = {}) throws {
+        let head = try head(db)
+        // Up to this connection's head: a source may have grown since its events were copied.
         let rows: @Sendable (Database, FoldShare) throws -> RawStatement = { db, share in
-            let condition = try share.condition(db).map { " WHERE \($0)" } ?? ""
-            return try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events\(condition) ORDER BY seq")
+            let condition = try share.condition(db).map { " AND \($0)" } ?? ""
+            return try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events WHERE seq <= \(head.seq)\(condition) ORDER BY seq")
         }
         let lookup = try RawStatement(db, voidTargetLookup)
-        if include == nil, let path = try pathReadableAlongside(db),
-            try FeedParser.feed(readingOn: path, head: head(db), shares: shares, rows: rows, lookup: lookup, body, endOfShare: endOfShare)
+        if include == nil, let path = try source ?? pathReadableAlongside(db),
+            try FeedParser.feed(readingOn: path, head: head, shares: shares, rows: rows, lookup: lookup, body, endOfShare: endOfShare)
         {
             return
         }
@@ -292,14 +297,14 @@ extension Ledger {
     /// Folds every projection from the log, handing each case's final folds to `finished`
     /// (closed cases as they close, the rest at the end of their pass), and returns the fold.
     /// Each event reaches `each` and the fold exactly once, in `seq` order within its case.
-    static func foldProjections(_ db: Database, include: ((FeedRow) -> Bool)? = nil,
+    static func foldProjections(_ db: Database, include: ((FeedRow) -> Bool)? = nil, copiedFrom source: String? = nil,
                                 each: (CaseEvent, VoidTarget?, String) throws -> Void = { _, _, _ in },
                                 finished: (CaseBox) throws -> Void) throws -> ProjectionFold {
         try db.execute(sql: "PRAGMA cache_size = -\(scanCacheKiB)")
         defer { try? db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
         let passes = UInt64(try foldPasses(db))
         var fold = ProjectionFold()
-        try feedEvents(db, shares: (0..<passes).map { FoldShare(index: $0, count: passes) }, include: include) { event, target, data in
+        try feedEvents(db, shares: (0..<passes).map { FoldShare(index: $0, count: passes) }, include: include, copiedFrom: source) { event, target, data in
             try each(event, target, data ?? "{}")
             try fold.apply(event, target: target, data: data, retire: finished)
         } endOfShare: {
@@ -312,9 +317,10 @@ extension Ledger {
     /// their versions and checkpoints. Returns the number of events folded.
     ///
     /// The secondary indexes are created after the fold: building one from a full table sorts
-    /// once, where inserting each row into it in case order walks a b-tree per row.
+    /// once, where inserting each row into it in case order walks a b-tree per row. `copiedFrom`
+    /// names a WAL ledger file whose log begins with every event of `db` (see `feedEvents`).
     @discardableResult
-    static func rebuild(_ db: Database, names: [String], include: ((FeedRow) -> Bool)? = nil) throws -> Int64 {
+    static func rebuild(_ db: Database, names: [String], include: ((FeedRow) -> Bool)? = nil, copiedFrom source: String? = nil) throws -> Int64 {
         let rules = try rules(db)
         let projections = ProjectionRegistry.named(names)
         // The small cache from the start: dropping the old tables reads all their pages, which
@@ -333,7 +339,7 @@ extension Ledger {
         let compliance = writers.writers.lazy.compactMap { $0 as? ComplianceTable }.first
         compliance?.judgeInBackground()
         defer { compliance?.cancelJudging() }
-        let fold = try foldProjections(db, include: include, each: { event, target, data in
+        let fold = try foldProjections(db, include: include, copiedFrom: source, each: { event, target, data in
             try writers.record(event, target: target, data: data)
         }) { box in try writers.save(box) }
         try compliance?.finishJudging()

@@ -178,6 +178,14 @@ public final class Ledger: @unchecked Sendable {
         return try DatabaseQueue(path: path, configuration: configuration)
     }
 
+    /// Whether the log of `db` holds `head`'s event (the same seq with the same hash), and with
+    /// it, since each hash chains every event before it, the same events up to it. Every log
+    /// holds an empty log's head.
+    static func logHolds(_ db: Database, _ head: Head) throws -> Bool {
+        guard head.seq > 0 else { return true }
+        return try String.fetchOne(db, sql: "SELECT hash FROM events WHERE seq = ?", arguments: [head.seq]) == head.hash
+    }
+
     /// The last event's position and hash; seq 0 and 32 zero bytes for an empty log.
     public struct Head: Sendable, Equatable {
         public let seq: Int64

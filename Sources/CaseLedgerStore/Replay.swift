@@ -236,7 +236,11 @@ public enum Replay {
                 try db.execute(sql: "INSERT INTO checkpoints (origin, tree_size, root_hash, note, stored_at) VALUES (?, ?, ?, ?, ?)",
                                arguments: [held.checkpoint.origin, held.checkpoint.size, Base64.encode(held.checkpoint.root), held.note.noteText, held.storedAt])
             }
-            try Ledger.rebuild(db, names: Ledger.projectionNames)
+            // A copied prefix of a WAL source is folded as read from the source, on a connection
+            // and core of its own (this file, written with a rollback journal, cannot be read
+            // beside this connection): this thread then only folds and writes.
+            let readable = try bulk && String.fetchOne(src, sql: "PRAGMA journal_mode") == "wal"
+            try Ledger.rebuild(db, names: Ledger.projectionNames, copiedFrom: readable ? source : nil)
             if cancelled() { throw LedgerError.invalidInput("replay interrupted; no output written") }
             let choice = try Ledger.rules(db)
             var members: [(key: String, value: JSONValue)] = [

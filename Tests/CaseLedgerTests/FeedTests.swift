@@ -154,6 +154,44 @@ final class FeedTests: XCTestCase {
         }
     }
 
+    /// A replay's output is written with a rollback journal, so its fold reads the events from
+    /// the WAL source they were copied from, on a connection of its own, and no further than the
+    /// copy's head; a source that does not hold that head (another log) is not read at all.
+    func testACopyIsFedFromItsSourceUpToItsHeadWhenTheSourceHoldsIt() throws {
+        let folder = try TemporaryFolder()
+        let source = try generatedLedger(cases: 30, seed: 6, in: folder)
+        let replayed = folder.path("replay.sqlite")
+        let replay = try CLI.run(["replay", "--db", source, "--until-seq", "200", "--out", replayed])
+        XCTAssertEqual(replay.exitCode, 0, replay.stderr)
+        let copy = try rollbackJournalCopy(of: replayed, in: folder)
+        // The source's first event edited, out of sight of the head check: what is fed tells
+        // which file was read.
+        try tamper(source, "UPDATE events SET actor = 'agent:read-from-the-source' WHERE seq = 1", dropping: ["events_no_update"])
+        func fed() throws -> (seqs: [Int64], firstActor: String?) {
+            let queue = try DatabaseQueue(path: copy)
+            defer { try? queue.close() }
+            return try queue.read { db in
+                XCTAssertNil(try Ledger.pathReadableAlongside(db), "a rollback journal: not readable beside this connection")
+                var seqs: [Int64] = []
+                var firstActor: String?
+                try Ledger.feedEvents(db, copiedFrom: source) { event, _, _ in
+                    if seqs.isEmpty { firstActor = event.actor }
+                    seqs.append(event.seq)
+                }
+                return (seqs, firstActor)
+            }
+        }
+        let fromSource = try fed()
+        XCTAssertEqual(fromSource.seqs, Array(1...200), "the source's events up to the copy's head, though it holds more")
+        XCTAssertEqual(fromSource.firstActor, "agent:read-from-the-source")
+        // Another log: its event at the copy's head has another hash. The copy is read instead.
+        try tamper(source, "UPDATE events SET hash = '\(String(repeating: "0", count: 64))' WHERE seq = 200", dropping: ["events_no_update"])
+        let fromCopy = try fed()
+        XCTAssertEqual(fromCopy.seqs, Array(1...200))
+        XCTAssertNotEqual(fromCopy.firstActor, "agent:read-from-the-source")
+        XCTAssertNotNil(fromCopy.firstActor)
+    }
+
     /// A generated portfolio's ledger, written by the real binary.
     private func generatedLedger(cases: Int, seed: Int, in folder: TemporaryFolder) throws -> String {
         let db = folder.path("ledger.sqlite")
