@@ -161,7 +161,6 @@ extension CaseState {
             out.literal(#"],"records":["#)
             for index in records.indices {
                 if index > 0 { out.byte(UInt8(ascii: ",")) }
-                // Read through the array in place: binding each record copied it (every String retained).
                 out.literal(#"{"event_id":"#)
                 records[index].eventID.writeJSONString(into: &out)
                 out.literal(#","seq":"#)
