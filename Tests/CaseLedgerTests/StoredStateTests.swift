@@ -49,16 +49,22 @@ final class StoredStateTests: XCTestCase {
         // The ledger's own strings (ids, times) never need an escape, but the writer must escape
         // any: a case id with a quote, a backslash, a control character and a non-ASCII letter,
         // read through the parser, is written back as canonical JSON writes it.
-        let text = try XCTUnwrap(storedStates().first)
+        let states = try storedStates()
+        let text = try XCTUnwrap(states.min { $0.utf8.count < $1.utf8.count })
         let caseID = try XCTUnwrap(text.firstRange(of: #/"case_id":"[^"]*"/#))
         let odd = text.replacingCharacters(in: caseID, with: #""case_id":"C-\"q\\b\u0001\u00e9\n""#)
         let state = try XCTUnwrap(CaseState(storedJSON: odd), odd)
         XCTAssertEqual(state.caseID, "C-\"q\\b\u{01}é\n")
-        XCTAssertEqual(String(decoding: state.storedJSON, as: UTF8.self),
-                       text.replacingCharacters(in: caseID, with: #""case_id":"C-\"q\\b\u0001é\n""#))
+        let expected = text.replacingCharacters(in: caseID, with: #""case_id":"C-\"q\\b\u0001é\n""#)
+        XCTAssertEqual(String(decoding: state.storedJSON, as: UTF8.self), expected)
+        // Written over a longer state (as a table writes case after case into one buffer), the
+        // buffer holds this state's bytes and nothing of the longer one's.
+        let longest = try XCTUnwrap(states.max { $0.utf8.count < $1.utf8.count }.flatMap { CaseState(storedJSON: $0) })
         var buffer = TextBuffer()
+        longest.writeStoredJSON(into: &buffer)
+        XCTAssertGreaterThan(buffer.count, expected.utf8.count)
         state.writeStoredJSON(into: &buffer)
-        XCTAssertEqual(buffer.withBytes { Array($0) }, state.storedJSON)
+        XCTAssertEqual(String(decoding: buffer.withBytes { Array($0) }, as: UTF8.self), expected)
     }
 
     func testADamagedStoredStateIsRefusedWhereverItIsCut() throws {
