@@ -132,8 +132,24 @@ public enum Replay {
             // only pages that existed before), where the WAL would take every page twice, once in
             // the log and once more at the checkpoint. It is a WAL ledger again before it is closed.
             try db.execute(sql: "PRAGMA main.journal_mode = DELETE")
-            if bulk { try db.execute(sql: "ATTACH DATABASE ? AS source", arguments: [readOnlyURI(source)]) }
-            defer { if bulk { try? db.execute(sql: "DETACH DATABASE source") } }
+            let lastSeq = min(filter.untilSeq ?? sourceHead.seq, sourceHead.seq)
+            // The whole log of a source with this release's schema: the source's pages, copied as
+            // they are, hold it with its indexes and tree; what a replay does not carry is cleared.
+            let pageCopy = try bulk && lastSeq == sourceHead.seq && canCopyPages(from: src, into: db)
+            var freshMeta: [Row] = []
+            if pageCopy {
+                freshMeta = try Row.fetchAll(db, sql: "SELECT key, value FROM ledger_meta ORDER BY key")
+                try copyPages(from: src, into: db) { copied, total in
+                    if cancelled() { throw LedgerError.invalidInput("replay interrupted; no output written") }
+                    progress(sourceEvents * Int64(copied) / Int64(max(total, 1)), sourceEvents)
+                }
+                try db.inTransaction {
+                    try clearWhatAReplayDoesNotCarry(db, meta: freshMeta)
+                    return .commit
+                }
+            }
+            if bulk && !pageCopy { try db.execute(sql: "ATTACH DATABASE ? AS source", arguments: [readOnlyURI(source)]) }
+            defer { if bulk && !pageCopy { try? db.execute(sql: "DETACH DATABASE source") } }
             try db.inTransaction {
             try db.execute(sql: "UPDATE ledger_meta SET value = 'replay' WHERE key = 'kind'")
             if let rules {
@@ -153,14 +169,17 @@ public enum Replay {
             var lastKept: JSONValue = .null
             let tileWriter = try Ledger.TileWriter(db)
             var selection = SelectionEvaluator(filter)
-            if bulk {
+            if pageCopy {
+                kept = sourceEvents
+                firstKept = try end(of: db, "ASC")
+                lastKept = try end(of: db, "DESC")
+            } else if bulk {
                 // Rows up to the head of the snapshot read above: the log only grows, so an append
                 // to the source meanwhile adds rows after it and changes none of these.
                 let columns = "seq, event_id, case_id, version, type, schema_version, occurred_at, recorded_at, actor, data, hash"
                 // Rows arrive in seq order: a small cache does, and keeps the replay's memory down.
                 try db.execute(sql: "PRAGMA main.cache_size = -\(Ledger.scanCacheKiB); PRAGMA source.cache_size = -\(Ledger.scanCacheKiB)")
                 defer { try? db.execute(sql: "PRAGMA main.cache_size = -\(Ledger.cacheKiB)") }
-                let lastSeq = min(filter.untilSeq ?? sourceHead.seq, sourceHead.seq)
                 if lastSeq == sourceHead.seq, try sourceHasTheSameColumns(db) {
                     kept = try copyWholeLog(db, upTo: lastSeq)
                 } else {
@@ -168,12 +187,8 @@ public enum Replay {
                                    arguments: [lastSeq])
                     kept = Int64(db.changesCount)
                 }
-                func end(_ order: String) throws -> JSONValue {
-                    guard let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM events ORDER BY seq \(order) LIMIT 1") else { return .null }
-                    return .object(JSONObject([("seq", .int(row["seq"])), ("hash", .string(row["hash"]))]))
-                }
-                firstKept = try end("ASC")
-                lastKept = try end("DESC")
+                firstKept = try end(of: db, "ASC")
+                lastKept = try end(of: db, "DESC")
             } else {
             try Ledger.forEachEvent(src, cacheKiB: Ledger.scanCacheKiB) { event in
                 read += 1
@@ -226,13 +241,13 @@ public enum Replay {
             if cancelled() { throw LedgerError.invalidInput("replay interrupted; no output written") }
             let treeRoot: MerkleTree.Hash
             if sourceHasTree {
-                try copyTree(from: src, into: db, sourceIsLive: sourceIsLive, treeSize: treeSize)
+                try copyTree(from: src, into: db, sourceIsLive: sourceIsLive, treeSize: treeSize, storedTilesCopied: pageCopy)
                 treeRoot = try Ledger.treeRoot(src, size: treeSize)
             } else {
                 for tile in builtTree.partialTiles { try tileWriter.write(level: tile.level, index: tile.index, hashes: tile.hashes) }
                 treeRoot = builtTree.root
             }
-            for held in sourceCheckpoints {
+            for held in sourceCheckpoints where !pageCopy {
                 try db.execute(sql: "INSERT INTO checkpoints (origin, tree_size, root_hash, note, stored_at) VALUES (?, ?, ?, ?, ?)",
                                arguments: [held.checkpoint.origin, held.checkpoint.size, Base64.encode(held.checkpoint.root), held.note.noteText, held.storedAt])
             }
@@ -290,6 +305,77 @@ public enum Replay {
         return "file:\(escaped)?mode=ro"
     }
 
+    /// The first or last (`order`) event of `db`'s log, as `first_kept` and `last_kept` name it.
+    private static func end(of db: Database, _ order: String) throws -> JSONValue {
+        guard let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM events ORDER BY seq \(order) LIMIT 1") else { return .null }
+        return .object(JSONObject([("seq", .int(row["seq"])), ("hash", .string(row["hash"]))]))
+    }
+
+    /// The tables a replay of a whole log takes from its source as they are: the log, its tree,
+    /// the signed checkpoints of that tree, and the record of the migrations that made the schema.
+    static let tablesCarried: Set<String> = ["events", "merkle_tiles", "checkpoints", "grdb_migrations"]
+
+    /// Whether the source's pages can be copied as the replay's: the same schema as this
+    /// release's new ledger `db` (tables, indexes, guards, migrations), and no free page. A free
+    /// page keeps what was deleted from the source, which a replay must not carry.
+    static func canCopyPages(from src: Database, into db: Database) throws -> Bool {
+        guard try Int.fetchOne(src, sql: "PRAGMA freelist_count") == 0 else { return false }
+        let schema = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+        let migrations = "SELECT identifier FROM grdb_migrations ORDER BY identifier"
+        return try Row.fetchAll(src, sql: schema) == Row.fetchAll(db, sql: schema)
+            && String.fetchAll(src, sql: migrations) == String.fetchAll(db, sql: migrations)
+    }
+
+    /// Copies every page of the source, in the snapshot `src` reads, over the new file of `db`
+    /// (SQLite's backup: pages copied in order, nothing parsed or inserted), in steps that report
+    /// (pages copied, pages in all) to `step`, which may throw to stop. The output is written
+    /// with a rollback journal, which the source's header may name WAL: it is set again.
+    static func copyPages(from src: Database, into db: Database, step: (Int, Int) throws -> Void) throws {
+        try withoutActuallyEscaping(step) { step in
+            try src.backup(to: db, pagesPerStep: 4096) { progress in
+                try step(progress.completedPageCount, progress.totalPageCount)
+            }
+        }
+        try db.execute(sql: "PRAGMA main.journal_mode = DELETE")
+    }
+
+    /// Empties, in the page copy `db`, every table that is not carried (`tablesCarried`): the
+    /// projections, rebuilt after; tokens, the access log, projection versions, and `ledger_meta`,
+    /// which gets `meta`, the rows of a new ledger. Those not derived from the log are cleared with
+    /// `secure_delete`, which overwrites their pages with zeros: the replay keeps no trace of them.
+    /// (The caller commits this before the rebuild: pages freed by a committed transaction are
+    /// reused without their old content being journaled first.)
+    static func clearWhatAReplayDoesNotCarry(_ db: Database, meta: [Row]) throws {
+        let projectionTables = Set(ProjectionRegistry.all.flatMap { $0.tables })
+        let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        for table in tables where !tablesCarried.contains(table) {
+            let derived = projectionTables.contains(table)
+            try db.execute(sql: "PRAGMA main.secure_delete = \(derived ? "OFF" : "ON")")
+            try withoutGuards(on: table, db) { try db.execute(sql: "DELETE FROM \(table.quotedDatabaseIdentifier)") }
+        }
+        try db.execute(sql: "PRAGMA main.secure_delete = OFF")
+        for row in meta {
+            try db.execute(sql: "INSERT INTO ledger_meta (key, value) VALUES (?, ?)", arguments: [row["key"], row["value"]])
+        }
+    }
+
+    /// Runs `body` with `table`'s triggers dropped, and creates them again from their stored
+    /// text after, in the caller's transaction: nothing outside it sees the table without them,
+    /// and a failure rolls all of it back.
+    static func withoutGuards(on table: String, _ db: Database, _ body: () throws -> Void) throws {
+        let guards = try Row.fetchAll(db, sql: "SELECT name, sql FROM main.sqlite_master WHERE type = 'trigger' AND tbl_name = ? ORDER BY name",
+                                      arguments: [table])
+        for guardRow in guards {
+            let name: String = guardRow["name"]
+            try db.execute(sql: "DROP TRIGGER main.\(name.quotedDatabaseIdentifier)")
+        }
+        try body()
+        for guardRow in guards {
+            let sql: String = guardRow["sql"]
+            try db.execute(sql: sql)
+        }
+    }
+
     /// Copies the attached source's whole log into the new, empty `events`, and returns how many
     /// rows it holds: those up to `lastSeq`, the source's head in the replay's snapshot.
     ///
@@ -297,24 +383,17 @@ public enum Replay {
     /// SQLite's transfer: rows and index entries are copied in order, page by page, without
     /// being checked and inserted one by one (2.5 times faster at 10^6 events, commit included).
     /// SQLite makes it only into a table without triggers, so the log's guards are dropped for the
-    /// copy and created again from their stored text in the same transaction: nothing outside it
-    /// sees the log without them, and a failure rolls all of it back. Only for a source whose
-    /// columns are the output's (`sourceHasTheSameColumns`); with other indexes, SQLite falls
-    /// back to inserting row by row by itself.
+    /// copy (`withoutGuards`). Only for a source whose columns are the output's
+    /// (`sourceHasTheSameColumns`); with other indexes, SQLite falls back to inserting row by row
+    /// by itself.
     static func copyWholeLog(_ db: Database, upTo lastSeq: Int64) throws -> Int64 {
-        let guards = try Row.fetchAll(db, sql: "SELECT name, sql FROM main.sqlite_master WHERE type = 'trigger' AND tbl_name = 'events' ORDER BY name")
-        for guardRow in guards {
-            let name: String = guardRow["name"]
-            try db.execute(sql: "DROP TRIGGER main.\(name.quotedDatabaseIdentifier)")
-        }
-        try db.execute(sql: "INSERT INTO main.events SELECT * FROM source.events")
-        let copied = db.changesCount
-        // Events appended to the source after the snapshot this replay reads: not the log it stood at.
-        try db.execute(sql: "DELETE FROM main.events WHERE seq > ?", arguments: [lastSeq])
-        let kept = Int64(copied - db.changesCount)
-        for guardRow in guards {
-            let sql: String = guardRow["sql"]
-            try db.execute(sql: sql)
+        var kept: Int64 = 0
+        try withoutGuards(on: "events", db) {
+            try db.execute(sql: "INSERT INTO main.events SELECT * FROM source.events")
+            let copied = db.changesCount
+            // Events appended to the source after the snapshot this replay reads: not the log it stood at.
+            try db.execute(sql: "DELETE FROM main.events WHERE seq > ?", arguments: [lastSeq])
+            kept = Int64(copied - db.changesCount)
         }
         return kept
     }
@@ -328,14 +407,17 @@ public enum Replay {
     }
 
     /// The source's Merkle tree, so that a case proof taken from the replay checks against the
-    /// source's checkpoints: every stored tile, and for a live source its growing edge at its
-    /// head, frozen as partial tiles. Sibling hashes reveal nothing of the events they cover.
-    private static func copyTree(from src: Database, into db: Database, sourceIsLive: Bool, treeSize: Int64) throws {
+    /// source's checkpoints: every stored tile (unless the page copy brought them), and for a live
+    /// source its growing edge at its head, frozen as partial tiles. Sibling hashes reveal nothing
+    /// of the events they cover.
+    private static func copyTree(from src: Database, into db: Database, sourceIsLive: Bool, treeSize: Int64, storedTilesCopied: Bool) throws {
         let writer = try Ledger.TileWriter(db)
-        let tiles = try RawStatement(src, "SELECT level, idx, hashes FROM merkle_tiles ORDER BY level, idx")
-        defer { tiles.reset() }
-        while try tiles.step() {
-            try writer.write(level: Int(tiles.int64(0)), index: tiles.int64(1), hashes: Ledger.splitHashes(tiles.blob(2)))
+        if !storedTilesCopied {
+            let tiles = try RawStatement(src, "SELECT level, idx, hashes FROM merkle_tiles ORDER BY level, idx")
+            defer { tiles.reset() }
+            while try tiles.step() {
+                try writer.write(level: Int(tiles.int64(0)), index: tiles.int64(1), hashes: Ledger.splitHashes(tiles.blob(2)))
+            }
         }
         guard sourceIsLive else { return }
         for tile in try Ledger.loadTree(src, size: treeSize).partialTiles {

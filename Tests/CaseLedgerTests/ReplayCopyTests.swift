@@ -2,10 +2,61 @@
 import GRDB
 import XCTest
 
-/// A whole-log replay copies the events by SQLite's transfer inside its transaction: rows the
-/// source gained after the replay's snapshot are cut, and the log's guards are back before it
-/// commits. Driven in-process, since no command can append between the snapshot and the copy.
+/// A whole-log replay copies the source's pages when the source has this release's schema and no
+/// free page, and otherwise copies the events by SQLite's transfer inside its transaction: rows
+/// the source gained after the replay's snapshot are cut, and the log's guards are back before it
+/// commits. Driven in-process where no command can reach between the snapshot and the copy.
 final class ReplayCopyTests: XCTestCase {
+    /// The two ways give the same file, row for row; the page copy keeps none of what a replay
+    /// does not carry (tokens, the access log), not even in its free space.
+    func testAPageCopyEqualsARowCopyAndKeepsNoTraceOfTokensOrTheAccessLog() throws {
+        let folder = try TemporaryFolder()
+        let source = try makeLedger(folder)
+        let generated = try CLI.run(["generate", "--db", source, "--cases", "12", "--seed", "7"])
+        XCTAssertEqual(generated.exitCode, 0, generated.stderr)
+        let marker = "replay-marker-token"
+        let token = try CLI.run(["token", "create", "--db", source, "--role", "reader", "--name", marker])
+        XCTAssertEqual(token.exitCode, 0, token.stderr)
+        // The same ledger with a free page, which a replay must not copy: copied row by row.
+        let freed = folder.path("freed.sqlite")
+        XCTAssertEqual(try CLI.run(["backup", "--db", source, "--out", freed]).exitCode, 0)
+        try DatabaseQueue(path: freed).writeWithoutTransaction { db in
+            try db.execute(sql: "CREATE TABLE scratch (x); INSERT INTO scratch SELECT randomblob(3000) FROM events LIMIT 40; DROP TABLE scratch")
+            XCTAssertGreaterThan(try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0, 0)
+        }
+        let fresh = try Ledger(path: folder.path("fresh.sqlite"), mode: .create)
+        for (file, copiesPages) in [(source, true), (freed, false)] {
+            try Ledger(path: file, mode: .readOnly).database.read { src in
+                try fresh.database.read { db in XCTAssertEqual(try Replay.canCopyPages(from: src, into: db), copiesPages, file) }
+            }
+        }
+        let pages = folder.path("pages.sqlite"), rows = folder.path("rows.sqlite")
+        for (from, to) in [(source, pages), (freed, rows)] {
+            let replay = try CLI.run(["replay", "--db", from, "--out", to, "--quiet"])
+            XCTAssertEqual(replay.exitCode, 0, replay.stderr)
+            let verify = try CLI.run(["verify", "--db", to])
+            XCTAssertEqual(verify.exitCode, 0, verify.stdout + verify.stderr)
+        }
+        let byPages = try DatabaseQueue(path: pages), byRows = try DatabaseQueue(path: rows)
+        let tables = try byPages.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") }
+        XCTAssertEqual(try byRows.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") }, tables)
+        for table in tables {
+            // Every column in the order, so that rows equal in all are compared whatever their rowids.
+            let columns = try byPages.read { db in try db.columns(in: table).count }
+            let query = table == "ledger_meta"
+                ? "SELECT key, iif(key IN ('created_at', 'replay_info'), NULL, value) FROM ledger_meta ORDER BY key"
+                : "SELECT * FROM \(table.quotedDatabaseIdentifier) ORDER BY \((1...columns).map(String.init).joined(separator: ", "))"
+            let left = try byPages.read { db in try Row.fetchAll(db, sql: query) }
+            XCTAssertEqual(left, try byRows.read { db in try Row.fetchAll(db, sql: query) }, table)
+            if ["tokens", "access_log", "access_log_cases"].contains(table) { XCTAssertEqual(left, [], table) }
+            if table == "events" { XCTAssertEqual(left.count, Int(try Ledger(path: source, mode: .readOnly).head().seq)) }
+        }
+        // The marker was in the source's file (or its WAL), and is nowhere in the page copy's.
+        func bytes(_ path: String) -> Data { FileManager.default.contents(atPath: path) ?? Data() }
+        XCTAssertNotNil((bytes(source) + bytes(source + "-wal")).range(of: Data(marker.utf8)))
+        XCTAssertNil(bytes(pages).range(of: Data(marker.utf8)))
+    }
+
     func testRowsBeyondTheSnapshotsHeadAreCutAndTheGuardsAreBack() throws {
         let folder = try TemporaryFolder()
         let source = try makeLedger(folder)

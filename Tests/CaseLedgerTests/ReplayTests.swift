@@ -101,8 +101,9 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(try beyond.logLines(), sourceLog)
     }
 
-    /// A whole-log replay is copied by SQLite's transfer, which needs the log's guards set aside
-    /// for the copy: the output has them back, in the same words, and they refuse an edit.
+    /// A whole-log replay copies the source's pages (or, from a source with free pages, uses
+    /// SQLite's transfer, which needs the log's guards set aside for the copy): either way the
+    /// output has the guards, in the same words, and they refuse an edit.
     func testAWholeLogReplayHasTheSourcesShapeAndItsGuardsRefuseEdits() throws {
         let folder = try TemporaryFolder()
         let source = try LedgerFile(self, folder)
