@@ -196,7 +196,8 @@ enum FeedParser {
         }
     }
 
-    /// A chunk's events, in order, and the error that stopped it (after the events before it).
+    /// A chunk's events, in order (reversed by `HandOver.put` for the folds, which take them off
+    /// the end), and the error that stopped it (after the events before it).
     struct ParsedChunk: @unchecked Sendable {
         var events: [(CaseEvent, String?)] = []
         var failure: Error?
@@ -206,6 +207,22 @@ enum FeedParser {
         init(capacity: Int = 0, failure: Error? = nil) {
             events.reserveCapacity(capacity)
             self.failure = failure
+        }
+
+        /// Reverses the events in place, so that the folds can take each one off the end: moved
+        /// out of the array, where iterating over it copies each event (retaining every String in
+        /// it) for the copy to be released after its fold. Mutated where it is held alone, it is
+        /// not copied. (`reverse()` copied each event, in generic code; swapped here, they move.)
+        mutating func reverseForFolds() {
+            events.withUnsafeMutableBufferPointer { events in
+                guard events.count > 1, var low = events.baseAddress else { return }
+                var high = low + (events.count - 1)
+                while low < high {
+                    swap(&low.pointee, &high.pointee)
+                    low += 1
+                    high -= 1
+                }
+            }
         }
     }
 
@@ -218,7 +235,8 @@ enum FeedParser {
             var eventParser = EventParser()
             while let chunk = raw.take() {
                 handOver.freeSpent()
-                handOver.parsed.put(parse(chunk, with: &eventParser))
+                var parsed = parse(chunk, with: &eventParser)
+                handOver.put(&parsed)
             }
             handOver.parsed.finish()
         }
@@ -248,11 +266,11 @@ enum FeedParser {
                 if !ended && inFlight < chunksInFlight { continue }
             }
             if inFlight == 0 { break }
-            guard let events = handOver.parsed.take() else {
+            guard var events = handOver.parsed.take() else {
                 throw LedgerError.storage("the log's parser stopped with \(inFlight) chunks unread")
             }
             inFlight -= 1
-            try handOver.fold(events, lookup: lookup, body)
+            try handOver.fold(&events, lookup: lookup, body)
         }
     }
 
@@ -310,11 +328,11 @@ enum FeedParser {
         for _ in shares {
             var ended = false
             while !ended {
-                guard let events = handOver.parsed.take() else {
+                guard var events = handOver.parsed.take() else {
                     throw LedgerError.storage("the log's reader stopped before the end of a share")
                 }
                 ended = events.endsShare
-                try handOver.fold(events, lookup: lookup, body)
+                try handOver.fold(&events, lookup: lookup, body)
             }
             try endOfShare()
         }
@@ -341,14 +359,14 @@ enum FeedParser {
             }
             if chunk.events.count == chunkRows {
                 handOver.freeSpent()
-                handOver.parsed.put(chunk)
+                handOver.put(&chunk)
                 if handOver.parsed.isCancelled { return false }
                 chunk = ParsedChunk(capacity: chunkRows)
             }
         }
         chunk.endsShare = true
         handOver.freeSpent()
-        handOver.parsed.put(chunk)
+        handOver.put(&chunk)
         return chunk.failure == nil
     }
 
@@ -363,13 +381,23 @@ enum FeedParser {
         /// Frees the chunks folded since the last call (on the parsing thread).
         func freeSpent() { _ = spent.takeAll() }
 
+        /// Hands a parsed chunk to the folds, its events reversed (`ParsedChunk.reverseForFolds`).
+        func put(_ chunk: inout ParsedChunk) {
+            chunk.reverseForFolds()
+            parsed.put(chunk)
+        }
+
         /// Feeds one chunk's events to `body`, in order, then throws the error that ended it.
-        func fold(_ events: ParsedChunk, lookup: RawStatement, _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
-            for (event, data) in events.events {
-                try body(event, try Ledger.voidTarget(of: event, lookup: lookup), data)
+        /// Each event is taken off the end of `chunk` (held by the caller alone: mutated in
+        /// place), and moved into the chunk that goes back to the parsing thread.
+        func fold(_ chunk: inout ParsedChunk, lookup: RawStatement, _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
+            var folded = ParsedChunk(capacity: chunk.events.count)
+            while let item = chunk.events.popLast() {
+                try body(item.0, try Ledger.voidTarget(of: item.0, lookup: lookup), item.1)
+                folded.events.append(item)
             }
-            if let failure = events.failure { throw failure }
-            spent.put(events)
+            if let failure = chunk.failure { throw failure }
+            spent.put(folded)
         }
     }
 
