@@ -1,4 +1,5 @@
 import CaseLedgerCore
+import CSQLiteTuning
 import Foundation
 import GRDB
 
@@ -136,9 +137,14 @@ public enum Replay {
             // The whole log of a source with this release's schema: the source's pages, copied as
             // they are, hold it with its indexes and tree; what a replay does not carry is cleared.
             let pageCopy = try bulk && lastSeq == sourceHead.seq && canCopyPages(from: src, into: db)
-            var freshMeta: [Row] = []
+            // Nothing is synced to disk while the file is built, only once it is whole (below,
+            // before it is renamed into place): a sync on the way (the page copy's commit, or
+            // the journal's before a page of the cache is spilled) waited for every page written
+            // so far, with the fold stopped.
+            let synchronous = try Int.fetchOne(db, sql: "PRAGMA main.synchronous") ?? 2
+            try db.execute(sql: "PRAGMA main.synchronous = OFF")
             if pageCopy {
-                freshMeta = try Row.fetchAll(db, sql: "SELECT key, value FROM ledger_meta ORDER BY key")
+                let freshMeta = try Row.fetchAll(db, sql: "SELECT key, value FROM ledger_meta ORDER BY key")
                 try copyPages(from: src, into: db) { copied, total in
                     if cancelled() { throw LedgerError.invalidInput("replay interrupted; no output written") }
                     progress(sourceEvents * Int64(copied) / Int64(max(total, 1)), sourceEvents)
@@ -147,6 +153,8 @@ public enum Replay {
                     try clearWhatAReplayDoesNotCarry(db, meta: freshMeta)
                     return .commit
                 }
+                // The copy's pages go to disk while the fold runs, not all at the last commit.
+                _ = caseledger_start_writeback(partial)
             }
             if bulk && !pageCopy { try db.execute(sql: "ATTACH DATABASE ? AS source", arguments: [readOnlyURI(source)]) }
             defer { if bulk && !pageCopy { try? db.execute(sql: "DETACH DATABASE source") } }
@@ -284,6 +292,9 @@ public enum Replay {
                            arguments: [CanonicalJSON.string(info)])
             return .commit
             }
+            // Synced again from here: switching to WAL writes the header in a transaction of its
+            // own, whose sync writes every page still unwritten before the file is renamed.
+            try db.execute(sql: "PRAGMA main.synchronous = \(synchronous)")
         }
         try replay.database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA main.journal_mode = WAL") }
         try replay.close()
