@@ -1,4 +1,5 @@
 @testable import CaseLedgerStore
+import CaseLedgerCore
 import GRDB
 import XCTest
 
@@ -55,6 +56,23 @@ final class ReplayCopyTests: XCTestCase {
         func bytes(_ path: String) -> Data { FileManager.default.contents(atPath: path) ?? Data() }
         XCTAssertNotNil((bytes(source) + bytes(source + "-wal")).range(of: Data(marker.utf8)))
         XCTAssertNil(bytes(pages).range(of: Data(marker.utf8)))
+    }
+
+    /// Ctrl-C (the `cancelled` hook) stops a replay however it copies, page by page or row by
+    /// row, with a clear error and nothing left behind, neither the output nor its partial file.
+    func testAnInterruptedReplayLeavesNoFileWhicheverWayItCopies() throws {
+        let folder = try TemporaryFolder()
+        let source = try makeLedger(folder)
+        let generated = try CLI.run(["generate", "--db", source, "--cases", "6", "--seed", "2"])
+        XCTAssertEqual(generated.exitCode, 0, generated.stderr)
+        for (name, filter) in [("pages", ReplayFilter()), ("rows", ReplayFilter(until: .instant(Timestamp(epochMicros: 4_102_444_800_000_000))))] {
+            let output = folder.path("\(name).sqlite")
+            XCTAssertThrowsError(try Replay.run(source: source, output: output, filter: filter, cancelled: { true }), name) {
+                XCTAssertTrue("\($0)".contains("replay interrupted; no output written"), "\(name): \($0)")
+            }
+            let left = try FileManager.default.contentsOfDirectory(atPath: folder.url.path).filter { $0.hasPrefix(name) }
+            XCTAssertEqual(left, [String](), name)
+        }
     }
 
     func testRowsBeyondTheSnapshotsHeadAreCutAndTheGuardsAreBack() throws {
