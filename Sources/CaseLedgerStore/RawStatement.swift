@@ -109,6 +109,22 @@ struct RawStatement {
         withText(column, Ledger.FoldShare.hash)
     }
 
+    /// Whether a blob column holds exactly `hashes`, one after another: read in place, with no
+    /// array made of the blob or of its pieces.
+    func blob(_ column: Int32, holds hashes: [MerkleTree.Hash]) -> Bool {
+        let count = Int(sqlite3_column_bytes(handle, column))
+        guard count == hashes.reduce(0, { $0 + $1.count }) else { return false }
+        guard count > 0 else { return true }
+        guard let pointer = sqlite3_column_blob(handle, column) else { return false }
+        var offset = 0
+        for hash in hashes {
+            let equal = hash.withUnsafeBytes { $0.isEmpty || memcmp(pointer + offset, $0.baseAddress!, $0.count) == 0 }
+            guard equal else { return false }
+            offset += hash.count
+        }
+        return true
+    }
+
     func blob(_ column: Int32) -> [UInt8] {
         let count = Int(sqlite3_column_bytes(handle, column))
         guard count > 0, let pointer = sqlite3_column_blob(handle, column) else { return [] }

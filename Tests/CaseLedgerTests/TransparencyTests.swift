@@ -280,6 +280,17 @@ final class TransparencyTests: XCTestCase {
         XCTAssertEqual(signing.exitCode, 0, "the edited tile is what the checkpoint signs; verify is what catches it")
     }
 
+    /// A tile whose hashes are the true ones, but with a byte more or less, is as edited as any other.
+    func testAStoredTileOfTheWrongLengthIsNamed() throws {
+        for (edit, what) in [("hashes || x'00'", "a byte appended"), ("substr(hashes, 1, 511)", "its last byte cut")] {
+            let setup = try makeSetup()
+            try tamper(setup.db, "UPDATE merkle_tiles SET hashes = \(edit) WHERE level = 0 AND idx = 3", dropping: ["merkle_tiles_no_update"])
+            let result = try CLI.run(["verify", "--db", setup.db])
+            XCTAssertEqual(result.exitCode, 4, "\(what): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("merkle tile 0/3 (leaves 49…64) does not match the events: a stored node was edited"), "\(what): \(result.stderr)")
+        }
+    }
+
     /// A tile stored beyond what the events give, at a level the tree has or above it, is named.
     func testATileStoredBeyondTheLogIsNamed() throws {
         for (insert, named) in [("(0, 100000, zeroblob(32))", "merkle tile 0/100000 is stored, but the log's events do not reach it"),

@@ -14,6 +14,8 @@ import Crypto
 /// ```
 public enum MerkleTree {
     public typealias Hash = [UInt8]
+    /// Bytes in a `Hash` (SHA-256).
+    public static let hashSize = 32
 
     /// SHA-256 of the empty string: the root of the empty tree.
     public static let emptyRoot: Hash = SHA256.hash(data: [UInt8]()).bytes
