@@ -293,7 +293,8 @@ extension Ledger {
     /// The event a void names, read from the log, for the folds (nil for any other event, or a
     /// void whose target is not found).
     static func voidTarget(of event: CaseEvent, lookup: RawStatement) throws -> VoidTarget? {
-        guard case .voided(let id) = event.fact else { return nil }
+        // The type first: matching the fact copies it out of the event, for every event folded.
+        guard event.type == .entryVoided, case .voided(let id) = event.fact else { return nil }
         lookup.bind(1, id)
         defer { lookup.reset() }
         guard try lookup.step(), let targetType = EventType(rawValue: lookup.text(1)),
