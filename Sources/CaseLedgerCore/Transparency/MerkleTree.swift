@@ -34,11 +34,22 @@ public enum MerkleTree {
 
     /// SHA-256(0x01 ‖ left ‖ right).
     public static func nodeHash(_ left: Hash, _ right: Hash) -> Hash {
-        SHA256.bytes(count: 1 + left.count + right.count) { buffer in
-            buffer[0] = 0x01
-            UnsafeMutableRawBufferPointer(rebasing: buffer[1...]).copyBytes(from: left)
-            UnsafeMutableRawBufferPointer(rebasing: buffer[(1 + left.count)...]).copyBytes(from: right)
+        let children = left + right
+        return children.withUnsafeBytes { children in
+            SHA256.bytes(count: 1 + children.count) { writeNodeInput(children, into: $0) }
         }
+    }
+
+    /// SHA-256(0x01 ‖ children) written at `digest` (32 bytes), `children` the bytes of the left
+    /// and the right child side by side: `nodeHash` without an array, for `MerkleTiles.subtreeRoot`.
+    static func nodeHash(children: UnsafeRawBufferPointer, into digest: UnsafeMutableRawBufferPointer) {
+        SHA256.digest(count: 1 + children.count, into: digest) { writeNodeInput(children, into: $0) }
+    }
+
+    /// What a node's hash covers: 0x01, then its children.
+    private static func writeNodeInput(_ children: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawBufferPointer) {
+        buffer[0] = 0x01
+        UnsafeMutableRawBufferPointer(rebasing: buffer[1...]).copyMemory(from: children)
     }
 
     /// The largest power of two strictly below `n` (n ≥ 2): RFC 9162's split point k.
