@@ -80,7 +80,7 @@ public final class BatchAppender {
         projections = try ProjectionWriters(db, rules: try Ledger.rules(db))
         tree = try Ledger.loadTree(db, size: head.seq)
         tiles = try Ledger.TileWriter(db)
-        caseFeed = try Ledger.CaseFeed(db)
+        caseFeed = try Ledger.CaseFeed(db, types: ComplianceProjection.eventTypes)
         keepsTree = Self.benchmarkKeepsTree
     }
 
@@ -170,7 +170,7 @@ public final class BatchAppender {
         // Inserted: fold the event into the case, in place (data as text only for what the case keeps).
         if let box {
             box.state!.apply(caseEvent, data: String(decoding: event.canonicalData, as: UTF8.self), target: target)
-            if ComplianceProjection.matters(caseEvent.fact) { box.complianceChanged = true }
+            if ComplianceProjection.matters(caseEvent.type) { box.complianceChanged = true }
             switch caseEvent.fact {
             // A void can take a filing or a resolution away.
             case .complaintFiled, .complaintResolved, .voided: box.complaintsChanged = true
@@ -305,7 +305,7 @@ public final class BatchAppender {
         for pass in 0..<passes {
             var records: [String: ComplianceCase] = [:]
             let share = Ledger.FoldShare(index: pass, count: passes, only: hashes)
-            try Ledger.feedEvents(db, fromSeq: earliestDueSeq, share: share) { event, target, data in
+            try Ledger.feedEvents(db, fromSeq: earliestDueSeq, share: share, types: ComplianceProjection.eventTypes) { event, target, data in
                 ComplianceProjection.apply(event, to: &records[event.caseID], target: target, data: data ?? "{}")
             }
             // A case whose hash matched a due one's but is not due is left as it is.

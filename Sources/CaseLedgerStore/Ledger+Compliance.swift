@@ -232,8 +232,8 @@ extension Ledger {
                 return try self.storedCompliance(db, filter: filter, body)
             }
             var tally = ComplianceTally()
-            let judge = { (box: CaseBox) in
-                guard let record = box.compliance, filter.covers(region: record.region) else { return }
+            let judge = { (record: ComplianceCase) in
+                guard filter.covers(region: record.region) else { return }
                 tally.add(ContactRules.judge(record, by: choice), caseID: record.caseID, filter: filter)
             }
             // One case, or (for a scoped reader) only the cases in scope, each folded from its own events.
@@ -242,14 +242,14 @@ extension Ledger {
             } else { nil }
             if let only {
                 for caseID in only {
-                    let box = CaseBox()
-                    try Self.feedCase(db, caseID: caseID) { event, target, data in
-                        ComplianceProjection.apply(event, to: &box.compliance, target: target, data: data ?? "{}")
+                    var record: ComplianceCase?
+                    try Self.feedCase(db, caseID: caseID, types: ComplianceProjection.eventTypes) { event, target, data in
+                        ComplianceProjection.apply(event, to: &record, target: target, data: data ?? "{}")
                     }
-                    judge(box)
+                    if let record { judge(record) }
                 }
             } else {
-                _ = try Self.foldProjections(db, finished: judge)
+                try Self.foldCompliance(db, finished: judge)
             }
             let violations = tally.sortedViolations
             return try body(tally.summary(mode: rulebook == nil ? .inForce : .given, rulebooks: choice.rulebooks, filter: filter),
@@ -500,12 +500,14 @@ extension Ledger {
             var appeared: [Violation] = []
             var disappeared: [Violation] = []
             var evaluator = SelectionEvaluator(selection)
-            _ = try Self.foldProjections(db, include: { row in
+            // Without a selection every event is read, and parsed on a second thread.
+            let include: ((FeedRow) -> Bool)? = selection.isEmpty && filter.caseID == nil ? nil : { row in
                 (filter.caseID == nil || row.caseID == filter.caseID!)
                     && evaluator.keeps(seq: row.seq, caseID: row.caseID, occurredMicros: row.occurredMicros, recordedAt: row.recordedAt,
                                        openingZone: row.openingZone)
-            }) { box in
-                guard let record = box.compliance, filter.covers(region: record.region) else { return }
+            }
+            try Self.foldCompliance(db, include: include) { record in
+                guard filter.covers(region: record.region) else { return }
                 judged += 1
                 let was = ContactRules.judge(record, by: .given(before)).violations.filter { filter.admits(localTime: $0.localTime, actor: $0.actor) }
                 let now = ContactRules.judge(record, by: .given(after)).violations.filter { filter.admits(localTime: $0.localTime, actor: $0.actor) }

@@ -112,7 +112,7 @@ extension Ledger {
         try database.read { db in
             guard try Self.isVisible(db, caseID: caseID, scope: scope) else { throw LedgerError.notFound("no case \(JSONText.shown(caseID))") }
             var record: ComplianceCase?
-            try Self.feedCase(db, caseID: caseID) { event, target, data in
+            try Self.feedCase(db, caseID: caseID, types: ComplianceProjection.eventTypes) { event, target, data in
                 ComplianceProjection.apply(event, to: &record, target: target, data: data ?? "{}")
             }
             guard let record else { return ContactRules.Outcome() }

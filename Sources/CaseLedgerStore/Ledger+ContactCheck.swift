@@ -11,7 +11,7 @@ extension Ledger {
                 throw LedgerError.notFound("no case \(JSONText.shown(caseID))")
             }
             var record: ComplianceCase?
-            try Self.feedCase(db, caseID: caseID) { event, target, data in
+            try Self.feedCase(db, caseID: caseID, types: ComplianceProjection.eventTypes) { event, target, data in
                 ComplianceProjection.apply(event, to: &record, target: target, data: data ?? "{}")
             }
             guard let record else { throw LedgerError.storage("case \(caseID) has no case.opened in the log") }

@@ -125,8 +125,9 @@ extension Ledger {
     /// (SQLite spills a larger sort to a temporary file in runs of this size).
     static let indexSortCacheKiB = 2_048
 
-    /// Feeds the log's events, in `seq` order, as the projections fold them; `include` may skip
-    /// events (replay's filters). `data` is read only for the types whose fact needs it, and handed
+    /// Feeds the log's events, in `seq` order, as the projections fold them; `types` keeps only
+    /// the events of those types (read by SQLite alone), and `include` may skip events (replay's
+    /// filters). `data` is read only for the types whose fact needs it, and handed
     /// over as a String only for those a fold keeps it for (`CaseFact.foldKeepsData`; nil for the
     /// others). Void targets are resolved from the same database.
     ///
@@ -135,14 +136,15 @@ extension Ledger {
     /// be (see `FeedParser`): from `db`'s own file when it is in WAL mode, or from `copiedFrom`,
     /// a WAL ledger file whose log begins with every event `db` holds (the source a replay
     /// copied them from).
-    static func feedEvents(_ db: Database, shares: [FoldShare] = [.all], include: ((FeedRow) -> Bool)? = nil,
-                           copiedFrom source: String? = nil,
+    static func feedEvents(_ db: Database, shares: [FoldShare] = [.all], types: [EventType]? = nil,
+                           include: ((FeedRow) -> Bool)? = nil, copiedFrom source: String? = nil,
                            _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void,
                            endOfShare: () throws -> Void = {}) throws {
         let head = try head(db)
+        let only = types.map { " AND \(typeCondition($0))" } ?? ""
         // Up to this connection's head: a source may have grown since its events were copied.
         let rows: @Sendable (Database, FoldShare) throws -> RawStatement = { db, share in
-            let condition = try share.condition(db).map { " AND \($0)" } ?? ""
+            let condition = (try share.condition(db).map { " AND \($0)" } ?? "") + only
             return try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events WHERE seq <= \(head.seq)\(condition) ORDER BY seq")
         }
         let lookup = try RawStatement(db, voidTargetLookup)
@@ -233,18 +235,22 @@ extension Ledger {
         return max(1, (cases + perPass - 1) / perPass)
     }
 
-    /// Feeds one case's events, in order, through its (case_id, version) index.
-    static func feedCase(_ db: Database, caseID: String, _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
-        try CaseFeed(db).feed(caseID, body)
+    /// Feeds one case's events (only those of `types`, when given), in order, through its
+    /// (case_id, version) index.
+    static func feedCase(_ db: Database, caseID: String, types: [EventType]? = nil,
+                         _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
+        try CaseFeed(db, types: types).feed(caseID, body)
     }
 
-    /// `feedCase` with its statements prepared once, for a writer that feeds many cases.
+    /// `feedCase` with its statements prepared once, for a writer that feeds many cases; with
+    /// `types`, only the events of those types are fed.
     final class CaseFeed {
         private let rows: RawStatement
         private let lookup: RawStatement
 
-        init(_ db: Database) throws {
-            rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events WHERE case_id = ? ORDER BY version")
+        init(_ db: Database, types: [EventType]? = nil) throws {
+            let only = types.map { " AND \(Ledger.typeCondition($0))" } ?? ""
+            rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events WHERE case_id = ?\(only) ORDER BY version")
             lookup = try RawStatement(db, Ledger.voidTargetLookup)
         }
 
@@ -256,11 +262,18 @@ extension Ledger {
 
     static let voidTargetLookup = "SELECT case_id, type, data FROM events WHERE event_id = ?"
 
+    /// The SQL condition that keeps the events of `types` (their names need no quoting).
+    static func typeCondition(_ types: [EventType]) -> String {
+        "type IN (\(types.map { "'\($0.rawValue)'" }.joined(separator: ", ")))"
+    }
+
     /// Feeds the events of the cases in `share` from `fromSeq` to the head, in `seq` order: one
-    /// pass through that stretch of the log, each page read once.
-    static func feedEvents(_ db: Database, fromSeq: Int64, share: FoldShare,
+    /// pass through that stretch of the log, each page read once. With `types`, only the events of
+    /// those types are fed: SQLite skips the others before their columns are read out.
+    static func feedEvents(_ db: Database, fromSeq: Int64, share: FoldShare, types: [EventType]? = nil,
                            _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
-        let condition = try share.condition(db).map { " AND \($0)" } ?? ""
+        var condition = try share.condition(db).map { " AND \($0)" } ?? ""
+        if let types { condition += " AND \(typeCondition(types))" }
         let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events WHERE seq >= ?\(condition) ORDER BY seq")
         rows.bind(1, fromSeq)
         try feed(rows, lookup: try RawStatement(db, voidTargetLookup), share: share, include: nil, onTwoThreads: true, body)
@@ -320,6 +333,25 @@ extension Ledger {
             for box in fold.takeRemaining() { try finished(box) }
         }
         return fold
+    }
+
+    /// Folds the compliance projection alone from the log, reading only the events it folds
+    /// (`ComplianceProjection.eventTypes`), and hands each case's contact history to `finished` at
+    /// the end of its pass, in case_id order: what a report under another rulebook, or a rule
+    /// change's diff, judges. `include` may skip events (a selection), as for `foldProjections`.
+    static func foldCompliance(_ db: Database, include: ((FeedRow) -> Bool)? = nil,
+                               finished: (ComplianceCase) throws -> Void) throws {
+        try db.execute(sql: "PRAGMA cache_size = -\(scanCacheKiB)")
+        defer { try? db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
+        let passes = UInt64(try foldPasses(db))
+        var records: [String: ComplianceCase] = [:]
+        try feedEvents(db, shares: (0..<passes).map { FoldShare(index: $0, count: passes) }, types: ComplianceProjection.eventTypes,
+                       include: include) { event, target, data in
+            ComplianceProjection.apply(event, to: &records[event.caseID], target: target, data: data ?? "{}")
+        } endOfShare: {
+            for caseID in records.keys.sorted() { try finished(records[caseID]!) }
+            records = [:]
+        }
     }
 
     /// Drops and recreates the named projections' tables, folds the log into them, and sets

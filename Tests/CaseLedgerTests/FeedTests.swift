@@ -1,4 +1,4 @@
-import CaseLedgerCore
+@testable import CaseLedgerCore
 @testable import CaseLedgerStore
 import GRDB
 import XCTest
@@ -33,6 +33,43 @@ final class FeedTests: XCTestCase {
         }
         XCTAssertFalse(CaseFact.foldKeepsData(.callPlaced) || CaseFact.foldKeepsData(.messageSent) || CaseFact.foldKeepsData(.noteRecorded))
         XCTAssertTrue(CaseFact.foldKeepsData(.entryVoided), "a void's reason is read from its data")
+    }
+
+    /// A fold of the compliance projection alone (a report under another rulebook, a rule
+    /// change's diff, the contacts the appender judges again) reads only the events of
+    /// `ComplianceProjection.eventTypes`: every event of any other type must leave a case's
+    /// contact history as it was, or those folds would judge something else than a full one.
+    func testTheComplianceFoldOfItsOwnTypesEqualsTheFoldOfEveryEvent() throws {
+        let folder = try TemporaryFolder()
+        let db = try generatedLedger(cases: 60, seed: 7, in: folder)
+        let queue = try DatabaseQueue(path: db)
+        defer { try? queue.close() }
+        try queue.read { db in
+            let types = try String.fetchAll(db, sql: "SELECT DISTINCT type FROM events").compactMap(EventType.init(rawValue:))
+            XCTAssertEqual(Set(types), Set(EventType.allCases), "the portfolio has an event of every type")
+            let rules = try Ledger.rules(db)
+            var fedToCompliance = 0
+            for caseID in try String.fetchAll(db, sql: "SELECT DISTINCT case_id FROM events ORDER BY case_id") {
+                var every: ComplianceCase?
+                var own: ComplianceCase?
+                try Ledger.feedCase(db, caseID: caseID) { event, target, data in
+                    ComplianceProjection.apply(event, to: &every, target: target, data: data ?? "{}")
+                }
+                try Ledger.feedCase(db, caseID: caseID, types: ComplianceProjection.eventTypes) { event, target, data in
+                    XCTAssertTrue(ComplianceProjection.matters(event.type), "\(event.type.rawValue) fed to a compliance fold")
+                    ComplianceProjection.apply(event, to: &own, target: target, data: data ?? "{}")
+                    fedToCompliance += 1
+                }
+                guard let every, let own else { return XCTFail("\(caseID) has no compliance record") }
+                func held(_ record: ComplianceCase) -> [Int] {
+                    [record.contacts.count, record.bookings.count, record.restrictions.count, record.lifts.count, record.voids.count]
+                }
+                XCTAssertEqual(held(own), held(every), caseID)
+                XCTAssertEqual(ContactRules.judge(own, by: rules), ContactRules.judge(every, by: rules), caseID)
+            }
+            let events = try Int.fetchOne(db, sql: "SELECT count(*) FROM events")!
+            XCTAssertLessThan(fedToCompliance, events, "some events are left out of the compliance fold")
+        }
     }
 
     /// A scan is read and parsed on other threads than the folds', a chunk at a time

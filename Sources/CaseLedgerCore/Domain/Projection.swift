@@ -69,15 +69,21 @@ public enum ComplianceProjection: Projection {
     /// 2: every rulebook in force judges at once; violations name their limit; contacts judged or not.
     public static let version = 2
 
-    /// Whether an event can change what the rules find for its case: an opening, a contact, a
-    /// booking, a restriction or its lift, a void. Anything else (a note, a payment, a plan) leaves
-    /// the case's violations as they were, and the appender need not judge the case again.
-    public static func matters(_ fact: CaseFact) -> Bool {
-        switch fact {
-        case .opened, .call, .message, .visitBooked, .visitCompleted, .restricted, .restrictionLifted, .voided: true
+    /// Whether an event of this type can change what the rules find for its case: an opening, a
+    /// contact, a booking, a restriction or its lift, a void. Anything else (a note, a payment, a
+    /// plan) leaves the case's violations as they were: the appender need not judge the case
+    /// again, and `apply` leaves its record as it is.
+    public static func matters(_ type: EventType) -> Bool {
+        switch type {
+        case .caseOpened, .callPlaced, .messageSent, .visitBooked, .visitCompleted, .contactRestricted, .contactRestrictionLifted,
+             .entryVoided: true
         default: false
         }
     }
+
+    /// The types `matters` names: a fold of this projection alone reads only these from the log
+    /// (about four events in five of a generated portfolio).
+    public static let eventTypes = EventType.allCases.filter(matters)
 
     public static func apply(_ event: CaseEvent, to record: inout ComplianceCase?, target: VoidTarget?, data: @autoclosure () -> String) {
         if record == nil {
