@@ -313,10 +313,13 @@ extension Ledger {
         counts.reset()
 
         // Voided contacts: few, so each is placed on its debtor's clock from its case's opening.
+        // Read from the voids to their events (a CROSS JOIN keeps that order): left to itself,
+        // SQLite walked the whole log in (case_id, version) order to spare the few voids a sort,
+        // a seek into the events table for every event (4.0 s of a 7.0 s report at 10^6 events).
         var notices: [VoidNotice] = []
         let voided = try RawStatement(db, """
             SELECT e.event_id, e.seq, e.type, e.case_id, e.actor, e.occurred_at, v.voiding_event_id, v.voiding_seq, v.actor, v.occurred_at, v.reason
-            FROM audit_voids v JOIN events e ON e.event_id = v.voided_event_id
+            FROM audit_voids v CROSS JOIN events e ON e.event_id = v.voided_event_id
             WHERE e.type IN ('call.placed', 'message.sent', 'visit.completed') AND \(filter.scope.condition(on: "e.case_id").sql)
             ORDER BY e.case_id, e.seq
             """)
