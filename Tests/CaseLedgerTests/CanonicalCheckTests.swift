@@ -47,6 +47,28 @@ final class CanonicalCheckTests: XCTestCase {
         }
     }
 
+    /// Keys are ordered by their UTF-16 code units (RFC 8785), compared from their UTF-8 bytes:
+    /// every pair of keys made of characters either side of the places where the two encodings
+    /// order differently (U+D7FF, U+E000, U+FFFF, U+10000 and beyond) is ordered as UTF-16 orders it.
+    func testKeysAreOrderedByTheirUTF16CodeUnits() {
+        let alphabet: [String] = ["", "a", "\u{7F}", "é", "\u{7FF}", "\u{800}", "债", "\u{D7FF}", "\u{E000}", "\u{F8FF}", "\u{FFFF}",
+                                  "\u{10000}", "😀", "\u{10FFFF}"]
+        var keys = Set<String>()
+        for x in alphabet { for y in alphabet { for z in ["", "a", "\u{E000}", "😀"] { keys.insert(x + y + z) } } }
+        var reversed = 0
+        for a in keys {
+            for b in keys {
+                let expected = a.utf16.lexicographicallyPrecedes(b.utf16)
+                XCTAssertEqual(CanonicalJSON.precedes(a, b), expected, "\(a.debugDescription) before \(b.debugDescription)")
+                if expected != a.utf8.lexicographicallyPrecedes(b.utf8) { reversed += 1 }
+            }
+        }
+        XCTAssertGreaterThan(reversed, 1_000, "pairs whose UTF-8 bytes order otherwise")
+        // An object's members come out in that order, however they went in.
+        let object = JSONObject([("\u{E000}", .int(1)), ("b", .int(2)), ("😀", .int(3)), ("a", .int(4))])
+        XCTAssertEqual(String(decoding: CanonicalJSON.bytes(.object(object)), as: UTF8.self), "{\"a\":4,\"b\":2,\"😀\":3,\"\u{E000}\":1}")
+    }
+
     /// Random documents, written canonically (yes), then mutated a byte or a few at a time
     /// (mostly no): the check and the definition agree on every one.
     func testRandomDocumentsAndTheirMutationsAgreeWithTheDefinition() {
