@@ -336,18 +336,26 @@ extension Ledger {
     }
 
     /// Folds the compliance projection alone from the log, reading only the events it folds
-    /// (`ComplianceProjection.eventTypes`), and hands each case's contact history to `finished` at
-    /// the end of its pass, in case_id order: what a report under another rulebook, or a rule
+    /// (`ComplianceProjection.eventTypes`) and the closings, and hands each case's contact history
+    /// to `finished`: a closed case's as it closes (nothing follows a closing), the others' at the
+    /// end of their pass, in case_id order. What a report under another rulebook, or a rule
     /// change's diff, judges. `include` may skip events (a selection), as for `foldProjections`.
+    ///
+    /// Judging the closed cases while the log is read keeps both cores busy: judging them all at
+    /// a pass's end left the reading thread waiting (a diff at 10^6 events, BENCHMARKS.md).
     static func foldCompliance(_ db: Database, include: ((FeedRow) -> Bool)? = nil,
                                finished: (ComplianceCase) throws -> Void) throws {
         try db.execute(sql: "PRAGMA cache_size = -\(scanCacheKiB)")
         defer { try? db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
         let passes = UInt64(try foldPasses(db))
         var records: [String: ComplianceCase] = [:]
-        try feedEvents(db, shares: (0..<passes).map { FoldShare(index: $0, count: passes) }, types: ComplianceProjection.eventTypes,
-                       include: include) { event, target, data in
-            ComplianceProjection.apply(event, to: &records[event.caseID], target: target, data: data ?? "{}")
+        try feedEvents(db, shares: (0..<passes).map { FoldShare(index: $0, count: passes) },
+                       types: ComplianceProjection.eventTypes + [.caseClosed], include: include) { event, target, data in
+            if event.type == .caseClosed {
+                if let record = records.removeValue(forKey: event.caseID) { try finished(record) }
+            } else {
+                ComplianceProjection.apply(event, to: &records[event.caseID], target: target, data: data ?? "{}")
+            }
         } endOfShare: {
             for caseID in records.keys.sorted() { try finished(records[caseID]!) }
             records = [:]

@@ -54,6 +54,44 @@ final class FoldPassesTests: XCTestCase {
         XCTAssertEqual(try tables(replay)["case_state"], appended["case_state"], "a replay rebuilt in 9 passes")
     }
 
+    /// A what-if report and a rule change's diff fold the compliance projection alone (a closed
+    /// case handed over as it closes, the others at their pass's end); a replay judged by the same
+    /// rulebook folds every projection and stores its violations. Whatever the passes, the
+    /// what-if report is the replay's stored report, byte for byte, and the diff counts what each
+    /// replay stores.
+    func testAWhatIfReportAndADiffSayWhatAReplayJudgedByTheRulebookStores() throws {
+        let folder = try TemporaryFolder()
+        let db = folder.path("ledger.sqlite")
+        XCTAssertEqual(try CLI.run(["generate", "--db", db, "--cases", "60", "--seed", "7"]).exitCode, 0)
+        let closed = try DatabaseQueue(path: db).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE type = 'case.closed'") }
+        XCTAssertGreaterThan(closed ?? 0, 0, "the portfolio closes some cases")
+        let rulebooks = ["Schemas/rulebooks/cn-cba-2026.json", "Schemas/rulebooks/cn-nifa-2024.json"].map(repoPath)
+        var stored: [Int] = []
+        for (index, rules) in rulebooks.enumerated() {
+            let replay = folder.path("replay-\(index).sqlite")
+            let made = try CLI.run(["replay", "--db", db, "--rules", rules, "--out", replay, "--quiet"])
+            XCTAssertEqual(made.exitCode, 0, made.stderr)
+            let report = try CLI.run(["compliance", "--db", replay, "--json"])
+            XCTAssertEqual(report.exitCode, 0, report.stderr)
+            let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any])["summary"] as? [String: Any]
+            stored.append(try XCTUnwrap(summary?["violations"] as? Int))
+            for environment in [[:], manyPasses] {
+                let whatIf = try CLI.run(["compliance", "--db", db, "--json", "--rules", rules], environment: environment)
+                XCTAssertEqual(whatIf.exitCode, 0, whatIf.stderr)
+                XCTAssertEqual(whatIf.stdout, report.stdout, "what-if by \(rules), \(environment)")
+            }
+        }
+        XCTAssertNotEqual(stored[0], stored[1], "the two rulebooks find different violations")
+        for environment in [[:], manyPasses] {
+            let diff = try CLI.run(["compliance", "diff", "--db", db, "--json", "--rules", rulebooks[0], "--rules", rulebooks[1]], environment: environment)
+            XCTAssertEqual(diff.exitCode, 0, diff.stderr)
+            let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(diff.stdout.utf8)) as? [String: Any])["summary"] as? [String: Any]
+            XCTAssertEqual(summary?["violations_before"] as? Int, stored[0], "\(environment)")
+            XCTAssertEqual(summary?["violations_after"] as? Int, stored[1], "\(environment)")
+            XCTAssertEqual(summary?["cases_judged"] as? Int, 60)
+        }
+    }
+
     func testVerifyInManyPassesStillFindsAnEditedCaseAndAMissingOne() throws {
         let folder = try TemporaryFolder()
         let db = folder.path("ledger.sqlite")
