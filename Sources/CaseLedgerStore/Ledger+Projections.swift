@@ -141,7 +141,7 @@ extension Ledger {
                            _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void,
                            endOfShare: () throws -> Void = {}) throws {
         let head = try head(db)
-        let only = types.map { " AND \(typeCondition($0))" } ?? ""
+        let only = typeClause(types)
         // Up to this connection's head: a source may have grown since its events were copied.
         let rows: @Sendable (Database, FoldShare) throws -> RawStatement = { db, share in
             let condition = (try share.condition(db).map { " AND \($0)" } ?? "") + only
@@ -249,8 +249,7 @@ extension Ledger {
         private let lookup: RawStatement
 
         init(_ db: Database, types: [EventType]? = nil) throws {
-            let only = types.map { " AND \(Ledger.typeCondition($0))" } ?? ""
-            rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events WHERE case_id = ?\(only) ORDER BY version")
+            rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events WHERE case_id = ?\(Ledger.typeClause(types)) ORDER BY version")
             lookup = try RawStatement(db, Ledger.voidTargetLookup)
         }
 
@@ -262,9 +261,10 @@ extension Ledger {
 
     static let voidTargetLookup = "SELECT case_id, type, data FROM events WHERE event_id = ?"
 
-    /// The SQL condition that keeps the events of `types` (their names need no quoting).
-    static func typeCondition(_ types: [EventType]) -> String {
-        "type IN (\(types.map { "'\($0.rawValue)'" }.joined(separator: ", ")))"
+    /// `AND` the SQL condition that keeps the events of `types` (their names need no quoting),
+    /// to follow a `WHERE`; nothing when `types` is nil.
+    static func typeClause(_ types: [EventType]?) -> String {
+        types.map { " AND type IN (\($0.map { "'\($0.rawValue)'" }.joined(separator: ", ")))" } ?? ""
     }
 
     /// Feeds the events of the cases in `share` from `fromSeq` to the head, in `seq` order: one
@@ -272,8 +272,7 @@ extension Ledger {
     /// those types are fed: SQLite skips the others before their columns are read out.
     static func feedEvents(_ db: Database, fromSeq: Int64, share: FoldShare, types: [EventType]? = nil,
                            _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
-        var condition = try share.condition(db).map { " AND \($0)" } ?? ""
-        if let types { condition += " AND \(typeCondition(types))" }
+        let condition = (try share.condition(db).map { " AND \($0)" } ?? "") + typeClause(types)
         let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events WHERE seq >= ?\(condition) ORDER BY seq")
         rows.bind(1, fromSeq)
         try feed(rows, lookup: try RawStatement(db, voidTargetLookup), share: share, include: nil, onTwoThreads: true, body)

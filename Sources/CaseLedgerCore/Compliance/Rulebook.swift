@@ -79,7 +79,8 @@ public final class Rulebook: Sendable, Equatable {
     }
 
     /// `checkingSchema: false` is for the rulebooks embedded in this build alone, which a test
-    /// checks against the schema: compiling the schema took a fifth of every command's start-up.
+    /// checks against the schema: compiling the schema and checking them cost about a seventh of
+    /// an empty `append`'s instructions (69.7 M with it, 59.4 M without).
     /// The field-by-field checks below run either way.
     init(_ value: JSONValue, checkingSchema: Bool) throws(FieldError) {
         if checkingSchema { try Self.schema.validate(value, at: "", options: .ledger) }
