@@ -231,29 +231,31 @@ extension Ledger {
             if rulebook == nil, !filter.needsContactsOfTheLog {
                 return try self.storedCompliance(db, filter: filter, body)
             }
-            var tally = ComplianceTally()
-            let judge = { (record: ComplianceCase) in
-                guard filter.covers(region: record.region) else { return }
-                tally.add(ContactRules.judge(record, by: choice), caseID: record.caseID, filter: filter)
-            }
-            // One case, or (for a scoped reader) only the cases in scope, each folded from its own events.
-            let only: [String]? = if let caseID = filter.caseID { [caseID] } else if !filter.scope.isEverything {
-                try Self.caseIDs(db, scope: filter.scope)
-            } else { nil }
-            if let only {
-                for caseID in only {
-                    var record: ComplianceCase?
-                    try Self.feedCase(db, caseID: caseID, types: ComplianceProjection.eventTypes) { event, target, data in
-                        ComplianceProjection.apply(event, to: &record, target: target, data: data ?? "{}")
-                    }
-                    if let record { judge(record) }
+            // Judged on the fly, the violations wait in a spill (not in memory) until they are written.
+            return try ViolationSpill.using { spill in
+                var tally = ComplianceTally(spill: spill)
+                let judge = { (record: ComplianceCase) in
+                    guard filter.covers(region: record.region) else { return }
+                    try tally.add(ContactRules.judge(record, by: choice), caseID: record.caseID, filter: filter)
                 }
-            } else {
-                try Self.foldCompliance(db, finished: judge)
+                // One case, or (for a scoped reader) only the cases in scope, each folded from its own events.
+                let only: [String]? = if let caseID = filter.caseID { [caseID] } else if !filter.scope.isEverything {
+                    try Self.caseIDs(db, scope: filter.scope)
+                } else { nil }
+                if let only {
+                    for caseID in only {
+                        var record: ComplianceCase?
+                        try Self.feedCase(db, caseID: caseID, types: ComplianceProjection.eventTypes) { event, target, data in
+                            ComplianceProjection.apply(event, to: &record, target: target, data: data ?? "{}")
+                        }
+                        if let record { try judge(record) }
+                    }
+                } else {
+                    try Self.foldCompliance(db, finished: judge)
+                }
+                return try body(tally.summary(mode: rulebook == nil ? .inForce : .given, rulebooks: choice.rulebooks, filter: filter),
+                                spill.forEach)
             }
-            let violations = tally.sortedViolations
-            return try body(tally.summary(mode: rulebook == nil ? .inForce : .given, rulebooks: choice.rulebooks, filter: filter),
-                            { each in for violation in violations { try each(violation) } })
         }
     }
 
@@ -373,43 +375,53 @@ extension Ledger {
     }
 }
 
-/// Judged cases added up into a report, keeping only what the filter admits.
+/// Judged cases added up into a report, keeping only what the filter admits: the violations
+/// go to a spill and are counted here as they pass.
 struct ComplianceTally {
-    var violations: [Violation] = []
+    let spill: ViolationSpill
     var notices: [VoidNotice] = []
     var cases = 0, contacts = 0, judged = 0, casesJudged = 0
     var notJudged: [(String, String)] = []
+    var violationCount = 0, casesWithViolations = 0
+    var byRule: [String: Int] = [:], byRulebook: [String: Int] = [:], byActor: [String: Int] = [:]
 
-    mutating func add(_ outcome: ContactRules.Outcome, caseID: String, filter: ComplianceFilter) {
+    init(spill: ViolationSpill) {
+        self.spill = spill
+    }
+
+    /// One case's outcome (each case is added once).
+    mutating func add(_ outcome: ContactRules.Outcome, caseID: String, filter: ComplianceFilter) throws {
         cases += 1
         let kept = outcome.contacts.filter { filter.admits(localTime: $0.localTime, actor: $0.actor) }
         contacts += kept.count
         let keptJudged = kept.filter(\.judged).count
         judged += keptJudged
         if keptJudged > 0 { casesJudged += 1 } else if let reason = kept.first?.notJudged { notJudged.append((caseID, reason)) }
-        violations += outcome.violations.filter { filter.admits(localTime: $0.localTime, actor: $0.actor) }
+        var violations = 0
+        for violation in outcome.violations where filter.admits(localTime: violation.localTime, actor: violation.actor) {
+            try spill.add(violation)
+            violations += 1
+            byRule[violation.rule.rawValue, default: 0] += 1
+            byRulebook[violation.rulebook, default: 0] += 1
+            byActor[violation.actor, default: 0] += 1
+        }
+        violationCount += violations
+        if violations > 0 { casesWithViolations += 1 }
         notices += outcome.notices.filter { filter.admits(localTime: $0.localTime, actor: $0.actor) }
     }
 
-    /// The violations kept, in (case_id, seq) order.
-    var sortedViolations: [Violation] { violations.sorted { ($0.caseID, $0.seq) < ($1.caseID, $1.seq) } }
-
-    func summary(mode: ComplianceSummary.Mode, rulebooks: [Rulebook], filter: ComplianceFilter) -> ComplianceSummary {
-        func counts(by key: (Violation) -> String) -> [(key: String, count: Int)] {
-            var counts: [String: Int] = [:]
-            for violation in violations { counts[key(violation), default: 0] += 1 }
-            return ComplianceSummary.ranked(counts)
-        }
+    func summary(mode: ComplianceSummary.Mode, rulebooks: [Rulebook], filter: ComplianceFilter) throws -> ComplianceSummary {
         var appliedEarly: [(String, String, Int)] = []
         if mode == .given, let rulebook = rulebooks.first {
-            let early = violations.filter { (Timestamp(rfc3339: $0.localTime)?.localDay ?? .max) < rulebook.effectiveFromDay }
-            if !early.isEmpty { appliedEarly = [(rulebook.id, rulebook.effectiveFrom, Set(early.map(\.eventID)).count)] }
+            let early = try spill.contacts(before: rulebook.effectiveFrom)
+            if early > 0 { appliedEarly = [(rulebook.id, rulebook.effectiveFrom, early)] }
         }
         return ComplianceSummary(
             mode: mode, rulebooks: rulebooks, filter: filter, notices: notices.sorted { ($0.caseID, $0.seq) < ($1.caseID, $1.seq) },
             cases: cases, contacts: contacts, contactsJudged: judged, notJudgedCases: notJudged.sorted { $0.0 < $1.0 }, casesJudged: casesJudged,
-            violationCount: violations.count, casesWithViolations: Set(violations.map(\.caseID)).count,
-            byRule: counts { $0.rule.rawValue }, byRulebook: counts { $0.rulebook }, byActor: counts { $0.actor }, appliedEarly: appliedEarly)
+            violationCount: violationCount, casesWithViolations: casesWithViolations,
+            byRule: ComplianceSummary.ranked(byRule), byRulebook: ComplianceSummary.ranked(byRulebook), byActor: ComplianceSummary.ranked(byActor),
+            appliedEarly: appliedEarly)
     }
 }
 

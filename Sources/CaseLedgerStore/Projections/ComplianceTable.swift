@@ -8,8 +8,8 @@ final class ComplianceTable: StoredProjection {
     static let name = ComplianceProjection.name
     static let version = ComplianceProjection.version
     static let tables = ["violations", "compliance_cases"]
-    static let schema = [
-        """
+    /// One row per violation (a what-if report keeps its own, in a `ViolationSpill`).
+    static let violationsTable = """
         CREATE TABLE violations (
             case_id TEXT NOT NULL,
             seq INTEGER NOT NULL,
@@ -21,7 +21,9 @@ final class ComplianceTable: StoredProjection {
             local_time TEXT NOT NULL,
             detail TEXT NOT NULL
         )
-        """,
+        """
+    static let schema = [
+        violationsTable,
         "CREATE INDEX violations_by_case ON violations (case_id, seq)",
         "CREATE INDEX violations_by_actor ON violations (actor, seq)",
         """
@@ -58,9 +60,7 @@ final class ComplianceTable: StoredProjection {
         self.db = db
         self.rules = rules
         drop = try RawStatement(db, "DELETE FROM violations WHERE case_id = ?")
-        insert = try RawStatement(db, """
-            INSERT INTO violations (case_id, seq, rule, rule_limit, rulebook, event_id, actor, local_time, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        insert = try RawStatement(db, Self.insertViolation)
         saveCase = try RawStatement(db, """
             INSERT OR REPLACE INTO compliance_cases (case_id, region, contacts, contacts_judged, violations, not_judged) VALUES (?, ?, ?, ?, ?, ?)
             """)
@@ -119,15 +119,7 @@ final class ComplianceTable: StoredProjection {
             drop.reset()
         }
         for violation in outcome.violations {
-            insert.bind(1, violation.caseID)
-            insert.bind(2, violation.seq)
-            insert.bind(3, violation.rule.rawValue)
-            insert.bind(4, violation.limit.rawValue)
-            insert.bind(5, violation.rulebook)
-            insert.bind(6, violation.eventID)
-            insert.bind(7, violation.actor)
-            insert.bind(8, violation.localTime)
-            insert.bind(9, violation.detail)
+            Self.bind(violation, to: insert)
             _ = try insert.step()
             insert.reset()
         }
@@ -141,7 +133,24 @@ final class ComplianceTable: StoredProjection {
         saveCase.reset()
     }
 
-    /// The columns `violation(_:caseID:)` reads, in order.
+    static let insertViolation = """
+        INSERT INTO violations (case_id, seq, rule, rule_limit, rulebook, event_id, actor, local_time, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
+    /// Binds a violation's columns to `insertViolation`.
+    static func bind(_ violation: Violation, to insert: RawStatement) {
+        insert.bind(1, violation.caseID)
+        insert.bind(2, violation.seq)
+        insert.bind(3, violation.rule.rawValue)
+        insert.bind(4, violation.limit.rawValue)
+        insert.bind(5, violation.rulebook)
+        insert.bind(6, violation.eventID)
+        insert.bind(7, violation.actor)
+        insert.bind(8, violation.localTime)
+        insert.bind(9, violation.detail)
+    }
+
+    /// The columns `violation(_:)` reads, in order.
     static let violationColumns = "rule_limit, rulebook, event_id, seq, actor, local_time, detail, case_id"
 
     /// A stored violation row (read with `violationColumns`).
