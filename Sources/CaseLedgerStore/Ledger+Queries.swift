@@ -20,17 +20,13 @@ public struct AuditEntry: Sendable {
 
     public var json: JSONValue {
         var members: [(key: String, value: JSONValue)] = [
-            ("seq", .int(seq)), ("event_id", .string(eventID)), ("case_id", .string(caseID)), ("type", .string(type)),
-            ("occurred_at", .string(occurredAt)), ("local_time", .string(localTime)), ("recorded_at", .string(recordedAt)),
-            ("actor", .string(actor)), ("summary", .string(summary)), ("voided", .bool(voidedBy != nil)),
+            ("actor", .string(actor)), ("case_id", .string(caseID)), ("event_id", .string(eventID)), ("local_time", .string(localTime)),
+            ("occurred_at", .string(occurredAt)), ("recorded_at", .string(recordedAt)), ("seq", .int(seq)), ("summary", .string(summary)),
+            ("type", .string(type)),
             ("violations", .array(violations.map { .object(JSONObject([("rule", .string($0.rule.rawValue)), ("rulebook", .string($0.rulebook))])) })),
+            ("voided", .bool(voidedBy != nil)),
         ]
-        if let voidedBy {
-            members.append(("voided_by", .object(JSONObject([
-                ("event_id", .string(voidedBy.voidingEventID)), ("seq", .int(voidedBy.voidingSeq)), ("actor", .string(voidedBy.actor)),
-                ("occurred_at", .string(voidedBy.occurredAt)), ("reason", .string(voidedBy.reason)),
-            ]))))
-        }
+        if let voidedBy { members.append(("voided_by", voidedBy.json)) }
         return .object(JSONObject(members))
     }
 }

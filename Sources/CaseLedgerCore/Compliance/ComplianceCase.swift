@@ -145,9 +145,9 @@ public struct Violation: Sendable, Equatable {
 
     public var json: JSONValue {
         .object(JSONObject([
-            ("rule", .string(rule.rawValue)), ("limit", .string(limit.rawValue)), ("rulebook", .string(rulebook)),
-            ("event_id", .string(eventID)), ("seq", .int(seq)), ("case_id", .string(caseID)), ("actor", .string(actor)),
-            ("local_time", .string(localTime)), ("detail", .string(detail)),
+            ("actor", .string(actor)), ("case_id", .string(caseID)), ("detail", .string(detail)), ("event_id", .string(eventID)),
+            ("limit", .string(limit.rawValue)), ("local_time", .string(localTime)), ("rule", .string(rule.rawValue)),
+            ("rulebook", .string(rulebook)), ("seq", .int(seq)),
         ]))
     }
 }
@@ -174,12 +174,8 @@ public struct VoidNotice: Sendable, Equatable {
 
     public var json: JSONValue {
         .object(JSONObject([
-            ("event_id", .string(eventID)), ("seq", .int(seq)), ("type", .string(type)), ("case_id", .string(caseID)),
-            ("actor", .string(actor)), ("local_time", .string(localTime)),
-            ("voided_by", .object(JSONObject([
-                ("event_id", .string(voidedBy.voidingEventID)), ("seq", .int(voidedBy.voidingSeq)), ("actor", .string(voidedBy.actor)),
-                ("occurred_at", .string(voidedBy.occurredAt)), ("reason", .string(voidedBy.reason)),
-            ]))),
+            ("actor", .string(actor)), ("case_id", .string(caseID)), ("event_id", .string(eventID)), ("local_time", .string(localTime)),
+            ("seq", .int(seq)), ("type", .string(type)), ("voided_by", voidedBy.json),
         ]))
     }
 }

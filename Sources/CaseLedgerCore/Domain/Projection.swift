@@ -52,6 +52,13 @@ public enum AuditProjection: Projection {
             self.occurredAt = occurredAt
             self.reason = reason
         }
+
+        /// The void as reports show it on the voided event: the voiding event, who, when and why
+        /// (members in canonical order, so writing it sorts nothing).
+        public var json: JSONValue {
+            .object(JSONObject([("actor", .string(actor)), ("event_id", .string(voidingEventID)), ("occurred_at", .string(occurredAt)),
+                                ("reason", .string(reason)), ("seq", .int(voidingSeq))]))
+        }
     }
 
     public static func apply(_ event: CaseEvent, to marks: inout [VoidMark], target: VoidTarget?, data: @autoclosure () -> String) {

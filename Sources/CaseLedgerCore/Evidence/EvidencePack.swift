@@ -83,15 +83,10 @@ public struct EvidencePack {
         ]))
     }
 
-    func markJSON(_ mark: AuditProjection.VoidMark) -> JSONValue {
-        .object(JSONObject([("event_id", .string(mark.voidingEventID)), ("seq", .int(mark.voidingSeq)), ("actor", .string(mark.actor)),
-                            ("occurred_at", .string(mark.occurredAt)), ("reason", .string(mark.reason))]))
-    }
-
     func eventJSON(_ event: StoredEvent) -> JSONValue {
         guard case .object(var object) = event.envelope else { return .null }
         object["voided"] = .bool(marks[event.eventID] != nil)
-        if let mark = marks[event.eventID] { object["voided_by"] = markJSON(mark) }
+        if let mark = marks[event.eventID] { object["voided_by"] = mark.json }
         return .object(object)
     }
 
@@ -134,7 +129,7 @@ public struct EvidencePack {
                 ("not_judged", judgement?.notJudged.map { .string($0) } ?? (judgement == nil ? .string(contact.isOutbound ? "voided: not judged" : "inbound: not judged") : .null)),
                 ("violations", .array((byEvent[contact.eventID] ?? []).map { .string($0.rule.rawValue) })),
             ]
-            if let mark = record.voidMark(of: contact.eventID) { members.append(("voided_by", markJSON(mark))) }
+            if let mark = record.voidMark(of: contact.eventID) { members.append(("voided_by", mark.json)) }
             return .object(JSONObject(members))
         }
     }
