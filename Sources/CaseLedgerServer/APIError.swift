@@ -84,7 +84,12 @@ enum Reply {
     }
 
     static func bytes(_ bytes: [UInt8], type: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: type], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        buffer(ByteBuffer(bytes: bytes), type: type, status: status)
+    }
+
+    /// A body written straight into a buffer (a large report), sent without another copy.
+    static func buffer(_ body: ByteBuffer, type: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: type], body: ResponseBody(byteBuffer: body))
     }
 
     static func text(_ text: String, type: String = "text/plain; charset=utf-8", status: HTTPResponse.Status = .ok) -> Response {

@@ -67,10 +67,27 @@ enum CaseRoutes {
         let filter = ComplianceFilter(caseID: query.string("case"), region: query.string("region"), actor: query.string("actor"),
                                       from: try query.timeBound("from"), to: try query.timeBound("to"), scope: context.scope)
         let ledger = state.ledger
-        let report = try await Blocking.run { try ledger.compliance(filter: filter) }
+        // Written as `compliance --json` writes it, a violation at a time, into the reply's bytes:
+        // no list of violations, nor a JSON tree of them, is held beside it.
+        let (body, returned) = try await Blocking.run {
+            try ledger.compliance(filter: filter) { summary, forEachViolation in
+                var body = ByteBuffer()
+                var returned: [String] = []
+                try summary.writeCanonicalJSON(violations: { each in
+                    try withoutActuallyEscaping(each) { each in
+                        try forEachViolation { violation in
+                            if returned.last != violation.caseID { returned.append(violation.caseID) }
+                            try each(violation)
+                        }
+                    }
+                }) { body.writeBytes($0) }
+                body.writeInteger(UInt8(ascii: "\n"))
+                return (body, returned + summary.notices.map(\.caseID) + summary.notJudgedCases.map(\.caseID))
+            }
+        }
         if let caseID = filter.caseID { context.returned.note(caseID) }
-        context.returned.note(report.violations.map(\.caseID) + report.notices.map(\.caseID) + report.notJudgedCases.map(\.caseID))
-        return Reply.json(report.json)
+        context.returned.note(returned)
+        return Reply.buffer(body, type: "application/json")
     }
 
     /// `?channel=call|sms|email|app|letter|visit&party=debtor&at=T&actor=kind:id&connected=true&visit_id=V`

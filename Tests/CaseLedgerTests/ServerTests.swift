@@ -250,6 +250,39 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(server.stop(), 0)
     }
 
+    func testTheComplianceReportIsTheCLIsByteForByteAndLogsTheCasesItReturns() throws {
+        let folder = try TemporaryFolder()
+        let db = folder.path("ledger.sqlite")
+        let generated = try CLI.run(["generate", "--db", db, "--cases", "60", "--seed", "7"])
+        XCTAssertEqual(generated.exitCode, 0, generated.stderr)
+        let reader = try token(db, role: "reader", name: "investigator")
+        let auditor = try token(db, role: "auditor", name: "audit")
+        let server = try ServerProcess(db: db, folder: folder)
+        // From the stored projection, and judged on the fly from the log (a window of time).
+        for (query, flags) in [("", [String]()), ("?from=2024-03-01", ["--from", "2024-03-01"])] {
+            let reply = try HTTP.get("\(server.base)/v1/compliance\(query)", token: reader)
+            XCTAssertEqual(reply.status, 200, query)
+            let cli = try CLI.run(["compliance", "--db", db, "--json"] + flags)
+            XCTAssertEqual(cli.exitCode, 0, cli.stderr)
+            XCTAssertEqual(String(decoding: reply.body, as: UTF8.self), cli.stdout, query)
+        }
+        Thread.sleep(forTimeInterval: 0.5)  // entries ride the next group commit
+        let reads = try HTTP.get("\(server.base)/v1/access-log", token: auditor).array().filter { $0["method"] as? String == "GET" }
+        XCTAssertEqual(reads.count, 2)
+        for (read, flags) in zip(reads, [[String](), ["--from", "2024-03-01"]]) {
+            let report = try JSONSerialization.jsonObject(with: Data(try CLI.run(["compliance", "--db", db, "--json"] + flags).stdout.utf8)) as! [String: Any]
+            let summary = report["summary"] as! [String: Any]
+            var expected = Set((report["violations"] as! [[String: Any]]).map { $0["case_id"] as! String })
+            expected.formUnion((report["notices"] as! [[String: Any]]).map { $0["case_id"] as! String })
+            expected.formUnion((summary["not_judged_cases"] as! [[String: Any]]).map { $0["case_id"] as! String })
+            let logged = read["case_ids"] as! [String]
+            XCTAssertFalse(expected.isEmpty)
+            XCTAssertEqual(logged.count, Set(logged).count, "each case once")
+            XCTAssertEqual(Set(logged), expected, "\(read["path"] ?? "")")
+        }
+        XCTAssertEqual(server.stop(), 0)
+    }
+
     // MARK: - Group commit
 
     func testARejectedRequestInAGroupCommitLeavesTheOthersCommitted() throws {
