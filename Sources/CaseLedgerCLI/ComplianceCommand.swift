@@ -109,33 +109,39 @@ extension Compliance {
         if before.id == after.id {
             Console.error("warning: both rulebooks have the id \(before.id); violations will name the same rulebook on both sides (give the variant its own id)")
         }
-        let diff = try Ledger(path: options.path, mode: .read).complianceDiff(before: before, after: after, selection: selection.filter,
-                                                                            filter: filters.filter)
         let out = StdoutWriter()
         defer { out.flush() }
-        if options.json {
-            diff.writeCanonicalJSON { out.write($0) }
-            out.write("\n")
-            return
-        }
-        out.write("\(before.id) → \(after.id): \(diff.beforeCount) → \(diff.afterCount) violations over \(diff.casesJudged) cases\n")
-        out.write("  \(diff.appeared.count) appear, \(diff.disappeared.count) disappear\n")
-        for (title, key) in [("by rule", { (v: Violation) in v.rule.rawValue }), ("actors most affected", { (v: Violation) in v.actor }),
-                             ("cases most affected", { (v: Violation) in v.caseID })] {
-            let rows = diff.ranked(by: key)
-            guard !rows.isEmpty else { continue }
-            out.write("\n\(title):\n")
-            for row in rows.prefix(limit) {
-                out.write("  \(row.key.padding(toLength: 32, withPad: " ", startingAt: 0)) +\(row.appeared)  -\(row.disappeared)\n")
+        // The lists are read a violation at a time: a rule change can make most contacts' violations appear.
+        try Ledger(path: options.path, mode: .read).complianceDiff(before: before, after: after, selection: selection.filter,
+                                                                   filter: filters.filter) { diff, appeared, disappeared in
+            if options.json {
+                try diff.writeCanonicalJSON(appeared: appeared, disappeared: disappeared) { out.write($0) }
+                out.write("\n")
+                return
             }
-            if rows.count > limit { out.write("  … \(rows.count - limit) more (--limit)\n") }
-        }
-        for (sign, list) in [("+", diff.appeared), ("-", diff.disappeared)] where !list.isEmpty {
-            out.write("\n")
-            for v in list.prefix(limit) {
-                out.write("\(sign) seq \(v.seq)  \(v.caseID)  \(v.localTime)  \(v.rule.rawValue) [\(v.rulebook)]  \(v.actor): \(v.detail)\n")
+            out.write("\(before.id) → \(after.id): \(diff.beforeCount) → \(diff.afterCount) violations over \(diff.casesJudged) cases\n")
+            out.write("  \(diff.appearedCount) appear, \(diff.disappearedCount) disappear\n")
+            for (title, rows) in [("by rule", diff.byRule), ("actors most affected", diff.byActor), ("cases most affected", diff.byCase)] {
+                guard !rows.isEmpty else { continue }
+                out.write("\n\(title):\n")
+                for row in rows.prefix(limit) {
+                    out.write("  \(row.key.padding(toLength: 32, withPad: " ", startingAt: 0)) +\(row.appeared)  -\(row.disappeared)\n")
+                }
+                if rows.count > limit { out.write("  … \(rows.count - limit) more (--limit)\n") }
             }
-            if list.count > limit { out.write("\(sign) … \(list.count - limit) more (--json lists them all)\n") }
+            func list(_ sign: String, _ forEach: ForEachViolation, count: Int) throws {
+                guard count > 0 else { return }
+                out.write("\n")
+                var listed = 0
+                try forEach { v in
+                    guard listed < limit else { return }
+                    listed += 1
+                    out.write("\(sign) seq \(v.seq)  \(v.caseID)  \(v.localTime)  \(v.rule.rawValue) [\(v.rulebook)]  \(v.actor): \(v.detail)\n")
+                }
+                if count > limit { out.write("\(sign) … \(count - limit) more (--json lists them all)\n") }
+            }
+            try list("+", appeared, count: diff.appearedCount)
+            try list("-", disappeared, count: diff.disappearedCount)
         }
     }
   }

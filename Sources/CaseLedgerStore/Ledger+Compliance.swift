@@ -254,7 +254,7 @@ extension Ledger {
                     try Self.foldCompliance(db, finished: judge)
                 }
                 return try body(tally.summary(mode: rulebook == nil ? .inForce : .given, rulebooks: choice.rulebooks, filter: filter),
-                                spill.forEach)
+                                { try spill.forEach($0) })
             }
         }
     }
@@ -425,8 +425,11 @@ struct ComplianceTally {
     }
 }
 
-/// What changes when one rulebook replaces another: violations that appear and disappear.
-public struct ComplianceDiff: Sendable {
+/// What changes when one rulebook replaces another, without the lists: how many violations each
+/// side has, how many appear and disappear, and those changes ranked by rule, actor and case.
+/// `Ledger.complianceDiff(before:after:selection:filter:reading:)` hands the lists over beside it
+/// a violation at a time; `ComplianceDiff` holds them.
+public struct ComplianceDiffSummary: Sendable {
     public let before: Rulebook
     public let after: Rulebook
     public let selection: ReplayFilter
@@ -434,8 +437,68 @@ public struct ComplianceDiff: Sendable {
     public let casesJudged: Int
     public let beforeCount: Int
     public let afterCount: Int
+    public let appearedCount: Int
+    public let disappearedCount: Int
+    /// Appeared and disappeared counted by rule, actor and case, ranked by the size of the change.
+    public let byRule: [(key: String, appeared: Int, disappeared: Int)]
+    public let byActor: [(key: String, appeared: Int, disappeared: Int)]
+    public let byCase: [(key: String, appeared: Int, disappeared: Int)]
+
+    /// Largest change first (appeared and disappeared together), then by name.
+    static func ranked(_ counts: [String: (appeared: Int, disappeared: Int)]) -> [(key: String, appeared: Int, disappeared: Int)] {
+        counts.map { ($0.key, $0.value.appeared, $0.value.disappeared) }
+            .sorted { ($1.appeared + $1.disappeared, $0.key) < ($0.appeared + $0.disappeared, $1.key) }
+    }
+
+    /// `CanonicalJSON.bytes` of the whole report (`ComplianceDiff.json`), handed to `write` a piece
+    /// at a time, the lists taken from `appeared` and `disappeared` as it goes. A diff over a large
+    /// ledger can list a violation for most contacts: at 10^7 events a tree of them and the whole
+    /// text took the command past its 256 MiB budget (BENCHMARKS.md). The members go out in RFC 8785
+    /// order (a test holds this to `json`, the report's reference form). A piece is handed over once
+    /// it holds `pieceBytes` or more.
+    public func writeCanonicalJSON(pieceBytes: Int = 1 << 16, appeared: ForEachViolation, disappeared: ForEachViolation,
+                                   _ write: ([UInt8]) -> Void) throws {
+        try withoutActuallyEscaping(write) { write in
+            var pieces = CanonicalPieces(pieceBytes: pieceBytes, write: write)
+            pieces.member("after", .string(after.id))
+            pieces.beginList("appeared")
+            try appeared { pieces.item($0.json) }
+            pieces.endList()
+            pieces.member("before", .string(before.id))
+            pieces.beginList("disappeared")
+            try disappeared { pieces.item($0.json) }
+            pieces.endList()
+            pieces.member("filters", filter.json)
+            pieces.member("selection", selection.json)
+            pieces.member("summary", summaryJSON)
+            pieces.finish()
+        }
+    }
+
+    var summaryJSON: JSONValue {
+        func tally(_ rows: [(key: String, appeared: Int, disappeared: Int)]) -> JSONValue {
+            .object(JSONObject(rows.map { row in
+                (row.key, .object(JSONObject([("appeared", .int(Int64(row.appeared))), ("disappeared", .int(Int64(row.disappeared)))])))
+            }))
+        }
+        return .object(JSONObject([
+            ("cases_judged", .int(Int64(casesJudged))), ("violations_before", .int(Int64(beforeCount))),
+            ("violations_after", .int(Int64(afterCount))), ("appeared", .int(Int64(appearedCount))),
+            ("disappeared", .int(Int64(disappearedCount))),
+            ("by_rule", tally(byRule)), ("by_actor", tally(byActor)), ("by_case", tally(byCase)),
+        ]))
+    }
+}
+
+/// What changes when one rulebook replaces another: the summary, and the violations that appear
+/// and disappear, each list in (case_id, seq, rule) order.
+@dynamicMemberLookup
+public struct ComplianceDiff: Sendable {
+    public let summary: ComplianceDiffSummary
     public let appeared: [Violation]
     public let disappeared: [Violation]
+
+    public subscript<T>(dynamicMember path: KeyPath<ComplianceDiffSummary, T>) -> T { summary[keyPath: path] }
 
     /// The same breach under two rulebooks: the contact, the rule and the limit it exceeded.
     struct Key: Hashable {
@@ -447,57 +510,19 @@ public struct ComplianceDiff: Sendable {
         }
     }
 
-    /// Appeared and disappeared counted by a key, ranked by the size of the change.
-    public func ranked(by key: (Violation) -> String) -> [(key: String, appeared: Int, disappeared: Int)] {
-        var counts: [String: (Int, Int)] = [:]
-        for v in appeared { counts[key(v), default: (0, 0)].0 += 1 }
-        for v in disappeared { counts[key(v), default: (0, 0)].1 += 1 }
-        return counts.map { ($0.key, $0.value.0, $0.value.1) }
-            .sorted { ($1.appeared + $1.disappeared, $0.key) < ($0.appeared + $0.disappeared, $1.key) }
-    }
-
     public var json: JSONValue {
         .object(JSONObject([
-            ("before", .string(before.id)), ("after", .string(after.id)), ("selection", selection.json), ("filters", filter.json),
-            ("summary", summaryJSON), ("appeared", .array(appeared.map(\.json))), ("disappeared", .array(disappeared.map(\.json))),
+            ("before", .string(summary.before.id)), ("after", .string(summary.after.id)), ("selection", summary.selection.json),
+            ("filters", summary.filter.json), ("summary", summary.summaryJSON),
+            ("appeared", .array(appeared.map(\.json))), ("disappeared", .array(disappeared.map(\.json))),
         ]))
     }
 
-    /// `CanonicalJSON.bytes(json)`, handed to `write` a piece at a time. A diff over a large ledger
-    /// lists tens of thousands of violations: at 10^7 events their tree and the whole text took the
-    /// command past its 256 MiB budget (BENCHMARKS.md), where one violation at a time needs only
-    /// the list. The members go out in RFC 8785 order (a test holds this to `json`, which stays the
-    /// report's reference form). A piece is handed over once it holds `pieceBytes` or more.
+    /// `CanonicalJSON.bytes(json)`, handed to `write` a piece at a time (see `ComplianceDiffSummary`).
     public func writeCanonicalJSON(pieceBytes: Int = 1 << 16, _ write: ([UInt8]) -> Void) {
-        withoutActuallyEscaping(write) { write in
-            var pieces = CanonicalPieces(pieceBytes: pieceBytes, write: write)
-            pieces.member("after", .string(after.id))
-            pieces.beginList("appeared")
-            for violation in appeared { pieces.item(violation.json) }
-            pieces.endList()
-            pieces.member("before", .string(before.id))
-            pieces.beginList("disappeared")
-            for violation in disappeared { pieces.item(violation.json) }
-            pieces.endList()
-            pieces.member("filters", filter.json)
-            pieces.member("selection", selection.json)
-            pieces.member("summary", summaryJSON)
-            pieces.finish()
-        }
-    }
-
-    private var summaryJSON: JSONValue {
-        func tally(_ key: (Violation) -> String) -> JSONValue {
-            .object(JSONObject(ranked(by: key).map { row in
-                (row.key, .object(JSONObject([("appeared", .int(Int64(row.appeared))), ("disappeared", .int(Int64(row.disappeared)))])))
-            }))
-        }
-        return .object(JSONObject([
-            ("cases_judged", .int(Int64(casesJudged))), ("violations_before", .int(Int64(beforeCount))),
-            ("violations_after", .int(Int64(afterCount))), ("appeared", .int(Int64(appeared.count))),
-            ("disappeared", .int(Int64(disappeared.count))),
-            ("by_rule", tally { $0.rule.rawValue }), ("by_actor", tally { $0.actor }), ("by_case", tally { $0.caseID }),
-        ]))
+        // Walking arrays throws nothing.
+        try! summary.writeCanonicalJSON(pieceBytes: pieceBytes, appeared: { each in for v in appeared { try each(v) } },
+                                        disappeared: { each in for v in disappeared { try each(v) } }, write)
     }
 }
 
@@ -506,39 +531,70 @@ extension Ledger {
     /// events `selection` keeps and the contacts `filter` admits, in one pass over one snapshot.
     public func complianceDiff(before: Rulebook, after: Rulebook, selection: ReplayFilter = ReplayFilter(),
                                filter: ComplianceFilter = ComplianceFilter()) throws -> ComplianceDiff {
+        try complianceDiff(before: before, after: after, selection: selection, filter: filter) { summary, forEachAppeared, forEachDisappeared in
+            var appeared: [Violation] = [], disappeared: [Violation] = []
+            try forEachAppeared { appeared.append($0) }
+            try forEachDisappeared { disappeared.append($0) }
+            return ComplianceDiff(summary: summary, appeared: appeared, disappeared: disappeared)
+        }
+    }
+
+    /// The same report with its lists handed over as they are read, not held: `body` gets the
+    /// summary and a function that walks each list in (case_id, seq, rule) order, valid only
+    /// while `body` runs. The lists wait in spills (`ViolationSpill`), so memory stays that of
+    /// the fold however many violations a rule change makes appear or disappear.
+    public func complianceDiff<T>(before: Rulebook, after: Rulebook, selection: ReplayFilter = ReplayFilter(),
+                                  filter: ComplianceFilter = ComplianceFilter(),
+                                  reading body: (ComplianceDiffSummary, _ appeared: ForEachViolation, _ disappeared: ForEachViolation) throws -> T) throws -> T {
         try database.read { db in
-            // A violation belongs to one contact of one case, so each case is compared as it
-            // finishes and only what differs is kept: memory stays that of the fold.
-            var judged = 0
-            var beforeCount = 0
-            var afterCount = 0
-            var appeared: [Violation] = []
-            var disappeared: [Violation] = []
-            var evaluator = SelectionEvaluator(selection)
-            // Without a selection every event is read, and parsed on a second thread.
-            let include: ((FeedRow) -> Bool)? = selection.isEmpty && filter.caseID == nil ? nil : { row in
-                (filter.caseID == nil || row.caseID == filter.caseID!)
-                    && evaluator.keeps(seq: row.seq, caseID: row.caseID, occurredMicros: row.occurredMicros, recordedAt: row.recordedAt,
-                                       openingZone: row.openingZone)
+            try ViolationSpill.using { appearedSpill in
+                try ViolationSpill.using { disappearedSpill in
+                    // A violation belongs to one contact of one case, so each case is compared as it
+                    // finishes and only what differs is kept, in the spills.
+                    var judged = 0, beforeCount = 0, afterCount = 0, appeared = 0, disappeared = 0
+                    var byRule: [String: (appeared: Int, disappeared: Int)] = [:]
+                    var byActor = byRule, byCase = byRule
+                    var evaluator = SelectionEvaluator(selection)
+                    // Without a selection every event is read, and parsed on a second thread.
+                    let include: ((FeedRow) -> Bool)? = selection.isEmpty && filter.caseID == nil ? nil : { row in
+                        (filter.caseID == nil || row.caseID == filter.caseID!)
+                            && evaluator.keeps(seq: row.seq, caseID: row.caseID, occurredMicros: row.occurredMicros, recordedAt: row.recordedAt,
+                                               openingZone: row.openingZone)
+                    }
+                    try Self.foldCompliance(db, include: include) { record in
+                        guard filter.covers(region: record.region) else { return }
+                        judged += 1
+                        let was = ContactRules.judge(record, by: .given(before)).violations.filter { filter.admits(localTime: $0.localTime, actor: $0.actor) }
+                        let now = ContactRules.judge(record, by: .given(after)).violations.filter { filter.admits(localTime: $0.localTime, actor: $0.actor) }
+                        beforeCount += was.count
+                        afterCount += now.count
+                        let wasKeys = Set(was.map(ComplianceDiff.Key.init))
+                        let nowKeys = Set(now.map(ComplianceDiff.Key.init))
+                        for violation in now where !wasKeys.contains(ComplianceDiff.Key(violation)) {
+                            try appearedSpill.add(violation)
+                            appeared += 1
+                            byRule[violation.rule.rawValue, default: (0, 0)].appeared += 1
+                            byActor[violation.actor, default: (0, 0)].appeared += 1
+                            byCase[violation.caseID, default: (0, 0)].appeared += 1
+                        }
+                        for violation in was where !nowKeys.contains(ComplianceDiff.Key(violation)) {
+                            try disappearedSpill.add(violation)
+                            disappeared += 1
+                            byRule[violation.rule.rawValue, default: (0, 0)].disappeared += 1
+                            byActor[violation.actor, default: (0, 0)].disappeared += 1
+                            byCase[violation.caseID, default: (0, 0)].disappeared += 1
+                        }
+                    }
+                    let summary = ComplianceDiffSummary(
+                        before: before, after: after, selection: selection, filter: filter, casesJudged: judged,
+                        beforeCount: beforeCount, afterCount: afterCount, appearedCount: appeared, disappearedCount: disappeared,
+                        byRule: ComplianceDiffSummary.ranked(byRule), byActor: ComplianceDiffSummary.ranked(byActor),
+                        byCase: ComplianceDiffSummary.ranked(byCase))
+                    // Within a contact, by rule, then as judged.
+                    return try body(summary, { try appearedSpill.forEach(orderedBy: "case_id, seq, rule", $0) },
+                                    { try disappearedSpill.forEach(orderedBy: "case_id, seq, rule", $0) })
+                }
             }
-            try Self.foldCompliance(db, include: include) { record in
-                guard filter.covers(region: record.region) else { return }
-                judged += 1
-                let was = ContactRules.judge(record, by: .given(before)).violations.filter { filter.admits(localTime: $0.localTime, actor: $0.actor) }
-                let now = ContactRules.judge(record, by: .given(after)).violations.filter { filter.admits(localTime: $0.localTime, actor: $0.actor) }
-                beforeCount += was.count
-                afterCount += now.count
-                let wasKeys = Set(was.map(ComplianceDiff.Key.init))
-                let nowKeys = Set(now.map(ComplianceDiff.Key.init))
-                appeared += now.filter { !wasKeys.contains(ComplianceDiff.Key($0)) }
-                disappeared += was.filter { !nowKeys.contains(ComplianceDiff.Key($0)) }
-            }
-            func ordered(_ list: [Violation]) -> [Violation] {
-                list.sorted { ($0.caseID, $0.seq, $0.rule.rawValue) < ($1.caseID, $1.seq, $1.rule.rawValue) }
-            }
-            return ComplianceDiff(before: before, after: after, selection: selection, filter: filter, casesJudged: judged,
-                                  beforeCount: beforeCount, afterCount: afterCount,
-                                  appeared: ordered(appeared), disappeared: ordered(disappeared))
         }
     }
 }

@@ -35,9 +35,10 @@ struct ViolationSpill {
         insert.reset()
     }
 
-    /// The violations in report order: by case, then seq, then as added (the stored report's order).
-    func forEach(_ body: (Violation) throws -> Void) throws {
-        let rows = try RawStatement(db, "SELECT \(ComplianceTable.violationColumns) FROM violations ORDER BY case_id, seq, rowid")
+    /// The violations in the order of `columns` (of the `violations` table), then as added. By
+    /// default the stored report's order: by case, then seq.
+    func forEach(orderedBy columns: String = "case_id, seq", _ body: (Violation) throws -> Void) throws {
+        let rows = try RawStatement(db, "SELECT \(ComplianceTable.violationColumns) FROM violations ORDER BY \(columns), rowid")
         defer { rows.reset() }
         while try rows.step() { try body(ComplianceTable.violation(rows)) }
     }

@@ -216,6 +216,49 @@ final class InvestigatorTests: XCTestCase {
         XCTAssertTrue(same.stderr.contains("warning: both rulebooks have the id demo-bank-policy-2024"), same.stderr)
     }
 
+    /// The diff's lists wait in spills until they are written: what they give back must be what
+    /// two what-if reports say, compared contact by contact (the same contact and limit on both
+    /// sides is no change), in (case_id, seq, rule) order and, within that, as judged; and the
+    /// summary's counts and rankings must be those of the lists.
+    func testADiffListsWhatTwoWhatIfReportsDifferBy() throws {
+        let folder = try TemporaryFolder()
+        let (base, strict) = try demoRulebookAndOneCallADay(in: folder)
+        // Stricter still: shorter contact hours too, so one call can break two rules at once.
+        var stricter = try JSONSerialization.jsonObject(with: try fileBytes(strict)) as! [String: Any]
+        stricter["id"] = "demo-bank-policy-cap1-short-hours"
+        stricter["contact_hours"] = ["start": "10:00", "end": "17:00"]
+        let strictest = folder.path("cap1-short-hours.json")
+        try JSONSerialization.data(withJSONObject: stricter).write(to: URL(fileURLWithPath: strictest))
+        let ledger = try Ledger(path: Self.portfolio.db, mode: .read)
+        var ties = 0
+        for (before, after) in [(base, strictest), (strictest, base), (strict, strictest)] {
+            let (was, now) = (try Rulebook.read(path: before), try Rulebook.read(path: after))
+            let diff = try ledger.complianceDiff(before: was, after: now)
+            let lists = [diff.appeared, diff.disappeared]
+            ties += lists.map { list in list.indices.dropFirst().filter { list[$0 - 1].eventID == list[$0].eventID }.count }.reduce(0, +)
+            func key(_ v: Violation) -> String { "\(v.eventID) \(v.limit.rawValue)" }
+            func changed(_ from: [Violation], _ to: [Violation]) -> [Violation] {
+                let kept = Set(from.map(key))
+                return to.enumerated().filter { !kept.contains(key($0.element)) }
+                    .sorted { ($0.element.caseID, $0.element.seq, $0.element.rule.rawValue, $0.offset) < ($1.element.caseID, $1.element.seq, $1.element.rule.rawValue, $1.offset) }
+                    .map(\.element)
+            }
+            let wasReport = try ledger.compliance(rulebook: was).violations, nowReport = try ledger.compliance(rulebook: now).violations
+            XCTAssertEqual(diff.appeared, changed(wasReport, nowReport))
+            XCTAssertEqual(diff.disappeared, changed(nowReport, wasReport))
+            XCTAssertEqual([diff.beforeCount, diff.afterCount], [wasReport.count, nowReport.count])
+            XCTAssertEqual([diff.appearedCount, diff.disappearedCount], [diff.appeared.count, diff.disappeared.count])
+            for (ranking, key) in [(diff.byRule, { (v: Violation) in v.rule.rawValue }), (diff.byActor, { $0.actor }), (diff.byCase, { $0.caseID })] {
+                var counts: [String: (Int, Int)] = [:]
+                for v in diff.appeared { counts[key(v), default: (0, 0)].0 += 1 }
+                for v in diff.disappeared { counts[key(v), default: (0, 0)].1 += 1 }
+                let expected = counts.sorted { ($1.value.0 + $1.value.1, $0.key) < ($0.value.0 + $0.value.1, $1.key) }
+                XCTAssertEqual(ranking.map { "\($0.key) +\($0.appeared) -\($0.disappeared)" }, expected.map { "\($0.key) +\($0.value.0) -\($0.value.1)" })
+            }
+        }
+        XCTAssertGreaterThan(ties, 0, "a contact that breaks two rules at once, listed in rule order")
+    }
+
     /// `compliance diff --json` writes its report a violation at a time (a large ledger's would not
     /// fit its memory budget as one tree): the bytes must be exactly the canonical form of the whole
     /// report, whichever list holds the violations.

@@ -149,25 +149,39 @@ enum ConsoleCompliance {
         }
         if let region = form.region, !region.isEmpty { filter.region = region }
         let (ledger, chosen) = (state.ledger, filter)
-        let diff = try await Blocking.run { try ledger.complianceDiff(before: before, after: after, filter: chosen) }
-        context.returned.note((diff.appeared + diff.disappeared).map(\.caseID))
+        // The lists are read a violation at a time; the page shows the first `listed` of each.
+        let (diff, appeared, disappeared, returned) = try await Blocking.run {
+            try ledger.complianceDiff(before: before, after: after, filter: chosen) { summary, forEachAppeared, forEachDisappeared in
+                var returned: [String] = []
+                func firstLines(_ forEach: ForEachViolation) throws -> [Violation] {
+                    var first: [Violation] = []
+                    try forEach { violation in
+                        if returned.last != violation.caseID { returned.append(violation.caseID) }
+                        if first.count < listed { first.append(violation) }
+                    }
+                    return first
+                }
+                return (summary, try firstLines(forEachAppeared), try firstLines(forEachDisappeared), returned)
+            }
+        }
+        context.returned.note(returned)
         func lines(_ list: [Violation]) -> [Line] {
-            list.prefix(listed).map { violation in
+            list.map { violation in
                 Line(caseID: Shown(violation.caseID), link: Console.caseLink(violation.caseID) + "#seq-\(violation.seq)",
                      local: Shown(LocalClock.readable(violation.localTime)), actor: Shown(violation.actor), rule: violation.rule.rawValue,
                      detail: Shown(violation.detail))
             }
         }
-        let byRule = diff.ranked { $0.rule.rawValue }
-        let byActor = diff.ranked { $0.actor }.prefix(12)
+        let byRule = diff.byRule
+        let byActor = diff.byActor.prefix(12)
         let report = Report(
             before: Shown(before.id), after: Shown(after.id), beforeCount: diff.beforeCount, afterCount: diff.afterCount, cases: diff.casesJudged,
-            appearedCount: diff.appeared.count, disappearedCount: diff.disappeared.count,
+            appearedCount: diff.appearedCount, disappearedCount: diff.disappearedCount,
             charts: [Chart("Appear, by rule", byRule.filter { $0.appeared > 0 }.map { ($0.key, $0.appeared) }),
                      Chart("Disappear, by rule", byRule.filter { $0.disappeared > 0 }.map { ($0.key, $0.disappeared) }),
                      Chart("Appear, by actor", byActor.filter { $0.appeared > 0 }.map { ($0.key, $0.appeared) })],
-            appeared: lines(diff.appeared), disappeared: lines(diff.disappeared),
-            truncated: diff.appeared.count > listed || diff.disappeared.count > listed, shown: listed)
+            appeared: lines(appeared), disappeared: lines(disappeared),
+            truncated: diff.appearedCount > listed || diff.disappearedCount > listed, shown: listed)
         return Console.page("whatIf", WhatIfPage(layout: Console.Layout("What if: \(before.id) → \(after.id)", context), problem: nil, report: report))
     }
 }
