@@ -5,7 +5,7 @@ import GRDB
 /// in a `violations` table of the same shape as the compliance projection's, in a private
 /// temporary SQLite database whose file SQLite unlinks as soon as it has opened it (nothing is
 /// left behind, even by a process that dies). Held as Swift values, the 104,059 violations of a
-/// 10^6-event portfolio took 83 MiB, and 10^7 events have about a million; here memory stays
+/// 10^6-event portfolio took about 82 MiB, and 10^7 events have about a million; here memory stays
 /// that of a small page cache and of SQLite's sort when they are read back in report order.
 struct ViolationSpill {
     private let db: Database
