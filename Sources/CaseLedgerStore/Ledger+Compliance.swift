@@ -551,9 +551,8 @@ extension Ledger {
                 try ViolationSpill.using { disappearedSpill in
                     // A violation belongs to one contact of one case, so each case is compared as it
                     // finishes and only what differs is kept, in the spills.
-                    var judged = 0, beforeCount = 0, afterCount = 0, appeared = 0, disappeared = 0
-                    var byRule: [String: (appeared: Int, disappeared: Int)] = [:]
-                    var byActor = byRule, byCase = byRule
+                    var judged = 0, beforeCount = 0, afterCount = 0
+                    var changes = DiffTally()
                     var evaluator = SelectionEvaluator(selection)
                     // Without a selection every event is read, and parsed on a second thread.
                     let include: ((FeedRow) -> Bool)? = selection.isEmpty && filter.caseID == nil ? nil : { row in
@@ -572,29 +571,42 @@ extension Ledger {
                         let nowKeys = Set(now.map(ComplianceDiff.Key.init))
                         for violation in now where !wasKeys.contains(ComplianceDiff.Key(violation)) {
                             try appearedSpill.add(violation)
-                            appeared += 1
-                            byRule[violation.rule.rawValue, default: (0, 0)].appeared += 1
-                            byActor[violation.actor, default: (0, 0)].appeared += 1
-                            byCase[violation.caseID, default: (0, 0)].appeared += 1
+                            changes.count(violation, appeared: true)
                         }
                         for violation in was where !nowKeys.contains(ComplianceDiff.Key(violation)) {
                             try disappearedSpill.add(violation)
-                            disappeared += 1
-                            byRule[violation.rule.rawValue, default: (0, 0)].disappeared += 1
-                            byActor[violation.actor, default: (0, 0)].disappeared += 1
-                            byCase[violation.caseID, default: (0, 0)].disappeared += 1
+                            changes.count(violation, appeared: false)
                         }
                     }
                     let summary = ComplianceDiffSummary(
                         before: before, after: after, selection: selection, filter: filter, casesJudged: judged,
-                        beforeCount: beforeCount, afterCount: afterCount, appearedCount: appeared, disappearedCount: disappeared,
-                        byRule: ComplianceDiffSummary.ranked(byRule), byActor: ComplianceDiffSummary.ranked(byActor),
-                        byCase: ComplianceDiffSummary.ranked(byCase))
+                        beforeCount: beforeCount, afterCount: afterCount, appearedCount: changes.appeared, disappearedCount: changes.disappeared,
+                        byRule: ComplianceDiffSummary.ranked(changes.byRule), byActor: ComplianceDiffSummary.ranked(changes.byActor),
+                        byCase: ComplianceDiffSummary.ranked(changes.byCase))
                     // Within a contact, by rule, then as judged.
                     return try body(summary, { try appearedSpill.forEach(orderedBy: "case_id, seq, rule", $0) },
                                     { try disappearedSpill.forEach(orderedBy: "case_id, seq, rule", $0) })
                 }
             }
         }
+    }
+}
+
+/// A rule change's differences counted as they are found: how many appear and disappear, and
+/// how many of each by rule, actor and case.
+struct DiffTally {
+    var appeared = 0, disappeared = 0
+    var byRule: [String: (appeared: Int, disappeared: Int)] = [:]
+    var byActor: [String: (appeared: Int, disappeared: Int)] = [:]
+    var byCase: [String: (appeared: Int, disappeared: Int)] = [:]
+
+    mutating func count(_ violation: Violation, appeared isAppeared: Bool) {
+        func add(_ counts: inout [String: (appeared: Int, disappeared: Int)], _ key: String) {
+            if isAppeared { counts[key, default: (0, 0)].appeared += 1 } else { counts[key, default: (0, 0)].disappeared += 1 }
+        }
+        if isAppeared { appeared += 1 } else { disappeared += 1 }
+        add(&byRule, violation.rule.rawValue)
+        add(&byActor, violation.actor)
+        add(&byCase, violation.caseID)
     }
 }
