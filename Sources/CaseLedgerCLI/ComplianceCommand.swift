@@ -111,9 +111,10 @@ extension Compliance {
         }
         let out = StdoutWriter()
         defer { out.flush() }
-        // The lists are read a violation at a time: a rule change can make most contacts' violations appear.
+        // The lists are read a violation at a time (a rule change can make most contacts'
+        // violations appear), and the text shows only the first `limit` of each.
         try Ledger(path: options.path, mode: .read).complianceDiff(before: before, after: after, selection: selection.filter,
-                                                                   filter: filters.filter) { diff, appeared, disappeared in
+                                                                   filter: filters.filter, listing: options.json ? nil : limit) { diff, appeared, disappeared in
             if options.json {
                 try diff.writeCanonicalJSON(appeared: appeared, disappeared: disappeared) { out.write($0) }
                 out.write("\n")
@@ -132,10 +133,7 @@ extension Compliance {
             func list(_ sign: String, _ forEach: ForEachViolation, count: Int) throws {
                 guard count > 0 else { return }
                 out.write("\n")
-                var listed = 0
                 try forEach { v in
-                    guard listed < limit else { return }
-                    listed += 1
                     out.write("\(sign) seq \(v.seq)  \(v.caseID)  \(v.localTime)  \(v.rule.rawValue) [\(v.rulebook)]  \(v.actor): \(v.detail)\n")
                 }
                 if count > limit { out.write("\(sign) … \(count - limit) more (--json lists them all)\n") }

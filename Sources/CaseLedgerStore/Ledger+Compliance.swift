@@ -427,7 +427,7 @@ struct ComplianceTally {
 
 /// What changes when one rulebook replaces another, without the lists: how many violations each
 /// side has, how many appear and disappear, and those changes ranked by rule, actor and case.
-/// `Ledger.complianceDiff(before:after:selection:filter:reading:)` hands the lists over beside it
+/// `Ledger.complianceDiff(before:after:selection:filter:listing:reading:)` hands the lists over beside it
 /// a violation at a time; `ComplianceDiff` holds them.
 public struct ComplianceDiffSummary: Sendable {
     public let before: Rulebook
@@ -541,10 +541,11 @@ extension Ledger {
 
     /// The same report with its lists handed over as they are read, not held: `body` gets the
     /// summary and a function that walks each list in (case_id, seq, rule) order, valid only
-    /// while `body` runs. The lists wait in spills (`ViolationSpill`), so memory stays that of
-    /// the fold however many violations a rule change makes appear or disappear.
+    /// while `body` runs, and stopping after `limit` violations when one is given (the summary
+    /// still counts them all). The lists wait in spills (`ViolationSpill`), so memory stays that
+    /// of the fold however many violations a rule change makes appear or disappear.
     public func complianceDiff<T>(before: Rulebook, after: Rulebook, selection: ReplayFilter = ReplayFilter(),
-                                  filter: ComplianceFilter = ComplianceFilter(),
+                                  filter: ComplianceFilter = ComplianceFilter(), listing limit: Int? = nil,
                                   reading body: (ComplianceDiffSummary, _ appeared: ForEachViolation, _ disappeared: ForEachViolation) throws -> T) throws -> T {
         try database.read { db in
             try ViolationSpill.using { appearedSpill in
@@ -584,8 +585,8 @@ extension Ledger {
                         byRule: ComplianceDiffSummary.ranked(changes.byRule), byActor: ComplianceDiffSummary.ranked(changes.byActor),
                         byCase: ComplianceDiffSummary.ranked(changes.byCase))
                     // Within a contact, by rule, then as judged.
-                    return try body(summary, { try appearedSpill.forEach(orderedBy: "case_id, seq, rule", $0) },
-                                    { try disappearedSpill.forEach(orderedBy: "case_id, seq, rule", $0) })
+                    return try body(summary, { try appearedSpill.forEach(orderedBy: "case_id, seq, rule", limit: limit, $0) },
+                                    { try disappearedSpill.forEach(orderedBy: "case_id, seq, rule", limit: limit, $0) })
                 }
             }
         }

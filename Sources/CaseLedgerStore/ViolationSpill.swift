@@ -36,10 +36,12 @@ struct ViolationSpill {
     }
 
     /// The violations in the order of `columns` (of the `violations` table), then as added. By
-    /// default the stored report's order: by case, then seq.
-    func forEach(orderedBy columns: String = "case_id, seq", _ body: (Violation) throws -> Void) throws {
-        let rows = try RawStatement(db, "SELECT \(ComplianceTable.violationColumns) FROM violations ORDER BY \(columns), rowid")
+    /// default the stored report's order: by case, then seq. With a `limit`, only the first
+    /// `limit` of them: SQLite keeps that many while it reads the rest, and sorts no more.
+    func forEach(orderedBy columns: String = "case_id, seq", limit: Int? = nil, _ body: (Violation) throws -> Void) throws {
+        let rows = try RawStatement(db, "SELECT \(ComplianceTable.violationColumns) FROM violations ORDER BY \(columns), rowid LIMIT ?")
         defer { rows.reset() }
+        rows.bind(1, Int64(limit ?? -1))
         while try rows.step() { try body(ComplianceTable.violation(rows)) }
     }
 

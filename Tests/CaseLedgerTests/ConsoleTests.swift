@@ -241,4 +241,43 @@ final class ConsoleTests: XCTestCase {
         XCTAssertFalse(usFirst.text.contains("C-CN"))
         XCTAssertEqual(server.stop(), 0)
     }
+
+    /// The what-if page shows the first 200 violations that appear and disappear, and reads only
+    /// those: its entry in the access log holds the cases they belong to, not every case the rule
+    /// change touches.
+    func testTheWhatIfPageNotesTheCasesItShows() throws {
+        let folder = try TemporaryFolder()
+        let db = folder.path("portfolio.sqlite")
+        let generated = try CLI.run(["generate", "--db", db, "--cases", "40", "--seed", "21"])
+        XCTAssertEqual(generated.exitCode, 0, generated.stderr)
+        let base = TransparencyTests.repository.appendingPathComponent("Schemas/rulebooks/demo-bank-policy-2024.json").path
+        var strict = try JSONSerialization.jsonObject(with: try fileBytes(base)) as! [String: Any]
+        strict["id"] = "demo-one-call-short-hours"
+        strict["max_calls_per_day"] = 1
+        strict["contact_hours"] = ["start": "10:00", "end": "17:00"]
+        let strictText = String(decoding: try JSONSerialization.data(withJSONObject: strict), as: UTF8.self)
+        let strictPath = try folder.write("strict.json", strictText)
+        let cli = try CLI.run(["compliance", "diff", "--rules", base, "--rules", strictPath, "--json", "--db", db])
+        XCTAssertEqual(cli.exitCode, 0, cli.stderr)
+        let diff = try JSONSerialization.jsonObject(with: Data(cli.stdout.utf8)) as! [String: Any]
+        let appeared = (diff["appeared"] as! [[String: Any]]).map { $0["case_id"] as! String }
+        let disappeared = (diff["disappeared"] as! [[String: Any]]).map { $0["case_id"] as! String }
+        let shown = Set(appeared.prefix(200) + disappeared.prefix(200))
+        XCTAssertGreaterThan(appeared.count, 200)
+        XCTAssertLessThan(shown.count, Set(appeared + disappeared).count, "the lists reach cases past the first 200 violations")
+
+        let reader = try token(db, role: "reader", name: "investigator")
+        let server = try ServerProcess(db: db, folder: folder)
+        let client = Plain()
+        let cookie = try signIn(client, server.base, token: reader)
+        let page = try client.send("POST", "\(server.base)/compliance/what-if", cookie: cookie,
+                                   form: ["before": "demo-bank-policy-2024", "rulebook": strictText])
+        XCTAssertEqual(page.status, 200, page.text)
+        XCTAssertEqual(page.text.components(separatedBy: "<a href=\"/cases/").count - 1, min(appeared.count, 200) + min(disappeared.count, 200))
+        Thread.sleep(forTimeInterval: 0.3)
+        XCTAssertEqual(server.stop(), 0)
+        let log = try JSONSerialization.jsonObject(with: Data(try CLI.run(["access-log", "--db", db, "--json"]).stdout.utf8)) as! [[String: Any]]
+        let whatIf = try XCTUnwrap(log.first { $0["path"] as? String == "/compliance/what-if" })
+        XCTAssertEqual(Set(whatIf["case_ids"] as! [String]), shown)
+    }
 }

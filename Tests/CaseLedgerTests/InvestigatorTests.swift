@@ -211,6 +211,10 @@ final class InvestigatorTests: XCTestCase {
         let appeared = json["appeared"] as! [[String: Any]]
         XCTAssertTrue(appeared.allSatisfy { $0["limit"] as? String == "max_calls_per_day" }, "keyed by typed limit")
         XCTAssertTrue(appeared.allSatisfy { regionOf[$0["case_id"] as! String]!.hasPrefix("CN-") })
+        // The text lists the first three that appear, in the JSON's order, and counts the rest.
+        XCTAssertGreaterThan(appeared.count, 3)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("+ seq ") }.map { $0.split(separator: " ")[2] }, appeared.prefix(3).map { "\($0["seq"] as! Int)" })
+        XCTAssertTrue(lines.contains("+ … \(appeared.count - 3) more (--json lists them all)"), diff.stdout)
 
         let same = try CLI.run(["compliance", "diff", "--rules", base, "--rules", base, "--db", Self.portfolio.db])
         XCTAssertTrue(same.stderr.contains("warning: both rulebooks have the id demo-bank-policy-2024"), same.stderr)
@@ -248,6 +252,15 @@ final class InvestigatorTests: XCTestCase {
             XCTAssertEqual(diff.disappeared, changed(nowReport, wasReport))
             XCTAssertEqual([diff.beforeCount, diff.afterCount], [wasReport.count, nowReport.count])
             XCTAssertEqual([diff.appearedCount, diff.disappearedCount], [diff.appeared.count, diff.disappeared.count])
+            // Listing the first few of each (the text output, the console): those, the counts still whole.
+            let firstFew = try ledger.complianceDiff(before: was, after: now, listing: 3) { summary, appeared, disappeared in
+                var lists: [[Violation]] = [[], []]
+                try appeared { lists[0].append($0) }
+                try disappeared { lists[1].append($0) }
+                return (summary.appearedCount, summary.disappearedCount, lists)
+            }
+            XCTAssertEqual(firstFew.2, [Array(diff.appeared.prefix(3)), Array(diff.disappeared.prefix(3))])
+            XCTAssertEqual([firstFew.0, firstFew.1], [diff.appearedCount, diff.disappearedCount])
             for (ranking, key) in [(diff.byRule, { (v: Violation) in v.rule.rawValue }), (diff.byActor, { $0.actor }), (diff.byCase, { $0.caseID })] {
                 var counts: [String: (Int, Int)] = [:]
                 for v in diff.appeared { counts[key(v), default: (0, 0)].0 += 1 }

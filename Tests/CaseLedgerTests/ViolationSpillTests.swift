@@ -26,14 +26,17 @@ final class ViolationSpillTests: XCTestCase {
         }
         let expected = added.enumerated().sorted { ($0.element.caseID, $0.element.seq, $0.offset) < ($1.element.caseID, $1.element.seq, $1.offset) }
             .map(\.element)
-        let read: [Violation] = try ViolationSpill.using { spill in
+        let (read, first) = try ViolationSpill.using { spill in
             for violation in added { try spill.add(violation) }
-            var read: [Violation] = []
+            var read: [Violation] = [], first: [Violation] = []
             try spill.forEach { read.append($0) }
-            return read
+            // A limit stops the walk there: the first of the same order, ties as added.
+            try spill.forEach(limit: 7) { first.append($0) }
+            return (read, first)
         }
         XCTAssertEqual(read.count, added.count)
         XCTAssertEqual(read, expected)
+        XCTAssertEqual(first, Array(expected.prefix(7)))
         // A tie kept as added: the daily cap first, then the contact hours, for each even contact.
         XCTAssertEqual(read.first?.limit, .contactHours)
         XCTAssertEqual(read[1...2].map(\.limit), [.maxCallsPerDay, .contactHours])

@@ -149,22 +149,19 @@ enum ConsoleCompliance {
         }
         if let region = form.region, !region.isEmpty { filter.region = region }
         let (ledger, chosen) = (state.ledger, filter)
-        // The lists are read a violation at a time; the page shows the first `listed` of each.
-        let (diff, appeared, disappeared, returned) = try await Blocking.run {
-            try ledger.complianceDiff(before: before, after: after, filter: chosen) { summary, forEachAppeared, forEachDisappeared in
-                var returned: [String] = []
+        // The page shows the first `listed` of each list, and only those are read.
+        let (diff, appeared, disappeared) = try await Blocking.run {
+            try ledger.complianceDiff(before: before, after: after, filter: chosen, listing: listed) { summary, forEachAppeared, forEachDisappeared in
                 func firstLines(_ forEach: ForEachViolation) throws -> [Violation] {
                     var first: [Violation] = []
-                    try forEach { violation in
-                        if returned.last != violation.caseID { returned.append(violation.caseID) }
-                        if first.count < listed { first.append(violation) }
-                    }
+                    try forEach { first.append($0) }
                     return first
                 }
-                return (summary, try firstLines(forEachAppeared), try firstLines(forEachDisappeared), returned)
+                return (summary, try firstLines(forEachAppeared), try firstLines(forEachDisappeared))
             }
         }
-        context.returned.note(returned)
+        // The cases the page shows: each shown violation's.
+        context.returned.note((appeared + disappeared).map(\.caseID))
         func lines(_ list: [Violation]) -> [Line] {
             list.map { violation in
                 Line(caseID: Shown(violation.caseID), link: Console.caseLink(violation.caseID) + "#seq-\(violation.seq)",
