@@ -3,13 +3,14 @@ import CaseLedgerCore
 import GRDB
 import XCTest
 
-/// A whole-log replay copies the source's pages when the source has this release's schema and no
-/// free page, and otherwise copies the events by SQLite's transfer inside its transaction: rows
-/// the source gained after the replay's snapshot are cut, and the log's guards are back before it
-/// commits. Driven in-process where no command can reach between the snapshot and the copy.
+/// A whole-log replay copies the source's pages when the source has this release's schema, and
+/// otherwise copies the events by SQLite's transfer inside its transaction: rows the source
+/// gained after the replay's snapshot are cut, and the log's guards are back before it commits.
+/// Driven in-process where no command can reach between the snapshot and the copy.
 final class ReplayCopyTests: XCTestCase {
     /// The two ways give the same file, row for row; the page copy keeps none of what a replay
-    /// does not carry (tokens, the access log), not even in its free space.
+    /// does not carry (tokens, the access log, what was deleted from the source's free pages),
+    /// not even in its free space.
     func testAPageCopyEqualsARowCopyAndKeepsNoTraceOfTokensOrTheAccessLog() throws {
         let folder = try TemporaryFolder()
         let source = try makeLedger(folder)
@@ -18,21 +19,26 @@ final class ReplayCopyTests: XCTestCase {
         let marker = "replay-marker-token"
         let token = try CLI.run(["token", "create", "--db", source, "--role", "reader", "--name", marker])
         XCTAssertEqual(token.exitCode, 0, token.stderr)
-        // The same ledger with a free page, which a replay must not copy: copied row by row.
-        let freed = folder.path("freed.sqlite")
-        XCTAssertEqual(try CLI.run(["backup", "--db", source, "--out", freed]).exitCode, 0)
-        try DatabaseQueue(path: freed).writeWithoutTransaction { db in
-            try db.execute(sql: "CREATE TABLE scratch (x); INSERT INTO scratch SELECT randomblob(3000) FROM events LIMIT 40; DROP TABLE scratch")
-            XCTAssertGreaterThan(try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0, 0)
+        // Free pages that keep what was deleted (the marker, in rows of a dropped table, in the
+        // pages and their overflow pages): the page copy must wipe them.
+        let deleted = "replay-marker-deleted"
+        try DatabaseQueue(path: source).writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA secure_delete = OFF; CREATE TABLE scratch (x); INSERT INTO scratch SELECT ? || randomblob(3000 * (seq % 9)) || ? FROM events LIMIT 60; DROP TABLE scratch",
+                           arguments: [deleted, deleted])
+            XCTAssertGreaterThan(try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0, 20)
         }
+        // The same ledger with a table of another release's schema: copied row by row.
+        let other = folder.path("other.sqlite")
+        XCTAssertEqual(try CLI.run(["backup", "--db", source, "--out", other]).exitCode, 0)
+        try DatabaseQueue(path: other).writeWithoutTransaction { db in try db.execute(sql: "CREATE TABLE another_release (x)") }
         let fresh = try Ledger(path: folder.path("fresh.sqlite"), mode: .create)
-        for (file, copiesPages) in [(source, true), (freed, false)] {
+        for (file, copiesPages) in [(source, true), (other, false)] {
             try Ledger(path: file, mode: .readOnly).database.read { src in
                 try fresh.database.read { db in XCTAssertEqual(try Replay.canCopyPages(from: src, into: db), copiesPages, file) }
             }
         }
         let pages = folder.path("pages.sqlite"), rows = folder.path("rows.sqlite")
-        for (from, to) in [(source, pages), (freed, rows)] {
+        for (from, to) in [(source, pages), (other, rows)] {
             let replay = try CLI.run(["replay", "--db", from, "--out", to, "--quiet"])
             XCTAssertEqual(replay.exitCode, 0, replay.stderr)
             let verify = try CLI.run(["verify", "--db", to])
@@ -52,10 +58,12 @@ final class ReplayCopyTests: XCTestCase {
             if ["tokens", "access_log", "access_log_cases"].contains(table) { XCTAssertEqual(left, [], table) }
             if table == "events" { XCTAssertEqual(left.count, Int(try Ledger(path: source, mode: .readOnly).head().seq)) }
         }
-        // The marker was in the source's file (or its WAL), and is nowhere in the page copy's.
+        // The markers were in the source's file (or its WAL), and are nowhere in the page copy's.
         func bytes(_ path: String) -> Data { FileManager.default.contents(atPath: path) ?? Data() }
-        XCTAssertNotNil((bytes(source) + bytes(source + "-wal")).range(of: Data(marker.utf8)))
-        XCTAssertNil(bytes(pages).range(of: Data(marker.utf8)))
+        for text in [marker, deleted] {
+            XCTAssertNotNil((bytes(source) + bytes(source + "-wal")).range(of: Data(text.utf8)), text)
+            XCTAssertNil(bytes(pages).range(of: Data(text.utf8)), text)
+        }
     }
 
     /// Ctrl-C (the `cancelled` hook) stops a replay however it copies, page by page or row by
