@@ -328,8 +328,13 @@ public enum Replay {
     static let tablesCarried: Set<String> = ["events", "merkle_tiles", "checkpoints", "grdb_migrations"]
 
     /// Whether the source's pages can be copied as the replay's: the same schema as this
-    /// release's new ledger `db` (tables, indexes, guards, migrations).
+    /// release's new ledger `db` (tables, indexes, guards, migrations), and at most a tenth of
+    /// its pages free. A copy keeps the source's free pages (wiped, `wipeFreePages`), so a source
+    /// mostly empty would make a replay as large, and slower than the transfer: at 10^5 events,
+    /// 9,006 free pages beside 3,656 used made a 207 MB replay in 1.45 s; the transfer, 59 MB in 0.87 s.
     static func canCopyPages(from src: Database, into db: Database) throws -> Bool {
+        let free = try Int.fetchOne(src, sql: "PRAGMA freelist_count") ?? 0, pages = try Int.fetchOne(src, sql: "PRAGMA page_count") ?? 0
+        guard free * 10 <= pages else { return false }
         let schema = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
         let migrations = "SELECT identifier FROM grdb_migrations ORDER BY identifier"
         return try Row.fetchAll(src, sql: schema) == Row.fetchAll(db, sql: schema)
