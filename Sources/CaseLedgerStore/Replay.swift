@@ -333,7 +333,8 @@ public enum Replay {
     /// mostly empty would make a replay as large, and slower than the transfer: at 10^5 events,
     /// 9,006 free pages beside 3,656 used made a 207 MB replay in 1.45 s; the transfer, 59 MB in 0.87 s.
     static func canCopyPages(from src: Database, into db: Database) throws -> Bool {
-        let free = try Int.fetchOne(src, sql: "PRAGMA freelist_count") ?? 0, pages = try Int.fetchOne(src, sql: "PRAGMA page_count") ?? 0
+        let free = try Int.fetchOne(src, sql: "PRAGMA freelist_count") ?? 0
+        let pages = try Int.fetchOne(src, sql: "PRAGMA page_count") ?? 0
         guard free * 10 <= pages else { return false }
         let schema = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
         let migrations = "SELECT identifier FROM grdb_migrations ORDER BY identifier"
@@ -363,15 +364,17 @@ public enum Replay {
     /// rebuilt once has a few hundred.
     static func wipeFreePages(_ db: Database) throws {
         func freePages() throws -> Int { try Int.fetchOne(db, sql: "PRAGMA main.freelist_count") ?? 0 }
-        guard try freePages() > 0 else { return }
+        var free = try freePages()
+        guard free > 0 else { return }
         let pageSize = try Int.fetchOne(db, sql: "PRAGMA main.page_size") ?? 4096
         try db.execute(sql: "PRAGMA main.secure_delete = ON")
         defer { try? db.execute(sql: "PRAGMA main.secure_delete = OFF") }
         try db.execute(sql: "CREATE TABLE main.replay_free_pages (zeros BLOB)")
         // Each row's zeros fill about as many overflow pages as are still free (at most 4,096 at a
         // time, so no row nears SQLite's length limit); a last row may take a few pages past them.
-        while case let free = try freePages(), free > 0 {
+        while free > 0 {
             try db.execute(sql: "INSERT INTO main.replay_free_pages VALUES (zeroblob(?))", arguments: [min(free, 4_096) * (pageSize - 4)])
+            free = try freePages()
         }
         try db.execute(sql: "DROP TABLE main.replay_free_pages")
     }
