@@ -101,9 +101,10 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(try beyond.logLines(), sourceLog)
     }
 
-    /// A whole-log replay copies the source's pages (or, from a source with free pages, uses
-    /// SQLite's transfer, which needs the log's guards set aside for the copy): either way the
-    /// output has the guards, in the same words, and they refuse an edit.
+    /// A whole-log replay copies the source's pages (or, from a source of another schema or with
+    /// more than a tenth of its pages free, uses SQLite's transfer, which needs the log's guards
+    /// set aside for the copy): either way the output has the guards, in the same words, and they
+    /// refuse an edit.
     func testAWholeLogReplayHasTheSourcesShapeAndItsGuardsRefuseEdits() throws {
         let folder = try TemporaryFolder()
         let source = try LedgerFile(self, folder)
