@@ -58,12 +58,8 @@ enum PortfolioExport {
         }
         defer { fclose(file) }
         var count = 0
-        var line: [UInt8] = []
-        try generator.forEachEvent { envelope in
-            line.removeAll(keepingCapacity: true)
-            CanonicalJSON.write(envelope, into: &line)
-            line.append(0x0A)
-            guard fwrite(line, 1, line.count, file) == line.count else {
+        try generator.forEachCanonicalArrival { text, _ in
+            guard fwrite(text.baseAddress, 1, text.count, file) == text.count, fputc(0x0A, file) != EOF else {
                 throw LedgerError.invalidInput("cannot write \(path): \(String(cString: strerror(errno)))")
             }
             count += 1

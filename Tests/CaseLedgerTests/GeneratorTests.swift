@@ -13,6 +13,17 @@ final class GeneratorTests: XCTestCase {
         XCTAssertNotEqual(a, try Data(contentsOf: folder.url.appendingPathComponent("c")))
     }
 
+    /// The portfolio waits, and is written, as canonical text: line for line what the events'
+    /// trees give, in the same order.
+    func testTheWrittenPortfolioIsTheEventsInCanonicalForm() throws {
+        let folder = try TemporaryFolder()
+        XCTAssertEqual(try CLI.run(["generate", "--cases", "300", "--seed", "5", "--out", folder.path("p.ndjson")]).exitCode, 0)
+        var expected = ""
+        PortfolioGenerator(cases: 300, seed: 5).forEachEvent { expected += CanonicalJSON.string($0) + "\n" }
+        XCTAssertGreaterThan(expected.count, 1_000_000, "chunks of 256 cases, events waiting between them")
+        XCTAssertEqual(try String(contentsOfFile: folder.path("p.ndjson"), encoding: .utf8), expected)
+    }
+
     func testGeneratedPortfolioIsAcceptedAndAppendingItAgainIsANoOp() throws {
         let folder = try TemporaryFolder()
         let db = try makeLedger(folder)
