@@ -55,8 +55,8 @@ public struct PortfolioGenerator: Sendable {
     ///
     /// Chunks of cases overlap in time (a case lives for months), so events wait until no later
     /// chunk can hold an earlier arrival: no case of a later chunk opens before its first day. At
-    /// 333,333 cases, months of a portfolio's events wait at once; as parsed trees they took
-    /// most of a gigabyte, as text a fraction of it.
+    /// 333,333 cases, months of a portfolio's events wait at once: the process peaked at 862.4 MiB
+    /// when they waited as parsed trees, 422.3 MiB as text.
     public func forEachCanonicalArrival(_ body: (UnsafeBufferPointer<UInt8>, Int64) throws -> Void) rethrows {
         var pending: [(key: Int64, order: Int, text: [UInt8])] = []
         var first = 0
