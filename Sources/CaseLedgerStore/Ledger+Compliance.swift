@@ -529,9 +529,10 @@ public struct ComplianceDiff: Sendable {
 extension Ledger {
     /// The rule-change impact report: every case judged under `before` and under `after`, on the
     /// events `selection` keeps and the contacts `filter` admits, in one pass over one snapshot.
+    /// With a `limit`, each list holds only its first `limit` violations (the summary counts them all).
     public func complianceDiff(before: Rulebook, after: Rulebook, selection: ReplayFilter = ReplayFilter(),
-                               filter: ComplianceFilter = ComplianceFilter()) throws -> ComplianceDiff {
-        try complianceDiff(before: before, after: after, selection: selection, filter: filter) { summary, forEachAppeared, forEachDisappeared in
+                               filter: ComplianceFilter = ComplianceFilter(), listing limit: Int? = nil) throws -> ComplianceDiff {
+        try complianceDiff(before: before, after: after, selection: selection, filter: filter, listing: limit) { summary, forEachAppeared, forEachDisappeared in
             var appeared: [Violation] = [], disappeared: [Violation] = []
             try forEachAppeared { appeared.append($0) }
             try forEachDisappeared { disappeared.append($0) }

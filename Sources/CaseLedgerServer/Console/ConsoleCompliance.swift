@@ -150,18 +150,9 @@ enum ConsoleCompliance {
         if let region = form.region, !region.isEmpty { filter.region = region }
         let (ledger, chosen) = (state.ledger, filter)
         // The page shows the first `listed` of each list, and only those are read.
-        let (diff, appeared, disappeared) = try await Blocking.run {
-            try ledger.complianceDiff(before: before, after: after, filter: chosen, listing: listed) { summary, forEachAppeared, forEachDisappeared in
-                func firstLines(_ forEach: ForEachViolation) throws -> [Violation] {
-                    var first: [Violation] = []
-                    try forEach { first.append($0) }
-                    return first
-                }
-                return (summary, try firstLines(forEachAppeared), try firstLines(forEachDisappeared))
-            }
-        }
+        let diff = try await Blocking.run { try ledger.complianceDiff(before: before, after: after, filter: chosen, listing: listed) }
         // The cases the page shows: each shown violation's.
-        context.returned.note((appeared + disappeared).map(\.caseID))
+        context.returned.note((diff.appeared + diff.disappeared).map(\.caseID))
         func lines(_ list: [Violation]) -> [Line] {
             list.map { violation in
                 Line(caseID: Shown(violation.caseID), link: Console.caseLink(violation.caseID) + "#seq-\(violation.seq)",
@@ -177,7 +168,7 @@ enum ConsoleCompliance {
             charts: [Chart("Appear, by rule", byRule.filter { $0.appeared > 0 }.map { ($0.key, $0.appeared) }),
                      Chart("Disappear, by rule", byRule.filter { $0.disappeared > 0 }.map { ($0.key, $0.disappeared) }),
                      Chart("Appear, by actor", byActor.filter { $0.appeared > 0 }.map { ($0.key, $0.appeared) })],
-            appeared: lines(appeared), disappeared: lines(disappeared),
+            appeared: lines(diff.appeared), disappeared: lines(diff.disappeared),
             truncated: diff.appearedCount > listed || diff.disappearedCount > listed, shown: listed)
         return Console.page("whatIf", WhatIfPage(layout: Console.Layout("What if: \(before.id) → \(after.id)", context), problem: nil, report: report))
     }
