@@ -21,7 +21,7 @@ extension Ledger {
             let chain: (verified: Bool, report: ChainReport?, problem: String?)
             do {
                 // A page that only shows the complaint skips the whole-log check (`chain.verified` false, said why).
-                chain = checkChain ? (true, try Self.verifyChain(db), nil) : (false, nil, "not checked for this view")
+                chain = checkChain ? (true, try Self.verifyChain(db, alongside: try Self.pathReadableAlongside(db)), nil) : (false, nil, "not checked for this view")
             } catch LedgerError.verificationFailed(let seq, let reason) {
                 chain = (false, nil, (seq.map { "seq \($0): " } ?? "") + reason)
             }

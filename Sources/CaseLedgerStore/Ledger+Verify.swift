@@ -127,7 +127,7 @@ extension Ledger {
 
     /// Recomputes the whole hash chain and tree (docs/events.md, docs/trust.md); see `verifyChain(_:checkpoints:)`.
     public func verifyChain() throws -> ChainReport {
-        try database.read { db in try Self.verifyChain(db) }
+        try database.read { db in try Self.verifyChain(db, alongside: try Self.pathReadableAlongside(db)) }
     }
 
     /// Recomputes the whole hash chain from the stored columns (docs/events.md) and checks the log's
@@ -135,7 +135,12 @@ extension Ledger {
     /// running backwards, `data` in canonical form. A replay may skip events, bridged by its
     /// `replay_links`; a live ledger may not, and holds no link, no replay record and no rulebook
     /// of its own. Throws `verificationFailed` naming the first bad `seq` (or what in the file is wrong).
-    static func verifyChain(_ db: Database, checkpoints: [(CheckpointCheck, cosignedBy: [(NoteVerifier, Int64)])] = []) throws -> ChainReport {
+    ///
+    /// With `path` (the file of `db`, readable on a second connection), a long live log is walked
+    /// in chunks on both cores (`ChainChunks`), with the same verdict. `verify` leaves it out: its
+    /// other core compares the projections.
+    static func verifyChain(_ db: Database, checkpoints: [(CheckpointCheck, cosignedBy: [(NoteVerifier, Int64)])] = [],
+                            alongside path: String? = nil, chunkEvents: Int64 = ChainChunks.events) throws -> ChainReport {
         let kind = try String.fetchOne(db, sql: "SELECT value FROM ledger_meta WHERE key = 'kind'") ?? "(none)"
         let links = try replayLinks(db)
         let info = try String.fetchOne(db, sql: "SELECT value FROM ledger_meta WHERE key = 'replay_info'")
@@ -162,77 +167,28 @@ extension Ledger {
             throw LedgerError.verificationFailed(seq: nil, reason: "the file's kind is replay but it holds no replay_info: where it came from cannot be checked")
         }
 
-        var expectedSeq: Int64 = 1
-        var previousHash = HashChain.genesis
-        var versions: [String: Int64] = [:]
-        var canonical = TextBuffer()
-        var computedHex: [UInt8] = []
-        var previousRecordedAt: [UInt8] = []
-        var count: Int64 = 0
-        var linksUsed = 0
-        var first: (seq: Int64, hash: String)?
-        var lastSeq: Int64?
         var tree = try TreeCheck(db, isReplay: isReplay, record: record, sizes: checkpoints.map(\.0.checkpoint.size))
-        // Each row's text columns are read in place, in SQLite's memory, and hashed from there:
-        // no String is made of a field unless it is a case id (the versions' key) or goes into
-        // a failure's reason.
         try db.execute(sql: "PRAGMA cache_size = -\(Self.scanCacheKiB)")
         defer { try? db.execute(sql: "PRAGMA cache_size = -\(Self.cacheKiB)") }
-        let rows = try RawStatement(db, "SELECT \(Self.eventColumns) FROM events WHERE seq >= 1 ORDER BY seq")
-        defer { rows.reset() }
-        while try rows.step() {
-            let seq = rows.int64(0), version = rows.int64(3)
-            func fail(_ reason: String) -> LedgerError { .verificationFailed(seq: seq, reason: reason) }
-            if seq != expectedSeq {
-                guard isReplay, seq > expectedSeq, let link = links[seq], let bytes = HashChain.bytes(hex: link) else {
-                    throw LedgerError.verificationFailed(seq: expectedSeq, reason: "seq \(expectedSeq) is missing (next stored seq is \(seq))")
-                }
-                previousHash = bytes
-                linksUsed += 1
+        var run: ChainRun
+        let head = try Self.head(db)
+        if !isReplay, let path, ChainChunks.pays(head: head.seq, chunkEvents: chunkEvents) {
+            run = try ChainChunks.walk(db, head: head, path: path, chunkEvents: chunkEvents, tree: &tree)
+        } else {
+            run = ChainRun(isReplay: isReplay, links: links)
+            let rows = try RawStatement(db, "SELECT \(Self.eventColumns) FROM events WHERE seq >= 1 ORDER BY seq")
+            defer { rows.reset() }
+            try run.walk(rows) { seq, leafHash, recordedAt in
+                try tree.add(seq: seq, leafHash: leafHash, recordedAt: String(decoding: recordedAt, as: UTF8.self))
             }
-            // The case's last version, replaced by this one in the same lookup (a failure below
-            // ends the check, so it need not be put back).
-            let caseID = rows.text(2)
-            let lastVersion = Self.exchange(&versions[caseID, default: 0], with: version)
-            guard isReplay ? version > lastVersion : version == lastVersion + 1 else {
-                throw fail("case \(caseID) has version \(version) after version \(lastVersion)")
-            }
-            let recordedAt = rows.textBytes(7)
-            guard !recordedAt.lexicographicallyPrecedes(previousRecordedAt) else {
-                throw fail("recorded_at \(rows.text(7)) is earlier than the event before it (\(String(decoding: previousRecordedAt, as: UTF8.self)))")
-            }
-            // Stored data is canonical unless the file was edited: checked in one pass without a
-            // tree, and parsed (the definition of canonical) only when that check says no.
-            let data = rows.textBytes(9)
-            if !CanonicalJSON.isCanonical(data) {
-                let parsed: JSONValue
-                do { parsed = try JSONParser.parse(rows.text(9)) } catch { throw fail("data is not valid JSON: \(error)") }
-                if !CanonicalJSON.bytes(parsed).elementsEqual(data) { throw fail("data is not stored in canonical form") }
-            }
-            StoredEvent.writeCanonical(seq: seq, eventID: rows.textBytes(1), caseID: rows.textBytes(2), version: version,
-                                       type: rows.textBytes(4), schemaVersion: rows.int64(5), occurredAt: rows.textBytes(6),
-                                       recordedAt: recordedAt, actor: rows.textBytes(8), canonicalData: data, into: &canonical)
-            let hash = canonical.withBytes { HashChain.next(previous: previousHash, canonical: $0) }
-            HashChain.writeHex(hash, into: &computedHex)
-            guard rows.text(10, equals: computedHex) else {
-                throw fail("hash does not match the event's content and the chain before it (stored \(rows.text(10)), computed \(HashChain.hex(hash)))")
-            }
-            try tree.add(seq: seq, leafHash: canonical.withBytes(MerkleTree.leafHash), recordedAt: String(decoding: recordedAt, as: UTF8.self))
-            previousHash = hash
-            previousRecordedAt.removeAll(keepingCapacity: true)
-            previousRecordedAt.append(contentsOf: recordedAt)
-            expectedSeq = seq + 1
-            count += 1
-            if first == nil { first = (seq, rows.text(10)) }
-            lastSeq = seq
         }
-        tree.lastRecordedAt = String(decoding: previousRecordedAt, as: UTF8.self)
-        // The last event's stored hash is the one computed for it: they were compared above.
-        let last = lastSeq.map { (seq: $0, hash: HashChain.hex(previousHash)) }
-        if linksUsed != links.count {
-            throw LedgerError.verificationFailed(seq: nil, reason: "replay_links holds \(links.count) rows but the log has \(linksUsed) gaps to bridge")
+        tree.lastRecordedAt = String(decoding: run.previousRecordedAt, as: UTF8.self)
+        // The last event's stored hash is the one computed for it: they were compared in the walk.
+        let last = run.lastSeq.map { (seq: $0, hash: HashChain.hex(run.previousHash)) }
+        if run.linksUsed != links.count {
+            throw LedgerError.verificationFailed(seq: nil, reason: "replay_links holds \(links.count) rows but the log has \(run.linksUsed) gaps to bridge")
         }
-        if let record { try record.check(first: first, last: last) }
+        if let record { try record.check(first: run.first, last: last) }
         let (treeSize, treeRoot) = try tree.finish()
         for (check, cosigners) in checkpoints {
             try tree.checkRoot(of: check.checkpoint, label: check.label)
@@ -240,14 +196,8 @@ extension Ledger {
                 try tree.checkRecordedBefore(time, of: check.checkpoint, witness: witness.name, label: check.label)
             }
         }
-        return ChainReport(events: count, headHash: HashChain.hex(previousHash), kind: kind, treeSize: treeSize, treeRoot: treeRoot,
+        return ChainReport(events: run.count, headHash: HashChain.hex(run.previousHash), kind: kind, treeSize: treeSize, treeRoot: treeRoot,
                            treeStored: tree.storedTree, checkpoints: checkpoints.map(\.0))
-    }
-
-    /// `value`'s old contents, `new` its new ones.
-    private static func exchange<Value>(_ value: inout Value, with new: Value) -> Value {
-        defer { value = new }
-        return value
     }
 
     /// A replay's bridges across the events it left out: seq → the hash that event chains from
