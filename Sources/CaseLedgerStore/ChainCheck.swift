@@ -25,8 +25,11 @@ struct ChainRun: Sendable {
     /// For a walk over a chunk: the first version of each case it met, with its seq. Nil for a
     /// walk from seq 1, where every case's first version follows 0.
     private(set) var firsts: [String: (version: Int64, seq: Int64)]?
+    /// Events walked, and a replay's links used to bridge gaps.
     private(set) var count: Int64 = 0
     private(set) var linksUsed = 0
+    /// The first event walked, with its stored hash, and the last one's seq (what a replay's
+    /// record names).
     private(set) var first: (seq: Int64, hash: String)?
     private(set) var lastSeq: Int64?
 

@@ -31,6 +31,35 @@ final class ChainChunksTests: XCTestCase {
         }
     }
 
+    /// When the second connection cannot help (it sees another log, or the file cannot be
+    /// opened there), the caller walks every chunk itself, with the same outcome.
+    func testWithoutTheSecondConnectionTheCallerWalksEveryChunk() throws {
+        let folder = try TemporaryFolder()
+        let path = try makeLedger(folder)
+        let generated = try CLI.run(["generate", "--db", path, "--cases", "20", "--seed", "4"])
+        XCTAssertEqual(generated.exitCode, 0, generated.stderr)
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? queue.close() }
+        try queue.read { db in
+            let walked = try Ledger.verifyChain(db)
+            let head = try Ledger.head(db)
+            XCTAssertTrue(ChainChunks.pays(head: head.seq, chunkEvents: 32), "\(head.seq) events")
+            // Another log's head (the same seq, another hash), and a file that is not there.
+            let other = Ledger.Head(seq: head.seq, hash: String(repeating: "0", count: 64), recordedAt: head.recordedAt)
+            for (head, path) in [(other, path), (head, folder.path("missing.sqlite"))] {
+                var tree = try TreeCheck(db, isReplay: false, record: nil, sizes: [])
+                let run = try ChainChunks.walk(db, head: head, path: path, chunkEvents: 32, tree: &tree)
+                let (size, root) = try tree.finish()
+                XCTAssertEqual(run.count, walked.events)
+                XCTAssertEqual(HashChain.hex(run.previousHash), walked.headHash)
+                XCTAssertEqual(size, walked.treeSize)
+                XCTAssertEqual(root, walked.treeRoot)
+            }
+        }
+    }
+
     func testChunksGiveTheWalksVerdictForASoundLogAndForEveryEdit() throws {
         let folder = try TemporaryFolder()
         let source = try makeLedger(folder)
