@@ -191,29 +191,17 @@ enum ChainChunks {
     static func walk(_ db: Database, head: Ledger.Head, path: String, chunkEvents: Int64, tree: inout TreeCheck) throws -> ChainRun {
         let claims = Claims(chunks: (head.seq + chunkEvents - 1) / chunkEvents)
         let sizes = tree.sizes
-        let stopped = DispatchSemaphore(value: 0)
-        let helper = Thread {
-            defer { stopped.signal() }
-            do {
-                let queue = try Ledger.connectionAlongside(path: path)
-                defer { try? queue.close() }
-                try queue.read { db in
-                    guard (try? Ledger.head(db)) == head else { return }
-                    while let index = claims.claimForHelper() {
-                        claims.put(index, Result { try walk(chunk: index, of: chunkEvents, head: head.seq, db, sizes: sizes) })
-                    }
-                }
-            } catch {
-                // No second connection (or it failed before claiming a chunk): the caller walks them.
+        // The helper walks chunks only if its connection opens on the same log; otherwise (or if
+        // it fails) this thread walks them all.
+        let helper = ConcurrentRead(path: path, head: head) { db in
+            while let index = claims.claimForHelper() {
+                claims.put(index, Result { try walk(chunk: index, of: chunkEvents, head: head.seq, db, sizes: sizes) })
             }
         }
-        helper.stackSize = 1 << 22
-        helper.start()
         defer {
-            // However this ends, the helper stops after its chunk and is waited for: its
-            // connection is closed before this returns.
+            // However this ends, the helper stops after its chunk and is waited for.
             claims.stop()
-            stopped.wait()
+            _ = try? helper.result()
         }
         var whole = ChainRun(isReplay: false, links: [:])
         for index in 0..<claims.chunks {
