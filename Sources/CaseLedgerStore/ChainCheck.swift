@@ -217,9 +217,12 @@ enum ChainChunks {
             }
             let chunk = walkedHere!
             let (failure, passedBefore) = whole.takeIn(chunk)
+            // The stamps apart: the `recordedAt` autoclosure captured the whole chunk, copying it
+            // (a dozen retains and releases) for every leaf, 3 % of an evidence pack's CPU at 10^6.
+            let stamps = chunk.stamps
             for (offset, leaf) in chunk.leaves.prefix(Int(passedBefore - chunk.lo)).enumerated() {
                 let seq = chunk.lo + Int64(offset)
-                try tree.add(seq: seq, leafHash: leaf, recordedAt: chunk.stamps[seq] ?? "")
+                try tree.add(seq: seq, leafHash: leaf, recordedAt: stamps[seq] ?? "")
             }
             if let failure { throw LedgerError.verificationFailed(seq: failure.seq, reason: failure.reason) }
         }
