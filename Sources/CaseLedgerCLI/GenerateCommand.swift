@@ -7,7 +7,13 @@ struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Append a synthetic, realistic portfolio (the same for the same seed).",
-        discussion: "With --out, write the events as NDJSON to a file instead of appending them.")
+        discussion: """
+            With --out, write the events as NDJSON to a file instead of appending them.
+
+            Events come out in the order they reach the ledger, so those of cases still running wait \
+            for the cases that open after them. Beyond 64 MiB they wait in a temporary file (in \
+            $TMPDIR, else /tmp), removed from the folder as soon as it is open.
+            """)
 
     @OptionGroup var options: LedgerOptions
 

@@ -19,7 +19,7 @@ final class GeneratorTests: XCTestCase {
         let folder = try TemporaryFolder()
         XCTAssertEqual(try CLI.run(["generate", "--cases", "300", "--seed", "5", "--out", folder.path("p.ndjson")]).exitCode, 0)
         var expected = ""
-        PortfolioGenerator(cases: 300, seed: 5).forEachEvent { expected += CanonicalJSON.string($0) + "\n" }
+        try PortfolioGenerator(cases: 300, seed: 5).forEachEvent { expected += CanonicalJSON.string($0) + "\n" }
         XCTAssertGreaterThan(expected.count, 1_000_000, "chunks of 256 cases, events waiting between them")
         XCTAssertEqual(try String(contentsOfFile: folder.path("p.ndjson"), encoding: .utf8), expected)
     }
@@ -43,7 +43,7 @@ final class GeneratorTests: XCTestCase {
         var types: Set<String> = []
         var zones: Set<String> = []
         var offsets: Set<String> = []
-        PortfolioGenerator(cases: 400, seed: 1).forEachEvent { event in
+        try PortfolioGenerator(cases: 400, seed: 1).forEachEvent { event in
             types.insert(event["type"]!.stringValue!)
             if let zone = event["data"]?["debtor_timezone"]?.stringValue { zones.insert(zone) }
             offsets.insert(String(event["occurred_at"]!.stringValue!.suffix(6)))

@@ -20,6 +20,9 @@ public struct PortfolioGenerator: Sendable {
     public let spanDays: Int
     /// Cases generated together and merged by time before they are emitted.
     static let chunkCases = 256
+    /// The text of waiting events kept in memory, with their bookkeeping, before they are
+    /// written to a temporary file (`ArrivalQueue`). A portfolio of 10^6 events never reaches it.
+    public static let waitingBytesInMemory = 64 << 20
 
     /// How event ids are made: time-ordered UUIDv7 (the default, as modern producers do) or random UUIDv4.
     public enum IDStyle: String, Sendable, CaseIterable {
@@ -36,7 +39,7 @@ public struct PortfolioGenerator: Sendable {
         self.spanDays = spanDays
     }
 
-    public func forEachEvent(_ body: (JSONValue) throws -> Void) rethrows {
+    public func forEachEvent(_ body: (JSONValue) throws -> Void) throws {
         try forEachArrival { envelope, _ in try body(envelope) }
     }
 
@@ -44,7 +47,7 @@ public struct PortfolioGenerator: Sendable {
     /// dialer or a collector's screen, hours for payment and field-app feeds, days for the few that
     /// arrive late. Appended with these as `recorded_at`, a generated ledger answers `--known-at`
     /// questions as a real one would. Events come in arrival order within each chunk of cases.
-    public func forEachArrival(_ body: (JSONValue, Int64) throws -> Void) rethrows {
+    public func forEachArrival(_ body: (JSONValue, Int64) throws -> Void) throws {
         try forEachCanonicalArrival { text, arrival in
             // Text the generator has just written from a tree, in canonical form: it always parses.
             try body(try! JSONParser.parse(bytes: text), arrival)
@@ -56,27 +59,29 @@ public struct PortfolioGenerator: Sendable {
     /// Chunks of cases overlap in time (a case lives for months), so events wait until no later
     /// chunk can hold an earlier arrival: no case of a later chunk opens before its first day. At
     /// 333,333 cases, months of a portfolio's events wait at once: the process peaked at 862.4 MiB
-    /// when they waited as parsed trees, 422.3 MiB as text.
-    public func forEachCanonicalArrival(_ body: (UnsafeBufferPointer<UInt8>, Int64) throws -> Void) rethrows {
-        var pending: [(key: Int64, order: Int, text: [UInt8])] = []
+    /// when they waited as parsed trees, 422.3 MiB as text in memory. Beyond `waitingBytes` they
+    /// wait in a temporary file (`ArrivalQueue`), in `spillFolder`.
+    public func forEachCanonicalArrival(waitingBytes: Int = Self.waitingBytesInMemory,
+                                        spillFolder: String = FileManager.default.temporaryDirectory.path,
+                                        _ body: (UnsafeBufferPointer<UInt8>, Int64) throws -> Void) throws {
+        var waiting = ArrivalQueue(memoryBytes: waitingBytes, folder: spillFolder)
         var first = 0
         while first < cases {
             let last = min(cases, first + Self.chunkCases)
+            var chunk: [ArrivalQueue.Entry] = []
             for index in first..<last {
                 var random = SeededRandom(seed: seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(index))
                 var script = CaseScript(index: index, generator: self, random: random)
                 script.live()
                 random = script.random
                 for (position, entry) in script.arrivalOrder().enumerated() {
-                    pending.append((entry.key, index * 10_000 + position, CanonicalJSON.bytes(entry.event)))
+                    chunk.append((entry.key, index * 10_000 + position, CanonicalJSON.bytes(entry.event)))
                 }
             }
-            pending.sort { ($0.key, $0.order) < ($1.key, $1.order) }
+            try waiting.add(chunk)
             // The next chunk's cases open on or after this day (a day's margin for time zones).
             let watermark = last < cases ? Int64(startDay + last * spanDays / max(cases, 1) - 1) * 86_400 : Int64.max
-            let ready = pending.firstIndex { $0.key >= watermark } ?? pending.count
-            for entry in pending[..<ready] { try entry.text.withUnsafeBufferPointer { try body($0, entry.key) } }
-            pending.removeFirst(ready)
+            try waiting.takeBefore(watermark, body)
             first = last
         }
     }
