@@ -28,7 +28,7 @@ public struct ComplianceFilter: Sendable {
     func covers(region caseRegion: String?) -> Bool {
         guard let region else { return true }
         guard let caseRegion else { return false }
-        return caseRegion == region || caseRegion.hasPrefix(region + "-")
+        return RegionCode.covers(region, caseRegion)
     }
 
     /// Whether a contact at `localTime` (RFC 3339 on the debtor's clock) by `actor` is in the window.

@@ -152,7 +152,7 @@ public final class Rulebook: Sendable, Equatable {
     public func covers(region: String?) -> Bool {
         if jurisdiction == "*" { return true }
         guard let region else { return false }
-        return region == jurisdiction || region.hasPrefix(jurisdiction + "-")
+        return RegionCode.covers(jurisdiction, region)
     }
 
     /// Minutes after midnight of `HH:MM`.

@@ -130,8 +130,29 @@ public enum Scope: Sendable, Equatable, CustomStringConvertible {
     public func covers(caseID: String, region: String?) -> Bool {
         switch self {
         case .caseID(let id): id == caseID
-        case .region(let scope): region.map { $0 == scope || $0.hasPrefix(scope + "-") } ?? false
+        case .region(let scope): region.map { RegionCode.covers(scope, $0) } ?? false
         }
+    }
+}
+
+/// Region codes (`US`, `US-MA`, `CN-SH`): a code covers itself and every sub-region below it at
+/// a `-`. How rulebook jurisdictions, token scopes and report filters all choose their cases.
+public enum RegionCode {
+    /// Whether `code` covers `region`: the same code, or `code` followed by `-` and more ("US"
+    /// covers "US-MA", not "USA"). ASCII codes, all of the shipped ones, are compared byte for
+    /// byte: building `code + "-"` made a String at each call, and the compliance judge asks for
+    /// every rulebook of every day it judges. Any other text is compared as Swift compares
+    /// Strings (canonically equivalent text is equal), as it always was.
+    public static func covers(_ code: String, _ region: String) -> Bool {
+        var code = code, region = region
+        let ascii: Bool? = code.withUTF8 { code in
+            region.withUTF8 { region in
+                guard code.allSatisfy({ $0 < 0x80 }), region.allSatisfy({ $0 < 0x80 }) else { return nil }
+                if region.count == code.count { return region.elementsEqual(code) }
+                return region.count > code.count && region[code.count] == UInt8(ascii: "-") && region[..<code.count].elementsEqual(code)
+            }
+        }
+        return ascii ?? (region == code || region.hasPrefix(code + "-"))
     }
 }
 
