@@ -11,8 +11,9 @@ struct Generate: ParsableCommand {
             With --out, write the events as NDJSON to a file instead of appending them.
 
             Events come out in the order they reach the ledger, so those of cases still running wait \
-            for the cases that open after them. Beyond 64 MiB they wait in a temporary file (in \
-            $TMPDIR, else /tmp), removed from the folder as soon as it is open.
+            for the cases that open after them. Beyond \(PortfolioGenerator.waitingBytesInMemory >> 20) MiB they wait in a \
+            temporary file (in $TMPDIR, else /tmp), removed from the folder as soon as it is open. \
+            The file given to --out is written whole or not at all.
             """)
 
     @OptionGroup var options: LedgerOptions
@@ -56,21 +57,19 @@ struct Generate: ParsableCommand {
     }
 }
 
-/// Writes a generated portfolio as NDJSON.
+/// Writes a generated portfolio as NDJSON, whole or not at all (`AtomicFile`).
 enum PortfolioExport {
     static func write(_ generator: PortfolioGenerator, to path: String) throws -> Int {
-        guard let file = fopen(path, "w") else {
-            throw LedgerError.invalidInput("cannot write \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { fclose(file) }
-        var count = 0
-        try generator.forEachCanonicalArrival { text, _ in
-            guard fwrite(text.baseAddress, 1, text.count, file) == text.count, fputc(0x0A, file) != EOF else {
-                throw LedgerError.invalidInput("cannot write \(path): \(String(cString: strerror(errno)))")
+        try AtomicFile.stream(to: path) { file in
+            var count = 0
+            try generator.forEachCanonicalArrival { text, _ in
+                guard fwrite(text.baseAddress, 1, text.count, file) == text.count, fputc(0x0A, file) != EOF else {
+                    throw AtomicFile.writingFailed(path)
+                }
+                count += 1
             }
-            count += 1
+            return count
         }
-        return count
     }
 }
 

@@ -24,6 +24,38 @@ final class GeneratorTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: folder.path("p.ndjson"), encoding: .utf8), expected)
     }
 
+    /// A portfolio whose writing fails on the way (here the file size limit, `ulimit -f`, with
+    /// SIGXFSZ ignored so the write itself fails) ends in a clear error and leaves nothing at
+    /// --out: neither a half-written file nor the temporary one. A file already there is kept.
+    func testAPortfolioThatCannotBeWrittenWholeLeavesNothingHalfWritten() throws {
+        let folder = try TemporaryFolder()
+        func generate(_ out: String) throws -> (status: Int32, stderr: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "trap '' XFSZ; ulimit -f 1024; exec \"$0\" \"$@\"", CLI.binary.path,
+                                 "generate", "--cases", "800", "--seed", "2", "--out", out]
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, stderr)
+        }
+        let failed = try generate(folder.path("p.ndjson"))
+        XCTAssertEqual(failed.status, 1, failed.stderr)
+        XCTAssertTrue(failed.stderr.contains("cannot write \(folder.path("p.ndjson")): writing failed: File too large"), failed.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.url.path), [])
+
+        let kept = try folder.write("kept.ndjson", "an earlier portfolio\n")
+        XCTAssertEqual(try generate(kept).status, 1)
+        XCTAssertEqual(try String(contentsOfFile: kept, encoding: .utf8), "an earlier portfolio\n")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.url.path), ["kept.ndjson"])
+        // Without the limit the same portfolio is written whole.
+        XCTAssertEqual(try CLI.run(["generate", "--cases", "800", "--seed", "2", "--out", kept]).exitCode, 0)
+        XCTAssertGreaterThan(try FileManager.default.attributesOfItem(atPath: kept)[.size] as? Int ?? 0, 1 << 20)
+    }
+
     func testGeneratedPortfolioIsAcceptedAndAppendingItAgainIsANoOp() throws {
         let folder = try TemporaryFolder()
         let db = try makeLedger(folder)

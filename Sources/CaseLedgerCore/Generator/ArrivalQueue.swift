@@ -39,7 +39,7 @@ struct ArrivalQueue {
         self.folder = folder
     }
 
-    /// Runs written so far (for tests and the bench's record).
+    /// Runs written so far (for the tests).
     private(set) var runsWritten = 0
 
     /// Adds a chunk's events (in any order).
