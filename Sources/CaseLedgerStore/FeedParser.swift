@@ -81,14 +81,19 @@ struct EventParser {
         } else {
             fact = .note
         }
-        // Notes change nothing but the version: their id and actor are never read by a fold.
+        // The id as its 16 bytes: no String made (every stored id is in the 8-4-4-4-12 form).
+        guard let id = CompactUUID(canonical: row.eventID) else {
+            throw LedgerError.verificationFailed(seq: header.seq, reason: "unreadable event_id")
+        }
+        // Notes change nothing but the version: their actor is never read by a fold.
         let counted = !CaseFact.needsData(type)
-        let event = CaseEvent(seq: header.seq, eventID: counted ? "" : String(decoding: row.eventID, as: UTF8.self), caseID: header.caseID,
+        let event = CaseEvent(seq: header.seq, id: id, caseID: header.caseID,
                               type: type, occurredAt: header.occurredAt, occurredMicros: header.occurred.epochMicros,
                               actor: counted ? "" : String(decoding: row.actor, as: UTF8.self), fact: fact)
         return (event, data)
     }
 }
+
 
 /// A scan of the log on two cores, in one of two ways:
 ///

@@ -3,8 +3,8 @@
 import GRDB
 import XCTest
 
-/// What a fold of the log is fed for each event (`Ledger.feedEvents`): the event's id and actor
-/// for every type a fold reads them for (all but notes), and `data` as a String exactly for the
+/// What a fold of the log is fed for each event (`Ledger.feedEvents`): the event's id, its actor
+/// for every type a fold reads it for (all but notes), and `data` as a String exactly for the
 /// types a fold keeps it for (`CaseFact.foldKeepsData`), as stored.
 final class FeedTests: XCTestCase {
     func testEachEventIsFedItsIdAndItsDataWhereAFoldKeepsIt() throws {
@@ -22,7 +22,7 @@ final class FeedTests: XCTestCase {
                 XCTAssertEqual(event.seq, row["seq"])
                 fed[event.type, default: 0] += 1
                 let isNote = event.type == .noteRecorded
-                XCTAssertEqual(event.eventID, isNote ? "" : row["event_id"], "seq \(event.seq)")
+                XCTAssertEqual(event.eventID, row["event_id"], "seq \(event.seq)")
                 XCTAssertEqual(event.actor, isNote ? "" : row["actor"], "seq \(event.seq)")
                 XCTAssertEqual(data, CaseFact.foldKeepsData(event.type) ? row["data"] : nil, "seq \(event.seq), \(event.type.rawValue)")
             }
@@ -95,17 +95,41 @@ final class FeedTests: XCTestCase {
 
         let bad = all[all.count * 3 / 4].seq
         try tamper(db, "UPDATE events SET type = 'call.teleported' WHERE seq = \(bad)", dropping: ["events_no_update"])
-        // Read on a connection of its own (WAL), and through the reading connection (a rollback journal).
-        for file in [db, try rollbackJournalCopy(of: db, in: folder)] {
+        try assertFeedStops(db, at: bad, saying: "unreadable type or occurred_at", after: all.map(\.seq), in: folder)
+    }
+
+    /// A feed of the ledger at `db` fails at seq `bad` with `reason`, having fed every one of
+    /// `seqs` before it and none after, whichever connection reads it: one of its own (WAL), or
+    /// the reading connection (a rollback journal).
+    private func assertFeedStops(_ db: String, at bad: Int64, saying reason: String, after seqs: [Int64], in folder: TemporaryFolder,
+                                 file: StaticString = #filePath, line: UInt = #line) throws {
+        for path in [db, try rollbackJournalCopy(of: db, in: folder)] {
             var fed: [Int64] = []
-            XCTAssertThrowsError(try fedSeqs(file, share: .all, into: &fed)) { error in
-                guard case .verificationFailed(let seq, let reason) = error as? LedgerError else { return XCTFail("\(error)") }
-                XCTAssertEqual(seq, bad)
-                XCTAssertEqual(reason, "unreadable type or occurred_at")
+            XCTAssertThrowsError(try fedSeqs(path, share: .all, into: &fed), file: file, line: line) { error in
+                guard case .verificationFailed(let seq, let said) = error as? LedgerError else { return XCTFail("\(error)", file: file, line: line) }
+                XCTAssertEqual(seq, bad, file: file, line: line)
+                XCTAssertEqual(said, reason, file: file, line: line)
             }
-            let before = all.map(\.seq).filter { $0 < bad }
-            XCTAssertTrue(fed == before, "\(file): fed \(fed.count) events to seq \(fed.last ?? 0): every one before seq \(bad) (\(before.count)), and none after")
+            let before = seqs.filter { $0 < bad }
+            XCTAssertTrue(fed == before, "\(path): fed \(fed.count) events to seq \(fed.last ?? 0): every one before seq \(bad) (\(before.count)), and none after",
+                          file: file, line: line)
         }
+    }
+
+    /// The folds take each event id as its 16 bytes (`CaseEvent.id`), read from the stored text
+    /// (`testEachEventIsFedItsIdAndItsDataWhereAFoldKeepsIt` checks that each comes back as the
+    /// log holds it). A stored id that is not a UUID in the 8-4-4-4-12 form stops the feed at
+    /// its row, on either connection, rather than being read as some other id.
+    func testAnEventIDThatIsNotAUUIDStopsTheFeedInItsPlace() throws {
+        let folder = try TemporaryFolder()
+        let db = try generatedLedger(cases: 40, seed: 6, in: folder)
+        let queue = try DatabaseQueue(path: db)
+        let stored = try queue.read { db in try Int64.fetchAll(db, sql: "SELECT seq FROM events ORDER BY seq") }
+        try queue.close()
+        let bad = stored[stored.count / 2]
+        // Hex digits all there, the dashes out of place: read leniently, it would be another id's text.
+        try tamper(db, "UPDATE events SET event_id = '0' || substr(event_id, 1, 35) WHERE seq = \(bad)", dropping: ["events_no_update"])
+        try assertFeedStops(db, at: bad, saying: "unreadable event_id", after: stored, in: folder)
     }
 
     /// A fold in several shares is fed share by share, each share's events in seq order and

@@ -87,7 +87,7 @@ extension ContactRules {
             type = .messageSent
             fact = .message(channel: MessageChannel(rawValue: planned.channel.rawValue)!, party: planned.party)
         }
-        record.add(CaseEvent(seq: PlannedContact.seq, eventID: PlannedContact.eventID, caseID: record.caseID, type: type,
+        record.add(CaseEvent(seq: PlannedContact.seq, id: CompactUUID(PlannedContact.eventID), caseID: record.caseID, type: type,
                              occurredAt: planned.at.utcString, occurredMicros: planned.at.epochMicros, actor: planned.actor, fact: fact),
                    voidReason: "")
         let outcome = judge(record, by: choice)

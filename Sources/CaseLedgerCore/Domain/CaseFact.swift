@@ -157,7 +157,8 @@ extension CaseFact {
 /// One event as the case projection folds it: where it stands in the log, and its fact.
 public struct CaseEvent: Sendable {
     public let seq: Int64
-    public let eventID: String
+    /// The event id as its 16 bytes: the folds keep it so, or only count the event.
+    public let id: CompactUUID
     public let caseID: String
     public let type: EventType
     public let occurredAt: String
@@ -165,10 +166,13 @@ public struct CaseEvent: Sendable {
     public let actor: String
     public let fact: CaseFact
 
-    public init(seq: Int64, eventID: String, caseID: String, type: EventType, occurredAt: String, occurredMicros: Int64,
+    /// The event id as the log stores it (made on each call).
+    public var eventID: String { id.string }
+
+    public init(seq: Int64, id: CompactUUID, caseID: String, type: EventType, occurredAt: String, occurredMicros: Int64,
                 actor: String, fact: CaseFact) {
         self.seq = seq
-        self.eventID = eventID
+        self.id = id
         self.caseID = caseID
         self.type = type
         self.occurredAt = occurredAt

@@ -31,7 +31,8 @@ public struct CaseState: Sendable, Equatable {
 
     /// One event the case remembers.
     public struct Record: Sendable, Equatable {
-        public let eventID: String
+        /// The event id as its 16 bytes (`eventID` makes the text).
+        public let id: CompactUUID
         public let seq: Int64
         public let type: EventType
         public let occurredAt: String
@@ -39,6 +40,8 @@ public struct CaseState: Sendable, Equatable {
         /// `data` as stored (canonical JSON), so the record can be saved and read back.
         public let data: String
         public let fact: CaseFact
+
+        public var eventID: String { id.string }
 
         /// Orders records by when they happened in the world, then by log position.
         func isLater(than other: Record) -> Bool {
@@ -63,7 +66,7 @@ public struct CaseState: Sendable, Equatable {
         guard case .opened = event.fact else {
             throw FieldError(path: "case_id", reason: "case \(event.caseID) has not been opened (its first event must be case.opened, got \(event.type.rawValue))")
         }
-        let record = Record(eventID: event.eventID, seq: event.seq, type: event.type, occurredAt: event.occurredAt,
+        let record = Record(id: event.id, seq: event.seq, type: event.type, occurredAt: event.occurredAt,
                             occurredMicros: event.occurredMicros, data: data, fact: event.fact)
         return CaseState(caseID: event.caseID, version: 1, lastSeq: event.seq, lastEventAt: event.occurredAt,
                          lastEventMicros: event.occurredMicros, calls: 0, messages: 0, visits: 0, voided: [], records: [record],
@@ -166,7 +169,8 @@ public struct CaseState: Sendable, Equatable {
         case .note: break
         case .voided(let id):
             voided.append(id)
-            records.removeAll { $0.eventID == id }
+            let voidedID = CompactUUID(id)
+            records.removeAll { $0.id == voidedID }
             switch target?.type {
             case .callPlaced: calls -= 1
             case .messageSent: messages -= 1
@@ -178,7 +182,7 @@ public struct CaseState: Sendable, Equatable {
             if case .closed = event.fact { isClosed = true }
             // A fold of the log hands `data` over only for these types: a record kept for another would hold "{}".
             assert(CaseFact.foldKeepsData(event.type), "\(event.type.rawValue) is kept as a record: CaseFact.foldKeepsData must say so")
-            records.append(Record(eventID: event.eventID, seq: event.seq, type: event.type, occurredAt: event.occurredAt,
+            records.append(Record(id: event.id, seq: event.seq, type: event.type, occurredAt: event.occurredAt,
                                   occurredMicros: event.occurredMicros, data: data(), fact: event.fact))
         }
     }

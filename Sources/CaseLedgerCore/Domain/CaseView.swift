@@ -134,7 +134,7 @@ extension CaseState {
         for id in voided { room += 1 + JSONTextWriter.stringRoom(id.utf8.count) }
         for record in records {
             room += 96 + 2 * JSONTextWriter.integerRoom + record.data.utf8.count
-                + JSONTextWriter.stringRoom(record.eventID.utf8.count + record.type.rawValue.utf8.count + record.occurredAt.utf8.count)
+                + JSONTextWriter.stringRoom(CompactUUID.textLength + record.type.rawValue.utf8.count + record.occurredAt.utf8.count)
         }
         out.write(room: room) { out in
             out.literal(#"{"case_id":"#)
@@ -162,7 +162,7 @@ extension CaseState {
             for index in records.indices {
                 if index > 0 { out.byte(UInt8(ascii: ",")) }
                 out.literal(#"{"event_id":"#)
-                records[index].eventID.writeJSONString(into: &out)
+                out.string(records[index].id)
                 out.literal(#","seq":"#)
                 out.integer(records[index].seq)
                 out.literal(#","type":"#)
@@ -210,7 +210,7 @@ extension CaseState {
                 let occurredAt = item["occurred_at"]?.stringValue, let micros = item["occurred_us"]?.intValue,
                 case .object(let data) = item["data"]
             else { return nil }
-            records.append(Record(eventID: id, seq: seq, type: type, occurredAt: occurredAt, occurredMicros: micros,
+            records.append(Record(id: CompactUUID(id), seq: seq, type: type, occurredAt: occurredAt, occurredMicros: micros,
                                   data: CanonicalJSON.string(.object(data)), fact: CaseFact(type: type, data: data)))
         }
         guard case .opened = records.first?.fact else { return nil }
@@ -252,7 +252,7 @@ private struct StoredStateReader {
     }
 
     private mutating func record() -> CaseState.Record? {
-        guard expect(#"{"event_id":"#), let id = string(), expect(#","seq":"#), let seq = integer(),
+        guard expect(#"{"event_id":"#), let id = stringBytes().flatMap(CompactUUID.init(canonical:)), expect(#","seq":"#), let seq = integer(),
             expect(#","type":"#), let type = stringBytes().flatMap(EventType.init(utf8:)),
             expect(#","occurred_at":"#), let occurredAt = string(),
             expect(#","occurred_us":"#), let micros = integer(), expect(#","data":"#),
@@ -261,7 +261,7 @@ private struct StoredStateReader {
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<(index + length)]), as: UTF8.self)
         index += length
         guard expect("}") else { return nil }
-        return CaseState.Record(eventID: id, seq: seq, type: type, occurredAt: occurredAt, occurredMicros: micros,
+        return CaseState.Record(id: id, seq: seq, type: type, occurredAt: occurredAt, occurredMicros: micros,
                                 data: text, fact: CaseFact(type: type, canonical: data))
     }
 

@@ -9,6 +9,8 @@ import Foundation
 public struct EventSubmission: Sendable {
     /// Lowercased UUID: the idempotency key.
     public let eventID: String
+    /// `eventID` as its 16 bytes, read here (on the thread that checks the line) once for the folds.
+    public let id: CompactUUID
     public let caseID: String
     public let type: EventType
     public let schemaVersion: Int
@@ -61,6 +63,7 @@ public struct EventSubmission: Sendable {
             throw FieldError(path: "event_id", reason: "expected a UUID (8-4-4-4-12 hex digits), got \(JSONText.quoted(eventID))")
         }
         self.eventID = eventID.lowercased()
+        id = CompactUUID(self.eventID)
 
         let caseID = try string("case_id", fields.caseID)
         guard Self.isValidCaseID(caseID) else {
@@ -118,13 +121,13 @@ public struct EventSubmission: Sendable {
         fact = CaseFact(type: type, data: Upcasters.upcast(type, from: schemaVersion, data, catalogue: catalogue))
     }
 
-    /// What a schema cannot say: the time zone exists, dates are in order, amounts add up.
     /// The event as the case fold sees it, once the ledger has given it a `seq`.
     public func caseEvent(seq: Int64) -> CaseEvent {
-        CaseEvent(seq: seq, eventID: eventID, caseID: caseID, type: type, occurredAt: occurredAt,
+        CaseEvent(seq: seq, id: id, caseID: caseID, type: type, occurredAt: occurredAt,
                   occurredMicros: occurred.epochMicros, actor: actor, fact: fact)
     }
 
+    /// What a schema cannot say: the time zone exists, dates are in order, amounts add up.
     static func checkSemantics(type: EventType, data: JSONObject) throws(FieldError) {
         switch type {
         case .caseOpened:

@@ -1,0 +1,120 @@
+/// A UUID held as its 16 bytes (two words), so keeping one costs no allocation; `string` gives
+/// back the lowercase 8-4-4-4-12 form the ledger stores (every event id is stored in that form:
+/// an append lowercases it).
+///
+/// Events carry their id this way (`CaseEvent.id`): a fold of the log reads a million ids, and
+/// made each one a String of its own, allocated and freed, where most are only counted.
+public struct CompactUUID: Sendable, Hashable {
+    let high: UInt64
+    let low: UInt64
+
+    /// The id `text` spells: its 32 hex digits in order, in either case (anything else is skipped).
+    public init(_ text: String) {
+        // Read from the string's contiguous bytes: walking `utf8` a byte at a time costs several
+        // times as much, and every contact of a fold makes one.
+        var text = text
+        (high, low) = text.withUTF8 { utf8 in Self.canonicalWords(utf8) ?? Self.words(utf8) }
+    }
+
+    /// The id these UTF-8 bytes spell in the 8-4-4-4-12 form (hex digits in either case); nil for
+    /// anything else.
+    public init?(canonical utf8: UnsafeBufferPointer<UInt8>) {
+        guard let (high, low) = Self.canonicalWords(utf8) else { return nil }
+        self.high = high
+        self.low = low
+    }
+
+    /// `words` for a UUID in its 8-4-4-4-12 form, eight digits at a time (what every stored event
+    /// id is); nil for another shape, or a byte that is not a hex digit where a digit stands.
+    static func canonicalWords(_ utf8: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64)? {
+        let dash = UInt8(ascii: "-")
+        guard utf8.count == 36, utf8[8] == dash, utf8[13] == dash, utf8[18] == dash, utf8[23] == dash else { return nil }
+        let raw = UnsafeRawPointer(utf8.baseAddress!)
+        func eight(_ offset: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
+        func four(_ offset: Int) -> UInt64 { UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self))) }
+        // The digits in four runs of eight: 0–7; 9–12 and 14–17; 19–22 and 24–27; 28–35.
+        guard let a = hexValue(eight(0)), let b = hexValue(four(9) | four(14) << 32),
+            let c = hexValue(four(19) | four(24) << 32), let d = hexValue(eight(28))
+        else { return nil }
+        return (UInt64(a) << 32 | UInt64(b), UInt64(c) << 32 | UInt64(d))
+    }
+
+    /// The number eight ASCII hex digits spell, the first digit in the lowest byte of `bytes` and
+    /// the most significant in the result; nil unless every byte is a digit (either case).
+    static func hexValue(_ bytes: UInt64) -> UInt32? {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let tops = ones &* 0x80
+        // ASCII only, so that adding below 0x80 to a byte never carries into the next one.
+        guard bytes & tops == 0 else { return nil }
+        /// Each byte's top bit set where that byte is at least `n`.
+        func atLeast(_ n: UInt64, _ value: UInt64) -> UInt64 { (value &+ ones &* (0x80 - n)) & tops }
+        let digits = atLeast(0x30, bytes) & ~atLeast(0x3A, bytes)
+        let lowered = bytes | ones &* 0x20
+        let letters = atLeast(0x61, lowered) & ~atLeast(0x67, lowered)
+        guard digits | letters == tops else { return nil }
+        // A digit's value is its low four bits; a letter's, its low four bits and 9.
+        let nibbles = (bytes & (ones &* 0x0F)) &+ (letters >> 7) &* 9
+        // Two nibbles to a byte (the first one high), then the four bytes together.
+        var packed = (nibbles << 4 | nibbles >> 8) & 0x00FF_00FF_00FF_00FF
+        packed = (packed | packed >> 8) & 0x0000_FFFF_0000_FFFF
+        packed = (packed | packed >> 16) & 0xFFFF_FFFF
+        return UInt32(truncatingIfNeeded: packed).byteSwapped
+    }
+
+    /// The two words of a UUID's hex digits; anything else (the dashes) is skipped.
+    static func words(_ utf8: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        var count = 0
+        for byte in utf8 {
+            let nibble: UInt64
+            switch byte {
+            case 48...57: nibble = UInt64(byte - 48)
+            case 97...102: nibble = UInt64(byte - 87)
+            case 65...70: nibble = UInt64(byte - 55)
+            default: continue
+            }
+            if count < 16 { high = high << 4 | nibble } else { low = low << 4 | nibble }
+            count += 1
+        }
+        return (high, low)
+    }
+
+    /// The length of `string`.
+    public static let textLength = 36
+
+    /// The lowercase 8-4-4-4-12 form.
+    public var string: String {
+        // The 36 characters written in place, no intermediate bytes or strings: a report names
+        // thousands of event ids.
+        String(unsafeUninitializedCapacity: Self.textLength) { out in
+            write(to: out.baseAddress!)
+            return Self.textLength
+        }
+    }
+
+    /// Writes `string`'s 36 bytes at `out`.
+    func write(to out: UnsafeMutablePointer<UInt8>) {
+        var at = 0
+        for nibble in 0..<32 {
+            if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 {
+                out[at] = UInt8(ascii: "-")
+                at += 1
+            }
+            let word = nibble < 16 ? high : low
+            out[at] = Hex.digit(UInt8(truncatingIfNeeded: word >> UInt64(60 - 4 * (nibble % 16)) & 0xF))
+            at += 1
+        }
+    }
+}
+
+extension JSONTextWriter {
+    /// The id as a JSON string (its `string`, in quotes: nothing in it needs an escape), written
+    /// in place: 38 bytes of room.
+    public mutating func string(_ id: CompactUUID) {
+        byte(UInt8(ascii: "\""))
+        id.write(to: end)
+        end += CompactUUID.textLength
+        byte(UInt8(ascii: "\""))
+    }
+}
