@@ -1,3 +1,4 @@
+@testable import CaseLedgerStore
 import Foundation
 import GRDB
 import XCTest
@@ -129,6 +130,25 @@ final class FoldPassesTests: XCTestCase {
             }
         }
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: db)), before, "a refused command wrote to the ledger")
+    }
+
+    /// The passes are counted from the log's cases (`Ledger.caseCount`, a seek from one case_id to
+    /// the next): the count `count(DISTINCT case_id)` gives, with case ids that are prefixes of one
+    /// another, differ only in case or punctuation, or sort before and after the generated ones.
+    func testTheCasesAreCountedOneSeekACase() throws {
+        let folder = try TemporaryFolder()
+        let db = folder.path("ledger.sqlite")
+        XCTAssertEqual(try CLI.run(["generate", "--db", db, "--cases", "25", "--seed", "3"]).exitCode, 0)
+        let ids = ["0", "C", "C-1", "C-1.", "C-10", "C:1", "c-1", "Z", "zz"]
+        let added = try append(ids.map { Events.opened(caseID: $0) } + [Events.call(caseID: "C-10")], to: db)
+        XCTAssertEqual(added.exitCode, 0, added.stderr)
+        let queue = try DatabaseQueue(path: db)
+        defer { try? queue.close() }
+        try queue.read { db in
+            let distinct = try Int.fetchOne(db, sql: "SELECT count(DISTINCT case_id) FROM events")!
+            XCTAssertEqual(distinct, 25 + ids.count)
+            XCTAssertEqual(try Ledger.caseCount(db), distinct)
+        }
     }
 
     /// Every projection table's rows, sorted (row order within a table is not part of the contract).
