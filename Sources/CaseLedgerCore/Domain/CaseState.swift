@@ -197,12 +197,16 @@ public struct CaseState: Sendable, Equatable {
         records.first { if case .planDecided(planID, _) = $0.fact { true } else { false } }
     }
 
-    /// The latest record (by occurred_at, then seq) whose fact matches.
-    func latest(_ match: (CaseFact) -> Bool) -> Record? {
-        var best: Record?
-        for record in records where match(record.fact) {
-            if best == nil || record.isLater(than: best!) { best = record }
+    /// The latest record (by occurred_at, then seq) of `type`.
+    ///
+    /// The records are compared in place, by index: walking them as values copied each one (a
+    /// dozen retains and releases), several walks for every case state a rebuild writes.
+    func latest(_ type: EventType) -> Record? {
+        var best: Int?
+        for index in records.indices where records[index].type == type {
+            if let known = best, !records[index].isLater(than: records[known]) { continue }
+            best = index
         }
-        return best
+        return best.map { records[$0] }
     }
 }

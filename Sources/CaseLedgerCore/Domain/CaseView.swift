@@ -18,13 +18,13 @@ extension CaseState {
     public var balanceMinor: Int64 { opening.principalMinor.clampedAdding(opening.feesMinor).clampedAdding(0 &- paidMinor) }
 
     public var escalation: EscalationLevel? {
-        if case .escalated(let to) = latest({ if case .escalated = $0 { true } else { false } })?.fact { return to }
+        if case .escalated(let to) = latest(.caseEscalated)?.fact { return to }
         return nil
     }
 
     /// The latest accepted plan, with the payments made since it was accepted.
     var acceptedPlan: (acceptance: Record, plan: CaseFact.Plan, paidTowardMinor: Int64)? {
-        guard let acceptance = latest({ if case .planDecided(_, true) = $0 { true } else { false } }),
+        guard let acceptance = latest(.planAccepted),
             case .planDecided(let planID, _) = acceptance.fact,
             let offer = offer(planID), case .planOffered(let plan) = offer.fact
         else { return nil }
@@ -36,17 +36,17 @@ extension CaseState {
 
     public var status: CaseStatus {
         if isClosed { return .closed }
-        let latestEscalation = latest { if case .escalated = $0 { true } else { false } }
+        let latestEscalation = latest(.caseEscalated)
         if let accepted = acceptedPlan, latestEscalation.map({ accepted.acceptance.isLater(than: $0) }) ?? true,
             accepted.paidTowardMinor < accepted.plan.totalMinor
         {
             return .planActive
         }
         if latestEscalation != nil { return .escalated }
-        if let promise = latest({ if case .promise = $0 { true } else { false } }) {
+        if let promise = latest(.promiseMade) {
             let rivals = [
-                latest { if case .payment = $0 { true } else { false } },
-                latest { if case .planDecided(_, true) = $0 { true } else { false } },
+                latest(.paymentReceived),
+                latest(.planAccepted),
             ]
             if rivals.allSatisfy({ $0.map { promise.isLater(than: $0) } ?? true }) { return .promised }
         }
@@ -93,7 +93,7 @@ extension CaseState {
         var closedReason: JSONValue = .null
         if let closure, case .closed(let reason) = closure.fact { closedReason = .string(reason) }
         var promise: JSONValue = .null
-        if let latest = latest({ if case .promise = $0 { true } else { false } }), case .promise(let amount, let date) = latest.fact {
+        if let latest = latest(.promiseMade), case .promise(let amount, let date) = latest.fact {
             promise = .object(JSONObject([("amount_minor", .int(amount)), ("promised_date", .string(date)), ("made_at", .string(latest.occurredAt))]))
         }
         return .object(JSONObject([

@@ -61,18 +61,27 @@ final class ComplaintsTable: StoredProjection {
     }
 
     /// A case's complaints, from the records its fold keeps (voided filings are gone from them).
+    ///
+    /// Records are looked at by type first, in place: walking them as values copied each one
+    /// (a dozen retains and releases) for every record of every case a rebuild writes, though
+    /// few cases have a complaint.
     static func rows(_ state: CaseState) -> [Row] {
-        state.records.compactMap { record -> Row? in
-            guard case .complaintFiled(let complaintID) = record.fact else { return nil }
+        let records = state.records
+        var rows: [Row] = []
+        for index in records.indices where records[index].type == .complaintFiled {
+            let record = records[index]
+            guard case .complaintFiled(let complaintID) = record.fact else { continue }
             let data = (try? JSONParser.parse(record.data)) ?? .null
-            let resolution = state.records.first { $0.fact == .complaintResolved(complaintID: complaintID) }
-            return Row(complaintID: complaintID, caseID: state.caseID, filedSeq: record.seq, filedAt: record.occurredAt,
-                       filedLocal: LocalClock.rewrite(record.occurredAt, zone: state.opening.debtorTimeZone),
-                       channel: data["channel"]?.stringValue ?? "", category: data["category"]?.stringValue ?? "",
-                       region: state.opening.region, status: resolution == nil ? "open" : "resolved",
-                       resolvedAt: resolution?.occurredAt,
-                       finding: resolution.flatMap { (try? JSONParser.parse($0.data))?["finding"]?.stringValue })
+            let resolution = records.firstIndex { $0.type == .complaintResolved && $0.fact == .complaintResolved(complaintID: complaintID) }
+                .map { records[$0] }
+            rows.append(Row(complaintID: complaintID, caseID: state.caseID, filedSeq: record.seq, filedAt: record.occurredAt,
+                            filedLocal: LocalClock.rewrite(record.occurredAt, zone: state.opening.debtorTimeZone),
+                            channel: data["channel"]?.stringValue ?? "", category: data["category"]?.stringValue ?? "",
+                            region: state.opening.region, status: resolution == nil ? "open" : "resolved",
+                            resolvedAt: resolution?.occurredAt,
+                            finding: resolution.flatMap { (try? JSONParser.parse($0.data))?["finding"]?.stringValue }))
         }
+        return rows
     }
 
     func save(_ box: CaseBox) throws {
