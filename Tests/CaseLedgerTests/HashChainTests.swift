@@ -71,6 +71,32 @@ final class HashChainTests: XCTestCase {
         XCTAssertEqual(try paid(), 70000, "the refused rebuild wrote nothing")
     }
 
+    /// A fold reads each stored event id as the 16 bytes of a UUID. A row whose event_id was
+    /// edited into something else stops a rebuild at that row, with the row named, and the
+    /// projections are left as they were; `verify` names the row too (its hash no longer holds).
+    func testAnEventIDEditedOutOfUUIDFormStopsARebuildAndNothingIsWritten() throws {
+        let folder = try TemporaryFolder()
+        let db = try makeLedger(folder)
+        let appended = try CLI.run(["append", "--db", db], stdin: [Events.opened(), Events.payment(amount: 50000)].joined(separator: "\n"))
+        XCTAssertEqual(appended.exitCode, 0, appended.stderr)
+        let projections = "SELECT (SELECT group_concat(case_id || ':' || version || ':' || state) FROM case_state) || '|' || (SELECT group_concat(name || ':' || checkpoint_seq) FROM projections)"
+        func stored() throws -> String? {
+            let queue = try DatabaseQueue(path: db)
+            defer { try? queue.close() }
+            return try queue.read { db in try String.fetchOne(db, sql: projections) }
+        }
+        let before = try XCTUnwrap(try stored())
+
+        try tamper(db, "UPDATE events SET event_id = 'payment-1' WHERE seq = 2", dropping: ["events_no_update"])
+        let refused = try CLI.run(["rebuild", "--db", db])
+        XCTAssertNotEqual(refused.exitCode, 0)
+        XCTAssertTrue(refused.stderr.contains("seq 2") && refused.stderr.contains("unreadable event_id"), refused.stderr)
+        XCTAssertEqual(try stored(), before, "the refused rebuild wrote nothing")
+        let verify = try CLI.run(["verify", "--db", db])
+        XCTAssertEqual(verify.exitCode, 4, verify.stderr)
+        XCTAssertTrue(verify.stderr.contains("seq 2"), verify.stderr)
+    }
+
     /// `verify` hashes the bytes SQLite holds, not a String made of them. A String repairs a byte
     /// that is not UTF-8 into U+FFFD, so a note whose text held U+FFFD, edited to hold a lone 0xFF
     /// byte in its place, read as a String hashed exactly as the original did.
