@@ -14,6 +14,31 @@ final class CompactUUIDTests: XCTestCase {
         XCTAssertNotEqual(CompactUUID("00000000-0000-0000-0000-000000000001"), CompactUUID("10000000-0000-0000-0000-000000000000"))
     }
 
+    /// The text is written eight digits at a time (`CompactUUID.write(to:)`): each of the 16
+    /// digit values, in each of the 32 places, comes out in its place and in lowercase, and the
+    /// dashes in theirs.
+    func testEachDigitIsWrittenInItsPlace() {
+        func text(_ digits: [Int]) -> String {
+            var text = ""
+            for (place, digit) in digits.enumerated() {
+                if [8, 12, 16, 20].contains(place) { text += "-" }
+                text += String(digit, radix: 16)
+            }
+            return text
+        }
+        for place in 0..<32 {
+            for value in 0..<16 {
+                var digits = Array(repeating: 0, count: 32)
+                digits[place] = value
+                XCTAssertEqual(CompactUUID(text(digits)).string, text(digits))
+                digits = Array(repeating: 15, count: 32)
+                digits[place] = value
+                XCTAssertEqual(CompactUUID(text(digits)).string, text(digits))
+            }
+        }
+        XCTAssertEqual(CompactUUID(text((0..<32).map { $0 % 16 })).string, "01234567-89ab-cdef-0123-456789abcdef")
+    }
+
     /// Every byte that is not a hex digit is skipped wherever it stands, and a hex digit counts.
     func testEveryOtherByteIsSkipped() {
         let uuid = "0a1b2c3d-4e5f-6789-aBcD-eF0123456789"
