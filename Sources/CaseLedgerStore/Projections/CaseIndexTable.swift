@@ -43,14 +43,19 @@ final class CaseIndexTable: StoredProjection {
 
     func save(_ box: CaseBox) throws {
         // A case's opening never changes (it cannot be voided): its references are written once.
+        // Bound one by one: `refs` makes an array of them, and its Strings, for each case.
         guard box.isNew, let state = box.state else { return }
-        for (kind, ref) in Self.refs(state) {
+        let opening = state.opening
+        func add(_ kind: Kind, _ ref: String) throws {
             insert.bind(1, kind.rawValue)
             insert.bind(2, ref)
             insert.bind(3, state.caseID)
             _ = try insert.step()
             insert.reset()
         }
+        try add(.account, opening.accountRef)
+        try add(.debtor, opening.debtorRef)
+        if let region = opening.region { try add(.region, region) }
     }
 
     func verify(_ box: CaseBox) throws {
