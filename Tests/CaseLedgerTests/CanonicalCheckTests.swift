@@ -206,9 +206,16 @@ final class CanonicalCheckTests: XCTestCase {
         }
     }
 
+    /// Written two digits at a time from the last: every number below 1,000, each power of ten
+    /// and its neighbours (where the digit count changes), either sign, and random ones.
     func testIntegersAreWrittenAsTheirDecimalText() {
         var random = SeededRandom(seed: 10)
-        let edges: [Int64] = [0, 1, -1, 9, 10, -10, 99, 100, JSONParser.maxSafeInteger, -JSONParser.maxSafeInteger, .max, .min, .min + 1]
+        var edges: [Int64] = [JSONParser.maxSafeInteger, -JSONParser.maxSafeInteger, .max, .min, .min + 1] + (-1_000...1_000).map { $0 }
+        var power: Int64 = 1
+        for _ in 0..<18 {
+            power *= 10
+            edges += [power - 1, power, power + 1, -power + 1, -power, -power - 1]
+        }
         for value in edges + (0..<2_000).map({ _ in Int64.random(in: .min ... .max, using: &random) >> Int64.random(in: 0...63, using: &random) }) {
             var written: [UInt8] = [0x5B]
             CanonicalJSON.writeInteger(value, into: &written)
