@@ -94,7 +94,6 @@ struct EventParser {
     }
 }
 
-
 /// A scan of the log on two cores, in one of two ways:
 ///
 /// - **On a connection of its own** (`feed(readingOn:…)`), when the log is in a WAL file whose

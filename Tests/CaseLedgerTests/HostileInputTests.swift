@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import XCTest
 
 /// What a fuzzer and a careless producer found: no single accepted event may break reads for the
@@ -237,6 +238,30 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(show.exitCode, 1)
         XCTAssertTrue(show.stderr.contains("case B is unreadable"), show.stderr)
         XCTAssertEqual(try CLI.run(["case", "show", "A", "--db", db]).exitCode, 0)
+        XCTAssertEqual(try CLI.run(["verify", "--db", db]).exitCode, 4)
+    }
+
+    /// A stored state whose record names an event by something that is not a UUID is refused as
+    /// unreadable, not shown with another id, and reading it writes nothing.
+    func testAStoredStateWithAnEventIDThatIsNotAUUIDIsUnreadable() throws {
+        let folder = try TemporaryFolder()
+        let db = try makeLedger(folder)
+        XCTAssertEqual(try append([Events.opened(caseID: "A"), Events.opened(caseID: "B")], to: db).exitCode, 0)
+        // The space after the brace sends the state to the JSON parser, as a hand-edited one would.
+        try tamper(db, """
+            UPDATE case_state SET state = '{ ' || substr(replace(state, substr(state, instr(state, '"event_id":"') + 12, 36), 'payment-1'), 2)
+            WHERE case_id = 'B'
+            """)
+        let edited = try DatabaseQueue(path: db).read { try String.fetchOne($0, sql: "SELECT state FROM case_state WHERE case_id = 'B'") }
+        XCTAssertTrue(edited?.contains(#""event_id":"payment-1""#) == true, edited ?? "")
+        let before = try fileBytes(db)
+
+        let show = try CLI.run(["case", "show", "B", "--db", db, "--json"])
+        XCTAssertEqual(show.exitCode, 1, show.stdout)
+        XCTAssertTrue(show.stderr.contains("the stored state of case B is unreadable"), show.stderr)
+        XCTAssertEqual(show.stdout, "")
+        XCTAssertEqual(try CLI.run(["case", "show", "A", "--db", db]).exitCode, 0)
+        XCTAssertEqual(try fileBytes(db), before, "reading wrote nothing")
         XCTAssertEqual(try CLI.run(["verify", "--db", db]).exitCode, 4)
     }
 

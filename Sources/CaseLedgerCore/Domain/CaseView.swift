@@ -205,12 +205,14 @@ extension CaseState {
         else { return nil }
         var records: [Record] = []
         for item in json["records"]?.arrayValue ?? [] {
-            guard let id = item["event_id"]?.stringValue, let seq = item["seq"]?.intValue,
+            // An id read as the fast reader reads it: one that is not a UUID makes the state unreadable,
+            // rather than some other id (`CompactUUID(_:)` skips what is not a hex digit).
+            guard let id = item["event_id"]?.stringValue.flatMap(CompactUUID.init(canonical:)), let seq = item["seq"]?.intValue,
                 let type = item["type"]?.stringValue.flatMap(EventType.init(rawValue:)),
                 let occurredAt = item["occurred_at"]?.stringValue, let micros = item["occurred_us"]?.intValue,
                 case .object(let data) = item["data"]
             else { return nil }
-            records.append(Record(id: CompactUUID(id), seq: seq, type: type, occurredAt: occurredAt, occurredMicros: micros,
+            records.append(Record(id: id, seq: seq, type: type, occurredAt: occurredAt, occurredMicros: micros,
                                   data: CanonicalJSON.string(.object(data)), fact: CaseFact(type: type, data: data)))
         }
         guard case .opened = records.first?.fact else { return nil }

@@ -24,6 +24,13 @@ public struct CompactUUID: Sendable, Hashable {
         self.low = low
     }
 
+    /// The id `text` spells in the 8-4-4-4-12 form (either case); nil for anything else.
+    public init?(canonical text: String) {
+        var text = text
+        guard let id = text.withUTF8({ CompactUUID(canonical: $0) }) else { return nil }
+        self = id
+    }
+
     /// `words` for a UUID in its 8-4-4-4-12 form, eight digits at a time (what every stored event
     /// id is); nil for another shape, or a byte that is not a hex digit where a digit stands.
     static func canonicalWords(_ utf8: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64)? {
