@@ -1,4 +1,4 @@
-import CaseLedgerCore
+@testable import CaseLedgerCore
 import Foundation
 import XCTest
 
@@ -90,5 +90,32 @@ final class TimestampTextTests: XCTestCase {
             XCTAssertEqual(text.utf8.count, 27, text)
             XCTAssertEqual(Timestamp(rfc3339: text)?.epochMicros, micros, text)
         }
+    }
+
+    /// A day's text, as findings and generated portfolios write it: every day from 1900 to 2200
+    /// as Foundation's calendar names it, and each reads back as the same day.
+    func testEveryDayOfTheLedgersRangeIsWrittenAsFoundationWritesIt() throws {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.calendar = Calendar(identifier: .gregorian)
+        formatter.timeZone = TimeZone(identifier: "UTC")!
+        formatter.dateFormat = "yyyy-MM-dd"
+        for day in Limits.earliestDay...Limits.latestDay {
+            let text = CalendarDate.string(days: day)
+            XCTAssertEqual(text, formatter.string(from: Date(timeIntervalSince1970: TimeInterval(day) * 86_400)), "day \(day)")
+            XCTAssertEqual(CalendarDate.days(text), day, text)
+        }
+        // A year past four digits keeps its own width.
+        XCTAssertEqual(CalendarDate.string(days: CalendarDate.daysFromCivil(year: 10_000, month: 1, day: 2)), "10000-01-02")
+        XCTAssertEqual(CalendarDate.string(days: CalendarDate.daysFromCivil(year: 9999, month: 12, day: 31)), "9999-12-31")
+        XCTAssertEqual(CalendarDate.string(days: CalendarDate.daysFromCivil(year: 0, month: 3, day: 1)), "0000-03-01")
+    }
+
+    /// Every minute of a day as a finding names it (`HH:MM`), and the end of a day.
+    func testEveryMinuteOfADayIsWrittenAsTwoPairsOfDigits() {
+        for minute in 0..<1440 {
+            XCTAssertEqual(Rulebook.clock(minute), String(format: "%02d:%02d", minute / 60, minute % 60))
+        }
+        XCTAssertEqual(Rulebook.clock(1440), "24:00")
     }
 }

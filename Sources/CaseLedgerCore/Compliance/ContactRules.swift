@@ -124,8 +124,7 @@ public enum ContactRules {
 
         mutating func judging(day: Int, actorIndex: Int32, actor: String) -> (rulebooks: [Rulebook], ids: [String]) {
             if !days.contains(day) {
-                days = choice.daysInForce(region: region, around: day)
-                dayRulebooks = choice.rulebooks(region: region, localDay: day)
+                (days, dayRulebooks) = choice.stretch(region: region, around: day)
                 byActor.removeAll(keepingCapacity: true)
             }
             if let known = byActor[actorIndex] { return known }

@@ -273,9 +273,28 @@ public enum CalendarDate {
         return nil
     }
 
-    /// `YYYY-MM-DD` for days since 1970-01-01.
+    /// `YYYY-MM-DD` for days since 1970-01-01. Years 0 to 9999 are written digit by digit into
+    /// a small String (ten bytes, no allocation); the compliance judge names a day in most
+    /// findings, and three padded interpolations took about 2,600 instructions a date.
     public static func string(days: Int) -> String {
         let (y, m, d) = civilFromDays(days)
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))"
+        guard (0...9999).contains(y) else { return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))" }
+        return String(unsafeUninitializedCapacity: 10) { text in
+            writeDigits(y, count: 4, at: text.baseAddress!)
+            text[4] = UInt8(ascii: "-")
+            writeDigits(m, count: 2, at: text.baseAddress! + 5)
+            text[7] = UInt8(ascii: "-")
+            writeDigits(d, count: 2, at: text.baseAddress! + 8)
+            return 10
+        }
+    }
+
+    /// `value`'s last `count` decimal digits at `at`, with leading zeros.
+    static func writeDigits(_ value: Int, count: Int, at: UnsafeMutablePointer<UInt8>) {
+        var rest = value
+        for place in stride(from: count - 1, through: 0, by: -1) {
+            at[place] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        }
     }
 }
