@@ -245,12 +245,17 @@ public enum ContactRules {
         mutating func increment(_ day: Int) -> Int {
             if counts.isEmpty {
                 first = day
-                counts = [0]
+                // Room for a case's months of contacts at once: grown from one day, the array
+                // was copied about four times a case.
+                counts.reserveCapacity(128)
+                counts.append(0)
             } else if day < first {
                 counts.insert(contentsOf: repeatElement(0, count: first - day), at: 0)
                 first = day
-            } else if day >= first + counts.count {
-                counts.append(contentsOf: repeatElement(0, count: day - first - counts.count + 1))
+            } else {
+                // One zero at a time: a case's next day is most often the one after its last,
+                // and `append(contentsOf: repeatElement(…))` cost about 330 instructions a call.
+                while day >= first + counts.count { counts.append(0) }
             }
             counts[day - first] += 1
             return counts[day - first]
@@ -331,7 +336,7 @@ extension ComplianceCase.Contact {
     var channel: ContactChannel? {
         switch kind {
         case .call(let call): call.outbound ? .call : nil
-        case .message(let channel, _): ContactChannel(rawValue: channel.rawValue)
+        case .message(let channel, _): ContactChannel(channel)
         case .visit: nil
         }
     }
