@@ -164,10 +164,14 @@ final class ComplianceTests: XCTestCase {
         let d = Debtor("C-AGENCY")
         let collector = d.call(at: shanghai("2024-03-05 23:00"))
         let agency = d.call(at: shanghai("2024-03-05 23:10"), actor: "agency:huadong-recovery")
-        let report = try judge([d.opened(), collector, agency], under: ["contact_hours": ["start": "08:00", "end": "21:00"], "actor_kinds": ["agency"]])
-        assertFlags(report, [("contact_hours", agency)])
-        XCTAssertEqual(report.summary["contacts_judged"] as? Int, 1)
-        XCTAssertEqual(report.summary["contacts_not_judged"] as? Int, 1)
+        // Each again, in turn: each actor's answer is its own however the two alternate.
+        let collectorAgain = d.call(at: shanghai("2024-03-05 23:20"))
+        let agencyAgain = d.call(at: shanghai("2024-03-05 23:30"), actor: "agency:huadong-recovery")
+        let report = try judge([d.opened(), collector, agency, collectorAgain, agencyAgain],
+                               under: ["contact_hours": ["start": "08:00", "end": "21:00"], "actor_kinds": ["agency"]])
+        assertFlags(report, [("contact_hours", agency), ("contact_hours", agencyAgain)])
+        XCTAssertEqual(report.summary["contacts_judged"] as? Int, 2)
+        XCTAssertEqual(report.summary["contacts_not_judged"] as? Int, 2)
     }
 
     // MARK: - quiet_after_conversation
