@@ -327,6 +327,32 @@ final class CanonicalCheckTests: XCTestCase {
         XCTAssertGreaterThan(refusedCount, 500)
     }
 
+    /// Every name of a small alphabet, present or not, is found exactly when it is a member:
+    /// names before the first, after the last, between two, prefixes and extensions of the
+    /// members' names, with and now and then without every name plain ASCII.
+    func testEveryNamePresentOrAbsentIsFoundExactlyWhenItIsAMember() {
+        let letters = ["a", "b", "z", "_", "0", "A"]
+        let universe = [""] + letters + letters.flatMap { x in letters.map { x + $0 } } + ["aaa", "ab_", "zzz", "0a0"]
+        var random = SeededRandom(seed: 77)
+        for round in 0..<400 {
+            var members: [(key: String, value: JSONValue)] = []
+            for _ in 0..<random.int(0...20) {
+                let key = universe[random.int(0...(universe.count - 1))]
+                if !members.contains(where: { $0.key == key }) { members.append((key, .int(Int64(members.count)))) }
+            }
+            // Now and then a name that is not plain: an escape, a character past ASCII.
+            if round % 4 == 3 { members.append(([#"a"b"#, "b\u{7}", "é", "债"][random.int(0...3)], .int(99))) }
+            let bytes = CanonicalJSON.bytes(.object(JSONObject(members)))
+            bytes.withUnsafeBufferPointer { buffer in
+                guard let object = CanonicalObject(buffer) else { return XCTFail("canonical bytes refused") }
+                for name in universe + [#"a"b"#, "b\u{7}", "é", "债"] {
+                    XCTAssertEqual(object.int(name), members.first { $0.key == name }?.value.intValue,
+                                   "\(name.debugDescription) in \(String(decoding: bytes, as: UTF8.self))")
+                }
+            }
+        }
+    }
+
     /// A fold reads each row's type from the column's bytes: every name gives its type, and
     /// nothing else gives one.
     func testATypeReadFromItsBytesIsTheTypeItNames() {
