@@ -86,8 +86,6 @@ final class RulebookTests: XCTestCase {
                 let label = "\(region ?? "no region") on \(CalendarDate.string(days: day))"
                 XCTAssertEqual(stretch.rulebooks.map(\.id), effective.filter { !superseded.contains($0.id) }.map(\.id), label)
                 XCTAssertEqual(stretch.days, from..<until, label)
-                XCTAssertEqual(library.inForce(region: region, localDay: day).map(\.id), stretch.rulebooks.map(\.id), label)
-                XCTAssertEqual(library.daysInForce(region: region, around: day), stretch.days, label)
             }
         }
     }

@@ -183,19 +183,10 @@ public enum RulebookChoice: Sendable {
     case given(Rulebook)
     case inForce(RulebookLibrary)
 
-    /// The rulebooks that judge a contact of a case in `region` on debtor-local `day`; empty when none applies.
-    public func rulebooks(region: String?, localDay: Int) -> [Rulebook] {
-        stretch(region: region, around: localDay).rulebooks
-    }
-
-    /// The debtor-local days around `localDay` on which the same rulebooks are in force for
-    /// `region`: the set changes only on the effective date of a rulebook that covers it.
-    public func daysInForce(region: String?, around localDay: Int) -> Range<Int> {
-        stretch(region: region, around: localDay).days
-    }
-
-    /// Both at once: the days around `localDay` on which the same rulebooks are in force for
-    /// `region`, and those rulebooks (how the judge asks, once per stretch of a case's days).
+    /// The rulebooks that judge a contact of a case in `region` on debtor-local `localDay` (empty
+    /// when none applies), and the days around it on which the same ones are in force: the set
+    /// changes only on the effective date of a rulebook that covers the region. The judge asks
+    /// once per stretch of a case's days.
     public func stretch(region: String?, around localDay: Int) -> (days: Range<Int>, rulebooks: [Rulebook]) {
         switch self {
         case .given(let rulebook): (Int.min..<Int.max, [rulebook])
@@ -310,28 +301,12 @@ public struct RulebookLibrary: Sendable {
             .map { ($0.key, $0.value) }
     }
 
-    /// See `RulebookChoice.stretch(region:around:)`.
+    /// See `RulebookChoice.stretch(region:around:)`. A region whose jurisdictions have no
+    /// timeline made beforehand (not a chain of codes, or a library of more than 64) has its
+    /// timeline made for the question.
     public func stretch(region: String?, around localDay: Int) -> (days: Range<Int>, rulebooks: [Rulebook]) {
-        if !jurisdictions.isEmpty, let timeline = timelines[Self.mask(of: region, among: jurisdictions)] {
-            return timeline.stretch(around: localDay)
-        }
-        // A region whose jurisdictions are not a chain of codes: worked out from the definition.
-        let covering = rulebooks.filter { $0.covers(region: region) }
-        var from = Int.min
-        var until = Int.max
-        for rulebook in covering {
-            if rulebook.effectiveFromDay <= localDay { from = max(from, rulebook.effectiveFromDay) } else { until = min(until, rulebook.effectiveFromDay) }
-        }
-        return (from..<until, Self.inForce(among: covering, localDay: localDay))
-    }
-
-    /// See `RulebookChoice.daysInForce(region:around:)`.
-    public func daysInForce(region: String?, around localDay: Int) -> Range<Int> {
-        stretch(region: region, around: localDay).days
-    }
-
-    public func inForce(region: String?, localDay: Int) -> [Rulebook] {
-        stretch(region: region, around: localDay).rulebooks
+        let made = jurisdictions.isEmpty ? nil : timelines[Self.mask(of: region, among: jurisdictions)]
+        return (made ?? Timeline(rulebooks, region: region)).stretch(around: localDay)
     }
 
     /// Of the rulebooks that cover a region (in the library's order), those in force on

@@ -37,32 +37,31 @@ final class CaseIndexTable: StoredProjection {
         select = try RawStatement(db, "SELECT 1 FROM case_index WHERE kind = ? AND ref = ? AND case_id = ?")
     }
 
-    static func refs(_ state: CaseState) -> [(Kind, String)] {
-        [(.account, state.opening.accountRef), (.debtor, state.opening.debtorRef)] + (state.opening.region.map { [(.region, $0)] } ?? [])
+    /// Calls `body` with each reference a case is found by: its account, its debtor and, when it
+    /// has one, its region. One at a time, with no array: a rebuild writes them for every case.
+    static func forEachRef(_ state: CaseState, _ body: (Kind, String) throws -> Void) rethrows {
+        let opening = state.opening
+        try body(.account, opening.accountRef)
+        try body(.debtor, opening.debtorRef)
+        if let region = opening.region { try body(.region, region) }
     }
 
     func save(_ box: CaseBox) throws {
         // A case's opening never changes (it cannot be voided): its references are written once.
-        // Bound one by one: `refs` makes an array of them, and its Strings, for each case.
         guard box.isNew, let state = box.state else { return }
-        let opening = state.opening
-        func add(_ kind: Kind, _ ref: String) throws {
+        try Self.forEachRef(state) { kind, ref in
             insert.bind(1, kind.rawValue)
             insert.bind(2, ref)
             insert.bind(3, state.caseID)
             _ = try insert.step()
             insert.reset()
         }
-        try add(.account, opening.accountRef)
-        try add(.debtor, opening.debtorRef)
-        if let region = opening.region { try add(.region, region) }
     }
 
     func verify(_ box: CaseBox) throws {
         guard let state = box.state else { return }
-        let refs = Self.refs(state)
-        expected += refs.count
-        for (kind, ref) in refs {
+        try Self.forEachRef(state) { kind, ref in
+            expected += 1
             select.bind(1, kind.rawValue)
             select.bind(2, ref)
             select.bind(3, state.caseID)
