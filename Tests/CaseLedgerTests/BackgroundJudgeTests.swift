@@ -1,0 +1,50 @@
+@testable import CaseLedgerCore
+@testable import CaseLedgerStore
+import Foundation
+import GRDB
+import XCTest
+
+/// The judge that runs beside a rebuild or `verify` (`BackgroundJudge`) wakes its thread only
+/// once a batch of cases waits, and the caller, when it must wait for outcomes itself, wakes a
+/// sleeping worker first. Whatever the batch and the bound on cases in flight, every case comes
+/// back once, in the order submitted, judged as inline; a batch larger than the bound must not
+/// leave both sides asleep.
+final class BackgroundJudgeTests: XCTestCase {
+    func testEveryCaseComesBackInOrderJudgedAsInlineWhateverTheBatchAndTheBound() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path("ledger.sqlite")
+        let generated = try CLI.run(["generate", "--db", path, "--cases", "150", "--seed", "11"])
+        XCTAssertEqual(generated.exitCode, 0, generated.stderr)
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        var records: [ComplianceCase] = []
+        let rules = try queue.read { db in
+            try Ledger.foldCompliance(db) { records.append($0) }
+            return try Ledger.rules(db)
+        }
+        XCTAssertEqual(records.count, 150)
+        let inline = records.map { ContactRules.judge($0, by: rules) }
+        XCTAssertGreaterThan(inline.filter { !$0.violations.isEmpty }.count, 0, "some case breaks a rule")
+        let submitted = records
+
+        // (wake batch, bound): one at a time; the default batch under a bound it never reaches;
+        // batches larger than the bound, where only the caller's wake keeps the two going.
+        for (batch, bound) in [(1, 2_048), (64, 2_048), (64, 3), (200, 1), (7, 7)] {
+            let judge = BackgroundJudge(rules: rules, wakeBatch: batch, maxInFlight: bound)
+            let done = DispatchSemaphore(value: 0)
+            nonisolated(unsafe) var outcomes: [BackgroundJudge.Judged] = []
+            let caller = Thread {
+                for record in submitted { outcomes += judge.submit(record) }
+                outcomes += judge.finish()
+                done.signal()
+            }
+            caller.start()
+            guard done.wait(timeout: .now() + 60) == .success else {
+                judge.cancel()
+                return XCTFail("batch \(batch), bound \(bound): the judge and its caller both wait")
+            }
+            XCTAssertEqual(outcomes.map(\.record.caseID), records.map(\.caseID), "batch \(batch), bound \(bound)")
+            XCTAssertEqual(outcomes.map(\.outcome), inline, "batch \(batch), bound \(bound)")
+        }
+    }
+}
