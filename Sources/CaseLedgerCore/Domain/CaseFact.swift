@@ -2,7 +2,7 @@
 /// the domain rules judge. Built by the parsing thread on append, and from stored rows on
 /// rebuild, verify and replay, by this one function.
 public enum CaseFact: Sendable, Equatable {
-    case opened(Opening)
+    indirect case opened(Opening)
     case call(Call)
     case message(channel: MessageChannel, party: String)
     case visitBooked(visitID: String, location: String)
@@ -15,7 +15,7 @@ public enum CaseFact: Sendable, Equatable {
     case escalated(to: EscalationLevel)
     case complaintFiled(complaintID: String)
     case complaintResolved(complaintID: String)
-    case restricted(Restriction)
+    indirect case restricted(Restriction)
     case restrictionLifted(restrictionID: String)
     case note
     /// `voids` names the target; the store resolves what the target was (`VoidTarget`).
