@@ -406,7 +406,10 @@ extension Ledger {
         defer { compliance?.cancelJudging() }
         let fold = try foldProjections(db, include: include, copiedFrom: source, each: { event, target, data in
             try writers.record(event, target: target, data: data)
-        }) { box in try writers.save(box) }
+        }) { box in
+            try writers.save(box)
+            compliance?.discard(box)
+        }
         try compliance?.finishJudging()
         // The sorts behind the indexes may take memory up to the page cache's size, on top of the
         // fold's (freed, but kept by the allocator): a small cache keeps the peak the fold's.
@@ -551,6 +554,7 @@ extension Ledger {
             for writer in writers.recorders { try writer.verifyRecord(event, target: target, data: data) }
         }) { box in
             for writer in writers.writers { try writer.verify(box) }
+            compliance?.discard(box)
         }
         for writer in writers.writers { try writer.verifyFinish(fold) }
         return notCompared

@@ -47,4 +47,27 @@ final class BackgroundJudgeTests: XCTestCase {
             XCTAssertEqual(outcomes.map(\.outcome), inline, "batch \(batch), bound \(bound)")
         }
     }
+
+    /// Retired cases handed back (`discard`) are freed on the judge's thread. A case with no
+    /// contacts to judge (no opening in the log) never wakes the worker by itself; a few batches'
+    /// worth of them do, so they are freed rather than held until the end. Two rounds: in the
+    /// second, the worker is surely asleep when they come.
+    func testCasesHandedBackAreFreedEvenWhenNoneHasContactsToJudge() throws {
+        let judge = BackgroundJudge(rules: .inForce(.shipped), wakeBatch: 4, maxInFlight: 8)
+        for round in 1...2 {
+            weak var first: CaseBox?
+            weak var last: CaseBox?
+            for index in 0..<16 {  // four batches' worth: the worker wakes at the last one
+                let box = CaseBox()
+                if index == 0 { first = box }
+                if index == 15 { last = box }
+                judge.discard(box)
+            }
+            let deadline = Date().addingTimeInterval(30)
+            while (first != nil || last != nil) && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            XCTAssertNil(first, "round \(round): the first case handed back is freed")
+            XCTAssertNil(last, "round \(round): the last case handed back is freed")
+        }
+        XCTAssertEqual(judge.finish().count, 0)
+    }
 }

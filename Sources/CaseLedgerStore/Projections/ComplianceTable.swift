@@ -105,6 +105,12 @@ final class ComplianceTable: StoredProjection {
         for (record, outcome) in judged {
             if verifying { try compare(record, outcome.violations) } else { try write(record, outcome) }
         }
+        background?.discard(judged)
+    }
+
+    /// A retired case the caller is done with: freed on the judge's thread while there is one.
+    func discard(_ box: CaseBox) {
+        background?.discard(box)
     }
 
     func cancelJudging() {
