@@ -422,4 +422,42 @@ final class CanonicalCheckTests: XCTestCase {
         }
         XCTAssertEqual(types.count, EventType.allCases.count, "the portfolio holds every type")
     }
+
+    /// A plan's installments are read in place when the array holds objects only, and through
+    /// the parser otherwise: either way the fact is the one read from the parsed tree.
+    func testAPlansInstallmentsReadInPlaceOrParsedGiveTheSameFact() throws {
+        // (installments as stored, the number of objects read in place or nil for a parse)
+        let cases: [(String, Int?)] = [
+            ("[]", 0),
+            (#"[{"amount_minor":100,"due_date":"2025-01-01"},{"amount_minor":200,"due_date":"2025-02-01"}]"#, 2),
+            (#"[{"amount_minor":-7,"due_date":"a\"b\\c\u001f"}]"#, 1),
+            (#"[{"due_date":"2025-03-01"},{"amount_minor":5},{}]"#, 3),
+            (#"[{"amount_minor":1,"due_date":"d","extra":[1,{"a":[]}]},{"amount_minor":"ten","due_date":3}]"#, 2),
+            (#"[1,{"amount_minor":1,"due_date":"d"}]"#, nil),
+            (#"[{"amount_minor":1,"due_date":"d"},"x"]"#, nil),
+            (#"[[],null]"#, nil),
+            (#""none""#, nil),
+            (#"{"amount_minor":1}"#, nil),
+        ]
+        var room = CanonicalObject.MemberRoom()
+        for (installments, inPlace) in cases {
+            let text = #"{"installments":"# + installments + #","kind":"instalments","plan_id":"P-1","total_minor":300}"#
+            guard case .object(let data) = try JSONParser.parse(text) else { return XCTFail("not an object: \(text)") }
+            XCTAssertEqual(CanonicalJSON.bytes(.object(data)), Array(text.utf8), "the test's text is canonical: \(text)")
+            let bytes = Array(text.utf8)
+            try bytes.withUnsafeBufferPointer { buffer in
+                let object = try XCTUnwrap(CanonicalObject(buffer, room: &room), text)
+                XCTAssertEqual(object.objects("installments")?.count, inPlace, installments)
+                XCTAssertEqual(CaseFact(type: .planOffered, canonical: object), CaseFact(type: .planOffered, data: data), installments)
+            }
+        }
+        // No installments member at all: no plan has any.
+        let bare = Array(#"{"kind":"k","plan_id":"P-2","total_minor":0}"#.utf8)
+        try bare.withUnsafeBufferPointer { buffer in
+            let object = try XCTUnwrap(CanonicalObject(buffer, room: &room))
+            XCTAssertNil(object.objects("installments"))
+            guard case .planOffered(let plan) = CaseFact(type: .planOffered, canonical: object) else { return XCTFail("not a plan") }
+            XCTAssertEqual(plan.installments, [])
+        }
+    }
 }

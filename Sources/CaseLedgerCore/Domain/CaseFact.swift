@@ -104,11 +104,8 @@ public enum CaseFact: Sendable, Equatable {
         case .visitCompleted: self = .visitCompleted(visitID: string("visit_id"), outcome: string("outcome"))
         case .visitCancelled: self = .visitCancelled(visitID: string("visit_id"))
         case .planOffered:
-            let installments = (data.value("installments")?.arrayValue ?? []).map {
-                Installment(dueDate: $0["due_date"]?.stringValue ?? "", amountMinor: $0["amount_minor"]?.intValue ?? 0)
-            }
             self = .planOffered(Plan(planID: string("plan_id"), kind: string("kind"), totalMinor: int("total_minor"),
-                                     installments: installments))
+                                     installments: data.installments("installments")))
         case .planAccepted: self = .planDecided(planID: string("plan_id"), accepted: true)
         case .planDeclined: self = .planDecided(planID: string("plan_id"), accepted: false)
         case .promiseMade: self = .promise(amountMinor: int("amount_minor"), date: string("promised_date"))
@@ -135,6 +132,16 @@ private protocol FactFields {
     func string(_ key: StaticString, is word: StaticString) -> Bool
     func int(_ key: StaticString) -> Int64?
     func value(_ key: StaticString) -> JSONValue?
+    /// A plan's installments: one for each element of the array, with "" and 0 for a field that
+    /// is absent or of another type (an element that is not an object has neither).
+    func installments(_ key: StaticString) -> [CaseFact.Installment]
+}
+
+extension CaseFact.Installment {
+    /// One for each element of a parsed array (none when it is not one).
+    fileprivate static func all(in array: JSONValue?) -> [Self] {
+        (array?.arrayValue ?? []).map { Self(dueDate: $0["due_date"]?.stringValue ?? "", amountMinor: $0["amount_minor"]?.intValue ?? 0) }
+    }
 }
 
 extension JSONObject: FactFields {
@@ -142,9 +149,16 @@ extension JSONObject: FactFields {
     func string(_ key: StaticString, is word: StaticString) -> Bool { string(key) == word.description }
     func int(_ key: StaticString) -> Int64? { self[key.description]?.intValue }
     func value(_ key: StaticString) -> JSONValue? { self[key.description] }
+    func installments(_ key: StaticString) -> [CaseFact.Installment] { CaseFact.Installment.all(in: value(key)) }
 }
 
-extension CanonicalObject: FactFields {}
+extension CanonicalObject: FactFields {
+    /// Read in place when every element is an object (as the schema requires); parsed otherwise.
+    func installments(_ key: StaticString) -> [CaseFact.Installment] {
+        guard let objects = objects(key) else { return CaseFact.Installment.all(in: value(key)) }
+        return objects.map { CaseFact.Installment(dueDate: $0.string("due_date") ?? "", amountMinor: $0.int("amount_minor") ?? 0) }
+    }
+}
 
 extension CaseFact {
     /// True for the `visit.completed` of `visitID`.
