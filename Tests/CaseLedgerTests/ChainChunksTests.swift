@@ -124,4 +124,25 @@ final class ChainChunksTests: XCTestCase {
             XCTAssertEqual(chunks, walk, edit.sql)
         }
     }
+
+    /// The chain's check that `recorded_at` never runs backwards compares bytes as
+    /// `lexicographicallyPrecedes` does, a prefix first, for any two texts.
+    func testRecordedAtIsComparedByteByByteWithAPrefixFirst() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("0129:-TZ.".utf8) + [0x00, 0x7F, 0xC3, 0xFF]
+        var pairs: [([UInt8], [UInt8])] = [([], []), ([], [0x31]), ([0x31], []), (Array("2026-01-01T00:00:00Z".utf8), Array("2026-01-01T00:00:00.5Z".utf8))]
+        for _ in 0..<5_000 {
+            let a = (0..<Int.random(in: 0...6, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+            // Often a prefix of the other, or equal to it.
+            let b = Bool.random(using: &generator) ? Array(a.prefix(Int.random(in: 0...a.count, using: &generator)))
+                + (0..<Int.random(in: 0...2, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+                : (0..<Int.random(in: 0...6, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+            pairs.append((a, b))
+        }
+        for (a, b) in pairs {
+            a.withUnsafeBufferPointer { a in
+                XCTAssertEqual(ChainRun.precedes(a, b), a.lexicographicallyPrecedes(b), "\(Array(a)) before \(b)")
+            }
+        }
+    }
 }
