@@ -138,9 +138,15 @@ private protocol FactFields {
 }
 
 extension CaseFact.Installment {
+    /// An installment's fields, whichever way they are reached; nil (an element that is not an
+    /// object) has neither.
+    fileprivate init(_ fields: (some FactFields)?) {
+        self.init(dueDate: fields?.string("due_date") ?? "", amountMinor: fields?.int("amount_minor") ?? 0)
+    }
+
     /// One for each element of a parsed array (none when it is not one).
     fileprivate static func all(in array: JSONValue?) -> [Self] {
-        (array?.arrayValue ?? []).map { Self(dueDate: $0["due_date"]?.stringValue ?? "", amountMinor: $0["amount_minor"]?.intValue ?? 0) }
+        (array?.arrayValue ?? []).map { Self($0.objectValue) }
     }
 }
 
@@ -155,8 +161,12 @@ extension JSONObject: FactFields {
 extension CanonicalObject: FactFields {
     /// Read in place when every element is an object (as the schema requires); parsed otherwise.
     func installments(_ key: StaticString) -> [CaseFact.Installment] {
-        guard let objects = objects(key) else { return CaseFact.Installment.all(in: value(key)) }
-        return objects.map { CaseFact.Installment(dueDate: $0.string("due_date") ?? "", amountMinor: $0.int("amount_minor") ?? 0) }
+        var installments: [CaseFact.Installment] = []
+        var room = MemberRoom()
+        guard forEachObject(key, room: &room, { installments.append(CaseFact.Installment($0)) }) else {
+            return CaseFact.Installment.all(in: value(key))
+        }
+        return installments
     }
 }
 

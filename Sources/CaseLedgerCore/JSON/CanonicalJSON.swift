@@ -474,30 +474,30 @@ public struct CanonicalObject {
         token.flatMap { try? JSONParser.parse(bytes: $0) }
     }
 
-    /// The member's elements when it is an array of objects only, each read in place (a plan's
-    /// installments); nil when it is absent, not an array, or holds anything but objects (the
-    /// caller then parses it with `value`). Parsing the array built a tree, about 14,000
-    /// instructions a plan.
-    public func objects(_ name: StaticString) -> [CanonicalObject]? {
-        guard let token = token(name), token.first == UInt8(ascii: "[") else { return nil }
-        var objects: [CanonicalObject] = []
+    /// Calls `body` with each element of the member `name`, read in place, while each is an
+    /// object (a plan's installments), one element's members at a time in `room`. Returns false
+    /// when the member is absent, not an array, or holds anything but objects: the caller then
+    /// drops what it was given and parses the member with `value`. Parsing the array built a
+    /// tree, about 14,000 instructions a plan.
+    public func forEachObject(_ name: StaticString, room: inout MemberRoom, _ body: (CanonicalObject) -> Void) -> Bool {
+        guard let token = token(name), token.first == UInt8(ascii: "[") else { return false }
+        if token.count == 2 { return true }  // []
         var index = 1
-        if token.count == 2 { return objects }  // []
         while index < token.count {
             // The whole object was checked, so each element is canonical where it starts.
             guard token[index] == UInt8(ascii: "{"),
-                let (object, length) = Self.leading(UnsafeBufferPointer(rebasing: token[index...]))
-            else { return nil }
-            objects.append(object)
+                let (object, length) = Self.leading(UnsafeBufferPointer(rebasing: token[index...]), room: &room)
+            else { return false }
+            body(object)
             index += length
-            guard index < token.count else { return nil }
+            guard index < token.count else { return false }
             switch token[index] {
             case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "]"): return index == token.count - 1 ? objects : nil
-            default: return nil
+            case UInt8(ascii: "]"): return index == token.count - 1
+            default: return false
             }
         }
-        return nil
+        return false
     }
 }
 
