@@ -450,10 +450,18 @@ final class ProjectionTests: XCTestCase {
     }
 
     /// `case_index` is checked entry by entry: a reference edited or deleted names the case and
-    /// the reference it is no longer found by, and an entry added is counted.
+    /// the reference it is no longer found by, and an entry added is counted. A case opened
+    /// without a region is found by its two references alone.
     func testVerifyNamesACaseNoLongerFoundByAnEditedReference() throws {
         let ledger = try LedgerFile(self)
         try ledger.record(Self.oneCaseOfEachKind())
+        let regionless = CaseScript("C-NOREGION")
+        try ledger.record([regionless.event("case.opened", at: march(1, "09:00"), actor: "system:intake", id: regionless.openingID, """
+            {"debtor_ref":"D-2","account_ref":"A-2","product":"credit_card","currency":"CNY","principal_minor":100000,"due_date":"2024-01-31","debtor_timezone":"Asia/Shanghai"}
+            """)])
+        XCTAssertEqual(try ledger.sql("SELECT kind || ' ' || ref FROM case_index WHERE case_id = 'C-NOREGION' ORDER BY kind"),
+                       "account_ref A-2\ndebtor_ref D-2\n")
+        try ledger.assertVerifies()
         let edits: [(edit: String, undo: String, says: String)] = [
             ("UPDATE case_index SET ref = ref || 'x' WHERE case_id = 'C-PLAN' AND kind = 'account_ref'",
              "UPDATE case_index SET ref = substr(ref, 1, length(ref) - 1) WHERE case_id = 'C-PLAN' AND kind = 'account_ref'",
@@ -464,6 +472,12 @@ final class ProjectionTests: XCTestCase {
             ("UPDATE case_index SET case_id = 'C-CLOSEE' WHERE case_id = 'C-CLOSED' AND kind = 'debtor_ref'",
              "UPDATE case_index SET case_id = 'C-CLOSED' WHERE case_id = 'C-CLOSEE'",
              "case C-CLOSED is not found by its debtor_ref"),
+            ("UPDATE case_index SET ref = 'D-3' WHERE case_id = 'C-NOREGION' AND kind = 'debtor_ref'",
+             "UPDATE case_index SET ref = 'D-2' WHERE case_id = 'C-NOREGION' AND kind = 'debtor_ref'",
+             "case C-NOREGION is not found by its debtor_ref"),
+            ("INSERT INTO case_index (kind, ref, case_id) VALUES ('region', 'CN-SH', 'C-NOREGION')",
+             "DELETE FROM case_index WHERE case_id = 'C-NOREGION' AND kind = 'region'",
+             "projection case_index holds"),
             ("INSERT INTO case_index (kind, ref, case_id) VALUES ('debtor_ref', 'D-9', 'C-OPEN')",
              "DELETE FROM case_index WHERE ref = 'D-9'",
              "projection case_index holds"),

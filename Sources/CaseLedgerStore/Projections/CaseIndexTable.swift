@@ -27,48 +27,55 @@ final class CaseIndexTable: StoredProjection {
     }
 
     private let db: Database
+    /// A case's references in one statement each way, two rows or three (with its region): one
+    /// step where a statement a reference made three, each with its own start, bindings and reset.
     private let insert: RawStatement
+    private let insertWithRegion: RawStatement
+    /// Whether each of a case's references finds it (1 or 0 a column): three seeks in one step.
     private let select: RawStatement
 
     init(_ db: Database, rules: RulebookChoice) throws {
         self.db = db
-        insert = try RawStatement(db, "INSERT OR IGNORE INTO case_index (kind, ref, case_id) VALUES (?, ?, ?)")
-        // A row or none (the three columns are the key): found without SQLite's count machinery.
-        select = try RawStatement(db, "SELECT 1 FROM case_index WHERE kind = ? AND ref = ? AND case_id = ?")
+        let rows = "('\(Kind.account.rawValue)', ?2, ?1), ('\(Kind.debtor.rawValue)', ?3, ?1)"
+        insert = try RawStatement(db, "INSERT OR IGNORE INTO case_index (kind, ref, case_id) VALUES \(rows)")
+        insertWithRegion = try RawStatement(db, "INSERT OR IGNORE INTO case_index (kind, ref, case_id) VALUES \(rows), ('\(Kind.region.rawValue)', ?4, ?1)")
+        // A row or none for each (the three columns are the key): found without SQLite's count machinery.
+        let found = Kind.allCases.enumerated().map { column, kind in
+            "EXISTS (SELECT 1 FROM case_index WHERE kind = '\(kind.rawValue)' AND ref = ?\(column + 2) AND case_id = ?1)"
+        }
+        select = try RawStatement(db, "SELECT " + found.joined(separator: ", "))
     }
 
-    /// Calls `body` with each reference a case is found by: its account, its debtor and, when it
-    /// has one, its region. One at a time, with no array: a rebuild writes them for every case.
-    static func forEachRef(_ state: CaseState, _ body: (Kind, String) throws -> Void) rethrows {
-        let opening = state.opening
-        try body(.account, opening.accountRef)
-        try body(.debtor, opening.debtorRef)
-        if let region = opening.region { try body(.region, region) }
+    /// Binds a case's id and references as both statements number them: ?1 the case, then one a
+    /// kind in `Kind`'s order (a region left unbound is NULL, which no row holds).
+    private static func bind(_ statement: RawStatement, _ caseID: String, _ opening: CaseFact.Opening) {
+        statement.bind(1, caseID)
+        statement.bind(2, opening.accountRef)
+        statement.bind(3, opening.debtorRef)
+        if let region = opening.region { statement.bind(4, region) }
     }
 
     func save(_ box: CaseBox) throws {
         // A case's opening never changes (it cannot be voided): its references are written once.
         guard box.isNew, let state = box.state else { return }
-        try Self.forEachRef(state) { kind, ref in
-            insert.bind(1, kind.rawValue)
-            insert.bind(2, ref)
-            insert.bind(3, state.caseID)
-            _ = try insert.step()
-            insert.reset()
-        }
+        let opening = state.opening
+        let statement = opening.region == nil ? insert : insertWithRegion
+        Self.bind(statement, state.caseID, opening)
+        defer { statement.reset() }
+        _ = try statement.step()
     }
 
     func verify(_ box: CaseBox) throws {
         guard let state = box.state else { return }
-        try Self.forEachRef(state) { kind, ref in
-            expected += 1
-            select.bind(1, kind.rawValue)
-            select.bind(2, ref)
-            select.bind(3, state.caseID)
-            defer { select.reset() }
-            guard try select.step() else {
-                throw LedgerError.verificationFailed(seq: nil, reason: "projection case_index: case \(state.caseID) is not found by its \(kind.rawValue)")
-            }
+        let opening = state.opening
+        Self.bind(select, state.caseID, opening)
+        defer { select.reset() }
+        _ = try select.step()
+        let references = opening.region == nil ? 2 : 3
+        expected += references
+        for column in 0..<references where select.int64(Int32(column)) == 0 {
+            let kind = Kind.allCases[column]
+            throw LedgerError.verificationFailed(seq: nil, reason: "projection case_index: case \(state.caseID) is not found by its \(kind.rawValue)")
         }
     }
 
