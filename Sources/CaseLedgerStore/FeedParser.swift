@@ -169,10 +169,53 @@ enum FeedParser {
 
         var count: Int { seqs.count }
 
+        /// No rows, the memory kept for the next ones (the chunk's only owner).
+        mutating func removeAll() {
+            used = 0
+            seqs.removeAll(keepingCapacity: true)
+            schemaVersions.removeAll(keepingCapacity: true)
+            ends.removeAll(keepingCapacity: true)
+        }
+
+        /// Appends the chunk to `file`: its row count and text length, then its seqs, schema
+        /// versions, column ends and text, as they lie in memory (the file lives no longer than
+        /// the process that writes it).
+        func write(to file: SpillFile) throws {
+            try [Int64(count), Int64(used)].withUnsafeBytes { try file.append($0) }
+            try seqs.withUnsafeBytes { try file.append($0) }
+            try schemaVersions.withUnsafeBytes { try file.append($0) }
+            try ends.withUnsafeBytes { try file.append($0) }
+            try file.append(UnsafeRawBufferPointer(start: bytes.start, count: used))
+        }
+
+        /// The chunk `write(to:)` wrote at `offset` in `file`, and where the next one starts.
+        static func read(from file: SpillFile, at offset: Int64) throws -> (chunk: RawChunk, next: Int64) {
+            var header = [Int64](repeating: 0, count: 2)
+            try header.withUnsafeMutableBytes { try file.read(into: $0, at: offset) }
+            let rows = Int(header[0]), used = Int(header[1])
+            var at = offset + 16
+            func array<T: FixedWidthInteger>(_ count: Int, of _: T.Type) throws -> [T] {
+                let values = try [T](unsafeUninitializedCapacity: count) { values, initialized in
+                    try file.read(into: UnsafeMutableRawBufferPointer(values), at: at)
+                    initialized = count
+                }
+                at += Int64(count * MemoryLayout<T>.stride)
+                return values
+            }
+            var chunk = RawChunk(rows: 0, bytesPerRow: 0)
+            chunk.seqs = try array(rows, of: Int64.self)
+            chunk.schemaVersions = try array(rows, of: Int64.self)
+            chunk.ends = try array(rows * columns, of: Int.self)
+            chunk.bytes = Bytes(capacity: used)
+            try file.read(into: UnsafeMutableRawBufferPointer(start: chunk.bytes.start, count: used), at: at)
+            chunk.used = used
+            return (chunk, at + Int64(used))
+        }
+
         /// Calls `body` with each row's columns in order, pointing into the chunk's memory (valid
         /// during the call), until it returns false.
-        func forEachRow(_ body: (StoredColumns) -> Bool) {
-            withExtendedLifetime(bytes) {
+        func forEachRow(_ body: (StoredColumns) throws -> Bool) rethrows {
+            try withExtendedLifetime(bytes) {
                 for index in 0..<count {
                     let first = index * Self.columns
                     func column(_ offset: Int) -> UnsafeBufferPointer<UInt8> {
@@ -181,7 +224,7 @@ enum FeedParser {
                     }
                     let row = StoredColumns(seq: seqs[index], schemaVersion: schemaVersions[index], eventID: column(0), caseID: column(1),
                                             type: column(2), occurredAt: column(3), actor: column(4), data: column(5))
-                    guard body(row) else { return }
+                    guard try body(row) else { return }
                 }
             }
         }
@@ -324,6 +367,10 @@ enum FeedParser {
                     sameLog.put(same)
                     answered = true
                     guard same else { return }
+                    if Ledger.FoldShare.splitWhole(shares) {
+                        try readOnce(db, shares: shares, rows: rows, into: handOver)
+                        return
+                    }
                     for share in shares {
                         let ended = readAndParse(try rows(db, share), share: share, into: handOver)
                         guard ended, !handOver.parsed.isCancelled else { return }
@@ -358,30 +405,123 @@ enum FeedParser {
     }
 
     /// The reader's side of `feed(readingOn:…)`: every row of `rows` in `share`, parsed in
-    /// place from SQLite's memory, handed over a chunk at a time, the last one marked. Stops at
-    /// the first row that cannot be read or parsed (its error ends the last chunk), or when the
-    /// folds stop taking. Returns whether the share ended without an error.
+    /// place from SQLite's memory, handed over a chunk at a time, the last one marked (see
+    /// `parseAndHandOver`).
     private static func readAndParse(_ rows: RawStatement, share: Ledger.FoldShare, into handOver: HandOver) -> Bool {
-        defer { rows.reset() }
-        var parser = EventParser()
-        var chunk = ParsedChunk(capacity: chunkRows)
-        while true {
-            do {
-                guard try rows.step() else { break }
+        parseAndHandOver(into: handOver) { body in
+            defer { rows.reset() }
+            while try rows.step() {
                 guard share.holds(rows, column: 2) else { continue }
-                let row = StoredColumns(rows)
-                chunk.events.append(try parser.event(row))
-            } catch {
-                chunk.failure = error
-                break
-            }
-            if chunk.events.count == chunkRows {
-                handOver.freeSpent()
-                handOver.put(chunk)
-                if handOver.parsed.isCancelled { return false }
-                chunk = ParsedChunk(capacity: chunkRows)
+                guard try body(StoredColumns(rows)) else { return }
             }
         }
+    }
+
+    /// The reader's side of `feed(readingOn:…)` for every share of the log (`FoldShare.splitWhole`),
+    /// from one read of it. A rebuild of 10^7 events in 17 shares read the log 17 times, and the
+    /// reads of rows skipped took most of its time (BENCHMARKS.md). Here the first share's rows
+    /// are parsed and handed over as they are read; each other share's are set aside, as they
+    /// are, in a spill file of its own (in the temporary folder, `TMPDIR`), and handed over from
+    /// there in turn, in the same order. A share whose file cannot be made or written is read
+    /// from the log again instead, as every share used to be. Each file is gone once its share
+    /// is handed over.
+    private static func readOnce(_ db: Database, shares: [Ledger.FoldShare],
+                                 rows: (Database, Ledger.FoldShare) throws -> RawStatement, into handOver: HandOver) throws {
+        let count = UInt64(shares.count)
+        let folder = FileManager.default.temporaryDirectory.path
+        var setAside: [SetAside?] = shares.dropFirst().map { _ in SpillFile(folder: folder, purpose: "a fold").map(SetAside.init) }
+        let log = try rows(db, .all)
+        var ended = parseAndHandOver(into: handOver) { body in
+            defer { log.reset() }
+            while try log.step() {
+                let row = StoredColumns(log)
+                let share = Int(Ledger.FoldShare.hash(row.caseID) % count)
+                if share == 0 {
+                    guard try body(row) else { return }
+                } else if setAside[share - 1] != nil {
+                    do { try setAside[share - 1]!.add(row) } catch { setAside[share - 1] = nil }
+                }
+            }
+        }
+        for share in shares.dropFirst() {
+            guard ended, !handOver.parsed.isCancelled else { return }
+            let index = Int(share.index) - 1
+            var aside = setAside[index]
+            setAside[index] = nil
+            if aside != nil, (try? aside!.finish()) == nil { aside = nil }
+            if let aside {
+                ended = parseAndHandOver(into: handOver) { body in try aside.forEachRow(body) }
+            } else {
+                ended = readAndParse(try rows(db, share), share: share, into: handOver)
+            }
+        }
+    }
+
+    /// One share's rows set aside in a spill file (`readOnce`): a chunk of rows at a time, written
+    /// as it fills, read back in the same order.
+    private struct SetAside {
+        let file: SpillFile
+        private var chunk = RawChunk(rows: chunkRows, bytesPerRow: 512)
+
+        init(_ file: SpillFile) { self.file = file }
+
+        mutating func add(_ row: StoredColumns) throws {
+            chunk.add(row)
+            if chunk.count == chunkRows { try writeChunk() }
+        }
+
+        /// Writes the last rows; `forEachRow` reads what was written.
+        mutating func finish() throws {
+            if chunk.count > 0 { try writeChunk() }
+        }
+
+        private mutating func writeChunk() throws {
+            try chunk.write(to: file)
+            chunk.removeAll()
+        }
+
+        /// Calls `body` with each row, in the order added, until it returns false.
+        func forEachRow(_ body: (StoredColumns) throws -> Bool) throws {
+            var offset: Int64 = 0
+            while offset < file.size {
+                let (chunk, next) = try RawChunk.read(from: file, at: offset)
+                var going = true
+                try chunk.forEachRow { row in
+                    going = try body(row)
+                    return going
+                }
+                guard going else { return }
+                offset = next
+            }
+        }
+    }
+
+    /// Parses the rows `forEachRow` gives (each valid during its call; it stops when told to)
+    /// and hands them over a chunk at a time, the last one marked. Stops at the first row that
+    /// cannot be read or parsed (its error ends the last chunk), or when the folds stop taking.
+    /// Returns whether the rows ended without an error.
+    private static func parseAndHandOver(into handOver: HandOver,
+                                         _ forEachRow: (_ body: (StoredColumns) throws -> Bool) throws -> Void) -> Bool {
+        var parser = EventParser()
+        var chunk = ParsedChunk(capacity: chunkRows)
+        var cancelled = false
+        do {
+            try forEachRow { row in
+                chunk.events.append(try parser.event(row))
+                guard chunk.events.count == chunkRows else { return true }
+                handOver.freeSpent()
+                handOver.put(chunk)
+                if handOver.parsed.isCancelled {
+                    cancelled = true
+                    return false
+                }
+                chunk = ParsedChunk(capacity: chunkRows)
+                return true
+            }
+        } catch {
+            chunk.failure = error
+        }
+        if cancelled { return false }
         chunk.endsShare = true
         let ended = chunk.failure == nil
         handOver.freeSpent()

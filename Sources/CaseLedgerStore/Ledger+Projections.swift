@@ -181,6 +181,14 @@ extension Ledger {
 
         static let all = FoldShare(index: 0, count: 1)
 
+        /// Whether `shares` are every share of the log in order, each of all its cases: what a
+        /// fold of the whole log reads (`FeedParser` then reads the log once for all of them).
+        static func splitWhole(_ shares: [FoldShare]) -> Bool {
+            shares.count > 1 && shares.enumerated().allSatisfy { position, share in
+                share.index == UInt64(position) && share.count == UInt64(shares.count) && share.only == nil
+            }
+        }
+
         /// Whether the row's case (its case_id in `column`) is one of `only`, read without making a
         /// String. The share itself is chosen by the scan's SQL (`condition`).
         func holds(_ rows: RawStatement, column: Int32) -> Bool {

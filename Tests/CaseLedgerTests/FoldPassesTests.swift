@@ -93,6 +93,57 @@ final class FoldPassesTests: XCTestCase {
         }
     }
 
+    /// A fold in several passes reads the log once: the first share's rows are folded as they
+    /// are read, each other share's set aside in a spill file in the temporary folder (`TMPDIR`),
+    /// a chunk of rows at a time, and folded from there. Where no file can be made, each share is
+    /// read from the log again. Either way the projections are those the appends wrote, and no
+    /// file is left in the folder.
+    func testSharesSetAsideOrReadAgainFoldTheSameAndLeaveNoFile() throws {
+        let folder = try TemporaryFolder()
+        let db = folder.path("ledger.sqlite")
+        XCTAssertEqual(try CLI.run(["generate", "--db", db, "--cases", "60", "--seed", "7"]).exitCode, 0)
+        let appended = try tables(db)
+        let spills = folder.path("spills")
+        try FileManager.default.createDirectory(atPath: spills, withIntermediateDirectories: false)
+        // 30 cases a pass: two shares, the second of more rows than one chunk holds.
+        let secondShare = try DatabaseQueue(path: db).read { db in
+            try String.fetchAll(db, sql: "SELECT case_id FROM events").filter { Ledger.FoldShare.hash(caseID: $0) % 2 == 1 }.count
+        }
+        XCTAssertGreaterThan(secondShare, FeedParser.chunkRows, "the second share is set aside in more than one chunk")
+        let runs: [(String, [String: String])] = [
+            ("9 shares, 8 set aside", ["CASELEDGER_FOLD_CASES": "7", "TMPDIR": spills]),
+            ("2 shares, the second set aside", ["CASELEDGER_FOLD_CASES": "30", "TMPDIR": spills]),
+            ("9 shares, none can be set aside", ["CASELEDGER_FOLD_CASES": "7", "TMPDIR": folder.path("no-such-folder")]),
+        ]
+        for (what, environment) in runs {
+            let rebuilt = try CLI.run(["rebuild", "--db", db], environment: environment)
+            XCTAssertEqual(rebuilt.exitCode, 0, "\(what): \(rebuilt.stderr)")
+            let after = try tables(db)
+            for (table, rows) in appended {
+                XCTAssertEqual(after[table], rows, "\(table) rebuilt with \(what)")
+            }
+            let verified = try CLI.run(["verify", "--db", db], environment: environment)
+            XCTAssertEqual(verified.exitCode, 0, "\(what): \(verified.stdout) \(verified.stderr)")
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: spills), [], "\(what): no spill file is left")
+        }
+
+        // An unreadable event in a share that was set aside fails the rebuild, naming its seq,
+        // and the projections stay as they were.
+        let (seq, before) = try DatabaseQueue(path: db).write { db -> (Int64, Int) in
+            let rows = try Row.fetchAll(db, sql: "SELECT seq, case_id FROM events WHERE type = 'call.placed' ORDER BY seq DESC")
+            let seq: Int64 = try XCTUnwrap(rows.first { Ledger.FoldShare.hash(caseID: $0["case_id"]) % 2 == 1 })["seq"]
+            try db.execute(sql: "DROP TRIGGER events_no_update")
+            try db.execute(sql: "UPDATE events SET data = '[1]' WHERE seq = ?", arguments: [seq])
+            return (seq, try Int.fetchOne(db, sql: "SELECT count(*) FROM case_state") ?? 0)
+        }
+        let refused = try CLI.run(["rebuild", "--db", db], environment: ["CASELEDGER_FOLD_CASES": "30", "TMPDIR": spills])
+        XCTAssertNotEqual(refused.exitCode, 0)
+        XCTAssertTrue(refused.stderr.contains("seq \(seq)"), "names the unreadable event: \(refused.stderr)")
+        XCTAssertEqual(try tables(db)["case_state"], appended["case_state"])
+        XCTAssertEqual(appended["case_state"]?.count, before)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: spills), [])
+    }
+
     func testVerifyInManyPassesStillFindsAnEditedCaseAndAMissingOne() throws {
         let folder = try TemporaryFolder()
         let db = folder.path("ledger.sqlite")

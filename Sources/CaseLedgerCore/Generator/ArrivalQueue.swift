@@ -83,7 +83,7 @@ struct ArrivalQueue {
     /// Writes what waits in memory to the file as one sorted run, and empties memory.
     private mutating func spill() throws {
         if file == nil, !fileFailed {
-            file = SpillFile(folder: folder)
+            file = SpillFile(folder: folder, purpose: "the generator")
             fileFailed = file == nil
         }
         guard let file else { return }
@@ -147,7 +147,9 @@ struct ArrivalQueue {
             position = 0
             let wanted = Int(min(Int64(max(Self.bufferBytes, count)), end - next))
             guard wanted > 0 else { return buffer.count >= count }
-            buffer += try file.read(count: wanted, at: next)
+            let start = buffer.count
+            buffer += repeatElement(0, count: wanted)
+            try buffer.withUnsafeMutableBytes { try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...]), at: next) }
             next += Int64(wanted)
             return buffer.count >= count
         }
@@ -160,49 +162,10 @@ struct ArrivalQueue {
     }
 }
 
-/// The file the waiting events spill to: made in a folder and removed from it at once, so it
-/// lives as long as it is open. Each entry is its key and order (8 bytes each), its text's
-/// length (4 bytes), little-endian, then the text.
-final class SpillFile {
+/// The generator's entries in its spill file: each is its key and order (8 bytes each), its
+/// text's length (4 bytes), little-endian, then the text.
+extension SpillFile {
     static let headerBytes = 20
-
-    private let descriptor: Int32
-    private(set) var size: Int64 = 0
-
-    init?(folder: String) {
-        var template = Array((folder + "/caseledger-generate-XXXXXX").utf8CString)
-        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard descriptor >= 0 else { return nil }
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-        self.descriptor = descriptor
-    }
-
-    deinit { close(descriptor) }
-
-    func read(count: Int, at offset: Int64) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let got = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
-            guard got > 0 else { throw Self.failure("read", got) }
-            done += got
-        }
-        return bytes
-    }
-
-    private func write(_ bytes: [UInt8]) throws {
-        var done = 0
-        while done < bytes.count {
-            let put = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress! + done, bytes.count - done, off_t(size) + off_t(done)) }
-            guard put > 0 else { throw Self.failure("write", put) }
-            done += put
-        }
-        size += Int64(bytes.count)
-    }
-
-    private static func failure(_ what: String, _ result: Int) -> LedgerError {
-        .storage("the generator could not \(what) its spill file: \(result < 0 ? String(cString: strerror(errno)) : "it ended early")")
-    }
 
     /// Writes a run's entries through a buffer of a MiB.
     struct Writer {
@@ -229,7 +192,7 @@ final class SpillFile {
         }
 
         private mutating func flush() throws {
-            try file.write(buffer)
+            try buffer.withUnsafeBytes { try file.append($0) }
             buffer.removeAll(keepingCapacity: true)
         }
     }
