@@ -30,11 +30,12 @@ public enum Limits {
 
     /// Most cases one pass of a fold over the whole log (rebuild, verify, replay, compliance
     /// reports) holds; a log with more cases is folded in several passes, each over a share of
-    /// them, so memory stays bounded whatever the log's length. Each extra pass reads the log
-    /// again, and SQLite skips the other shares' rows by their case_id: about 950 instructions a
-    /// row skipped at 10^5, and at 10^7 (17 passes) a rebuild took 60 s where reading each row out
-    /// to skip it took 74 s (BENCHMARKS.md). `CASELEDGER_FOLD_CASES` sets another, to trade time for
-    /// memory; the command line refuses a value that is not a whole number ≥ 1.
+    /// them, so memory stays bounded whatever the log's length. A fold that reads the log on a
+    /// connection of its own reads it once, and sets the later shares' rows aside in spill files
+    /// (`FeedParser`); any other reads the log again for each share, and SQLite skips the other
+    /// shares' rows by their case_id (about 950 instructions a row skipped at 10^5; BENCHMARKS.md).
+    /// `CASELEDGER_FOLD_CASES` sets another, to trade time for memory; the command line refuses a
+    /// value that is not a whole number ≥ 1.
     public static let foldCasesPerPass: Int = (try? foldCases(ProcessInfo.processInfo.environment).get()) ?? defaultFoldCases
     public static let defaultFoldCases = 20_000
     public static let foldCasesVariable = "CASELEDGER_FOLD_CASES"
