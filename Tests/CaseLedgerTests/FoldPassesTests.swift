@@ -144,6 +144,47 @@ final class FoldPassesTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: spills), [])
     }
 
+    /// In process, where the files can be seen: while the first of three shares is folded, the
+    /// other two are set aside in files of their own in `TMPDIR`, open but already gone from the
+    /// folder; every event is fed once, share after share, each share in `seq` order.
+    func testTheLaterSharesAreSetAsideInFilesInTMPDIR() throws {
+        let folder = try TemporaryFolder()
+        let db = folder.path("ledger.sqlite")
+        XCTAssertEqual(try CLI.run(["generate", "--db", db, "--cases", "60", "--seed", "7"]).exitCode, 0)
+        let spills = folder.path("spills")
+        try FileManager.default.createDirectory(atPath: spills, withIntermediateDirectories: false)
+        let previous = ProcessInfo.processInfo.environment["TMPDIR"]
+        setenv("TMPDIR", spills, 1)
+        defer { if let previous { setenv("TMPDIR", previous, 1) } else { unsetenv("TMPDIR") } }
+
+        let openSpills = {
+            try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap { fd in
+                try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")
+            }.filter { $0.hasPrefix(spills + "/caseledger-spill-") }
+        }
+        let queue = try DatabaseQueue(path: db)
+        defer { try? queue.close() }
+        var seenWhileFolding: [String]?
+        var fed: [(share: UInt64, seq: Int64)] = []
+        let total = try queue.read { db in
+            try Ledger.feedEvents(db, shares: (0..<3).map { Ledger.FoldShare(index: $0, count: 3) }) { event, _, _ in
+                if seenWhileFolding == nil { seenWhileFolding = try openSpills() }
+                fed.append((Ledger.FoldShare.hash(caseID: event.caseID) % 3, event.seq))
+            }
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
+        }
+        XCTAssertEqual(seenWhileFolding?.count, 2, "one file for each share after the first: \(seenWhileFolding ?? [])")
+        XCTAssertTrue(seenWhileFolding?.allSatisfy { $0.hasSuffix("(deleted)") } ?? false, "\(seenWhileFolding ?? [])")
+        XCTAssertEqual(try openSpills(), [], "every file is closed once its share is fed")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: spills), [])
+        XCTAssertEqual(fed.count, total, "every event is fed once")
+        XCTAssertEqual(Set(fed.map(\.seq)).count, total)
+        for (previous, next) in zip(fed, fed.dropFirst()) {
+            XCTAssertTrue(previous.share < next.share || (previous.share == next.share && previous.seq < next.seq),
+                          "share after share, each in seq order: \(previous) before \(next)")
+        }
+    }
+
     func testVerifyInManyPassesStillFindsAnEditedCaseAndAMissingOne() throws {
         let folder = try TemporaryFolder()
         let db = folder.path("ledger.sqlite")
