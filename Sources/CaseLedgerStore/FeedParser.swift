@@ -367,8 +367,8 @@ enum FeedParser {
                     sameLog.put(same)
                     answered = true
                     guard same else { return }
-                    if Ledger.FoldShare.splitWhole(shares) {
-                        try readOnce(db, shares: shares, rows: rows, into: handOver)
+                    if Ledger.FoldShare.splitWhole(shares), let setAside = SetAside.files(for: shares.count - 1) {
+                        try readOnce(db, shares: shares, setAside: setAside, rows: rows, into: handOver)
                         return
                     }
                     for share in shares {
@@ -425,21 +425,20 @@ enum FeedParser {
     /// there in turn, in the same order. A share whose file cannot be made or written is read
     /// from the log again instead, as every share used to be. Each file is gone once its share
     /// is handed over.
-    private static func readOnce(_ db: Database, shares: [Ledger.FoldShare],
+    private static func readOnce(_ db: Database, shares: [Ledger.FoldShare], setAside: [SetAside?],
                                  rows: (Database, Ledger.FoldShare) throws -> RawStatement, into handOver: HandOver) throws {
         let count = UInt64(shares.count)
-        let folder = FileManager.default.temporaryDirectory.path
-        var setAside: [SetAside?] = shares.dropFirst().map { _ in SpillFile(folder: folder, purpose: "a fold").map(SetAside.init) }
+        var setAside = setAside
         let log = try rows(db, .all)
         var ended = parseAndHandOver(into: handOver) { body in
             defer { log.reset() }
             while try log.step() {
-                let row = StoredColumns(log)
-                let share = Int(Ledger.FoldShare.hash(row.caseID) % count)
+                // The share from the case_id alone: a row of a share read again later is not read out.
+                let share = Int(log.textHash(2) % count)
                 if share == 0 {
-                    guard try body(row) else { return }
+                    guard try body(StoredColumns(log)) else { return }
                 } else if setAside[share - 1] != nil {
-                    do { try setAside[share - 1]!.add(row) } catch { setAside[share - 1] = nil }
+                    do { try setAside[share - 1]!.add(StoredColumns(log)) } catch { setAside[share - 1] = nil }
                 }
             }
         }
@@ -464,6 +463,15 @@ enum FeedParser {
         private var chunk = RawChunk(rows: chunkRows, bytesPerRow: 512)
 
         init(_ file: SpillFile) { self.file = file }
+
+        /// A file for each of `count` shares in the temporary folder (nil for one that could not
+        /// be made); nil when none could: then each share is read by itself, the other shares'
+        /// rows skipped inside SQLite rather than read out to be told apart.
+        static func files(for count: Int) -> [SetAside?]? {
+            let folder = FileManager.default.temporaryDirectory.path
+            let files = (0..<count).map { _ in SpillFile(folder: folder, purpose: "a fold").map(SetAside.init) }
+            return files.contains { $0 != nil } ? files : nil
+        }
 
         mutating func add(_ row: StoredColumns) throws {
             chunk.add(row)
