@@ -280,21 +280,26 @@ public final class BatchAppender {
     /// walking them case by case reads the log's pages in random order, most of them from disk
     /// again (at 10^6 events, a fifth of the appending thread's time went to it, BENCHMARKS.md).
     /// A scan reads each page once, but reads every event from the earliest due case's opening
-    /// to the head, once per share of `Limits.foldCasesPerPass` cases: it is chosen when that is
-    /// at most `scanJudgingFactor` times the events this batch appended.
+    /// to the head: it is chosen when the rows it reads are at most `scanJudgingFactor` times
+    /// the events this batch appended. Its shares of `Limits.foldCasesPerPass` cases come from
+    /// one read of those rows, the later shares' rows read back from spill files (twice the
+    /// rows at most), or, when no spill file can be made, from one read a share. (Counted once
+    /// a share, a bulk load of 10^7 events into a new ledger, 17 shares, judged its 333,333
+    /// cases one by one instead, in about 90 of its 460 s, BENCHMARKS.md.)
     private var judgesInOneScan: Bool {
         guard complianceDue.count >= Self.backgroundJudgingCases, earliestDueSeq <= seq else { return false }
-        let rowsRead = Int64(scanPasses) * (seq - earliestDueSeq + 1)
-        return rowsRead <= Self.scanJudgingFactor * Int64(appended)
+        let stretch = seq - earliestDueSeq + 1
+        let reads: Int64 = scanPasses == 1 ? 1 : FeedParser.canSetAside ? 2 : Int64(scanPasses)
+        return reads * stretch <= Self.scanJudgingFactor * Int64(appended)
     }
 
     static let scanJudgingFactor: Int64 = 8
 
     private var scanPasses: Int { (complianceDue.count + Limits.foldCasesPerPass - 1) / max(1, Limits.foldCasesPerPass) }
 
-    /// Judges every due case from its events, read in passes through the log from
-    /// `earliestDueSeq`, each over a share of the due cases (a share's contact histories are in
-    /// memory together).
+    /// Judges every due case from its events, read from `earliestDueSeq` in passes, each over a
+    /// share of the due cases (a share's contact histories are in memory together), every pass
+    /// from one read of the log (`Ledger.feedEvents(_:fromSeq:shares:…)`).
     private func judgeDueFromOneScan() throws {
         // A scan gains nothing from the big page cache, and the contact histories need its room:
         // the pages this batch changed go to the WAL now rather than at the commit.
@@ -302,16 +307,16 @@ public final class BatchAppender {
         defer { try? db.execute(sql: "PRAGMA cache_size = -\(Ledger.cacheKiB)") }
         let passes = UInt64(scanPasses)
         let hashes = Set(complianceDue.map(Ledger.FoldShare.hash(caseID:)))
-        for pass in 0..<passes {
-            var records: [String: ComplianceCase] = [:]
-            let share = Ledger.FoldShare(index: pass, count: passes, only: hashes)
-            try Ledger.feedEvents(db, fromSeq: earliestDueSeq, share: share, types: ComplianceProjection.eventTypes) { event, target, data in
-                ComplianceProjection.apply(event, to: &records[event.caseID], target: target, data: data ?? "{}")
-            }
+        var records: [String: ComplianceCase] = [:]
+        try Ledger.feedEvents(db, fromSeq: earliestDueSeq, shares: (0..<passes).map { Ledger.FoldShare(index: $0, count: passes, only: hashes) },
+                              types: ComplianceProjection.eventTypes) { event, target, data in
+            ComplianceProjection.apply(event, to: &records[event.caseID], target: target, data: data ?? "{}")
+        } endOfShare: {
             // A case whose hash matched a due one's but is not due is left as it is.
             for caseID in records.keys.sorted() where complianceDue.contains(caseID) {
                 try projections.saveCompliance(records[caseID]!)
             }
+            records.removeAll()
         }
     }
 

@@ -109,15 +109,15 @@ struct EventParser {
 ///   its events were copied from): a second thread opens the file
 ///   read-only, steps through the rows and parses them, while this thread only folds. Stepping
 ///   through SQLite and the kernel's copies of the log's pages leave this thread.
-/// - **On this connection** (`feed(_:…)`), when it holds events no other connection sees yet (an
+/// - **On this connection** (`feed(shares:…)`), when it holds events no other connection sees yet (an
 ///   append's uncommitted batch), or the file cannot be read beside it (in memory, or a rollback
 ///   journal, where a reader waits for the writer): this thread steps through the rows and
 ///   copies their columns a chunk at a time, a second thread parses each chunk, and this thread
 ///   folds them while the next chunk is parsed. Moving the parsing (the facts, the Strings, the
 ///   times) off it took 23.6 % of a rebuild's instructions from the reading thread (BENCHMARKS.md).
 ///
-/// Either way the events reach the folds in `seq` order. Memory stays that of a few chunks in
-/// flight. An unreadable row fails where it stands, after every row before it, as on one
+/// Either way the events reach the folds in `seq` order, share after share, and every share of
+/// a scan comes from one read of it (`OneRead`). Memory stays that of a few chunks in flight. An unreadable row fails where it stands, after every row before it, as on one
 /// thread; when the caller throws, the other thread stops.
 enum FeedParser {
     /// Rows copied at a time, and chunks between the two threads (read, parsed, being folded).
@@ -288,9 +288,12 @@ enum FeedParser {
         }
     }
 
-    /// Feeds the rows of `rows`, a statement on this connection (see the type's comment).
-    static func feed(_ rows: RawStatement, lookup: RawStatement, share: Ledger.FoldShare,
-                     _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
+    /// Feeds, share by share, the rows `rows` selects for each of `shares`, read on this
+    /// connection (see the type's comment); `endOfShare` follows each share's last event. Every
+    /// share of the rows (`FoldShare.splitWhole`) comes from one read of them (`OneRead`), the
+    /// later shares' rows from their spill files.
+    static func feed(shares: [Ledger.FoldShare], rows: (Ledger.FoldShare) throws -> RawStatement, lookup: RawStatement,
+                     _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void, endOfShare: () throws -> Void) throws {
         let raw = ChunkQueue<RawChunk>(capacity: chunksInFlight)
         let handOver = HandOver()
         let parser = Thread {
@@ -310,28 +313,63 @@ enum FeedParser {
             handOver.parsed.cancel()
         }
         var inFlight = 0
-        var ended = false
-        while !ended || inFlight > 0 {
-            if !ended {
-                var chunk = RawChunk(rows: chunkRows, bytesPerRow: 512)
-                while chunk.count < chunkRows, try rows.step() {
-                    if share.holds(rows, column: 2) { chunk.add(StoredColumns(rows)) }
+        /// Hands the chunks `next` gives (nil after the last) to the parser, and folds them.
+        func feedShare(_ next: () throws -> RawChunk?) throws {
+            var ended = false
+            while !ended || inFlight > 0 {
+                if !ended {
+                    if let chunk = try next() {
+                        raw.put(chunk)
+                        inFlight += 1
+                    } else {
+                        ended = true
+                    }
+                    // Keep the parser busy: fold only once enough chunks wait for it.
+                    if !ended && inFlight < chunksInFlight { continue }
                 }
-                ended = chunk.count < chunkRows
-                if chunk.count > 0 {
-                    raw.put(chunk)
-                    inFlight += 1
+                if inFlight == 0 { break }
+                guard let events = handOver.parsed.take() else {
+                    throw LedgerError.storage("the log's parser stopped with \(inFlight) chunks unread")
                 }
-                if ended { raw.finish() }
-                // Keep the parser busy: fold only once enough chunks wait for it.
-                if !ended && inFlight < chunksInFlight { continue }
+                inFlight -= 1
+                try handOver.fold(events, lookup: lookup, body)
             }
-            if inFlight == 0 { break }
-            guard let events = handOver.parsed.take() else {
-                throw LedgerError.storage("the log's parser stopped with \(inFlight) chunks unread")
+            try endOfShare()
+        }
+        if var oneRead = OneRead(shares) {
+            let log = try rows(oneRead.whole)
+            try feedShare(chunks(of: log) { oneRead.feedsNow(log) })
+            for index in 1..<shares.count {
+                if let aside = oneRead.takeAside(index) {
+                    var offset: Int64 = 0
+                    try feedShare { try aside.nextChunk(at: &offset) }
+                } else {
+                    let share = shares[index], rows = try rows(share)
+                    try feedShare(chunks(of: rows) { share.holds(rows, column: 2) })
+                }
             }
-            inFlight -= 1
-            try handOver.fold(events, lookup: lookup, body)
+        } else {
+            for share in shares {
+                let rows = try rows(share)
+                try feedShare(chunks(of: rows) { share.holds(rows, column: 2) })
+            }
+        }
+        raw.finish()
+    }
+
+    /// The rows of `rows` that `keep` keeps (asked with the row current), copied a chunk at a
+    /// time: each call gives the next chunk, nil after the last.
+    private static func chunks(of rows: RawStatement, keeping keep: @escaping () -> Bool) -> () throws -> RawChunk? {
+        var done = false
+        return {
+            guard !done else { return nil }
+            var chunk = RawChunk(rows: chunkRows, bytesPerRow: 512)
+            while chunk.count < chunkRows, try rows.step() {
+                if keep() { chunk.add(StoredColumns(rows)) }
+            }
+            done = chunk.count < chunkRows
+            if done { rows.reset() }
+            return chunk.count > 0 ? chunk : nil
         }
     }
 
@@ -367,8 +405,8 @@ enum FeedParser {
                     sameLog.put(same)
                     answered = true
                     guard same else { return }
-                    if Ledger.FoldShare.splitWhole(shares), let setAside = SetAside.files(for: shares.count - 1) {
-                        try readOnce(db, shares: shares, setAside: setAside, rows: rows, into: handOver)
+                    if let oneRead = OneRead(shares) {
+                        try readOnce(db, shares: shares, oneRead, rows: rows, into: handOver)
                         return
                     }
                     for share in shares {
@@ -418,45 +456,78 @@ enum FeedParser {
     }
 
     /// The reader's side of `feed(readingOn:…)` for every share of the log (`FoldShare.splitWhole`),
-    /// from one read of it. A rebuild of 10^7 events in 17 shares read the log 17 times, and the
-    /// reads of rows skipped took most of its time (BENCHMARKS.md). Here the first share's rows
-    /// are parsed and handed over as they are read; each other share's are set aside, as they
-    /// are, in a spill file of its own (in the temporary folder, `TMPDIR`), and handed over from
-    /// there in turn, in the same order. A share whose file cannot be made or written is read
-    /// from the log again instead, as every share used to be. Each file is gone once its share
-    /// is handed over.
-    private static func readOnce(_ db: Database, shares: [Ledger.FoldShare], setAside: [SetAside?],
+    /// from one read of it (`OneRead`): the first share's rows are parsed and handed over as they
+    /// are read, then each other share's from its spill file, or from the log again.
+    private static func readOnce(_ db: Database, shares: [Ledger.FoldShare], _ oneRead: OneRead,
                                  rows: (Database, Ledger.FoldShare) throws -> RawStatement, into handOver: HandOver) throws {
-        let count = UInt64(shares.count)
-        var setAside = setAside
-        let log = try rows(db, .all)
+        var oneRead = oneRead
+        let log = try rows(db, oneRead.whole)
         var ended = parseAndHandOver(into: handOver) { body in
             defer { log.reset() }
             while try log.step() {
-                // The share from the case_id alone: a row of a share read again later is not read out.
-                let share = Int(log.textHash(2) % count)
-                if share == 0 {
-                    guard try body(StoredColumns(log)) else { return }
-                } else if setAside[share - 1] != nil {
-                    do { try setAside[share - 1]!.add(StoredColumns(log)) } catch { setAside[share - 1] = nil }
-                }
+                guard oneRead.feedsNow(log) else { continue }
+                guard try body(StoredColumns(log)) else { return }
             }
         }
-        for share in shares.dropFirst() {
+        for index in 1..<shares.count {
             guard ended, !handOver.parsed.isCancelled else { return }
-            let index = Int(share.index) - 1
-            var aside = setAside[index]
-            setAside[index] = nil
-            if aside != nil, (try? aside!.finish()) == nil { aside = nil }
-            if let aside {
+            if let aside = oneRead.takeAside(index) {
                 ended = parseAndHandOver(into: handOver) { body in try aside.forEachRow(body) }
             } else {
-                ended = readAndParse(try rows(db, share), share: share, into: handOver)
+                ended = readAndParse(try rows(db, shares[index]), share: shares[index], into: handOver)
             }
         }
     }
 
-    /// One share's rows set aside in a spill file (`readOnce`): a chunk of rows at a time, written
+    /// Every share of a scan (`FoldShare.splitWhole`) from one read of it. A rebuild of 10^7
+    /// events in 17 shares read the log 17 times, and the reads of rows skipped took most of its
+    /// time (BENCHMARKS.md). The first share's rows are fed as they are read; each other share's
+    /// are set aside, as they are, in a spill file of its own (in the temporary folder,
+    /// `TMPDIR`), to be fed from there in turn, in the same order. A share whose file cannot be
+    /// made or written is read from the log again instead, as every share used to be. Each file
+    /// is gone once its share is fed.
+    private struct OneRead {
+        /// Every share's rows at once: the scan to read.
+        let whole: Ledger.FoldShare
+        private let count: UInt64
+        private var setAside: [SetAside?]
+
+        /// Nil unless `shares` are every share of a scan, and at least one file could be made.
+        init?(_ shares: [Ledger.FoldShare]) {
+            guard Ledger.FoldShare.splitWhole(shares), let files = SetAside.files(for: shares.count - 1) else { return nil }
+            whole = Ledger.FoldShare(index: 0, count: 1, only: shares[0].only)
+            count = UInt64(shares.count)
+            setAside = files
+        }
+
+        /// Whether the current row of `log` (a scan of `whole`) is the first share's, to be fed
+        /// now; any other share's row is set aside. Its share comes from its case_id alone: the
+        /// row of a share read again later is not read out.
+        mutating func feedsNow(_ log: RawStatement) -> Bool {
+            let hash = log.textHash(2)
+            if let only = whole.only, !only.contains(hash) { return false }
+            let share = Int(hash % count)
+            if share == 0 { return true }
+            if setAside[share - 1] != nil {
+                do { try setAside[share - 1]!.add(StoredColumns(log)) } catch { setAside[share - 1] = nil }
+            }
+            return false
+        }
+
+        /// Share `index`'s rows (1 or more), once the scan is read: their file, complete, or nil
+        /// when they are to be read from the log again.
+        mutating func takeAside(_ index: Int) -> SetAside? {
+            guard var aside = setAside[index - 1] else { return nil }
+            setAside[index - 1] = nil
+            return (try? aside.finish()) == nil ? nil : aside
+        }
+    }
+
+    /// Whether a spill file can be made in the temporary folder now, so that every share of a
+    /// scan would come from one read of it.
+    static var canSetAside: Bool { SetAside.files(for: 1) != nil }
+
+    /// One share's rows set aside in a spill file (`OneRead`): a chunk of rows at a time, written
     /// as it fills, read back in the same order.
     private struct SetAside {
         let file: SpillFile
@@ -478,7 +549,7 @@ enum FeedParser {
             if chunk.count == chunkRows { try writeChunk() }
         }
 
-        /// Writes the last rows; `forEachRow` reads what was written.
+        /// Writes the last rows; `nextChunk` and `forEachRow` read what was written.
         mutating func finish() throws {
             if chunk.count > 0 { try writeChunk() }
         }
@@ -488,18 +559,25 @@ enum FeedParser {
             chunk.removeAll()
         }
 
+        /// The chunk written at `offset` (0 for the first), moving `offset` to the next; nil
+        /// past the last.
+        func nextChunk(at offset: inout Int64) throws -> RawChunk? {
+            guard offset < file.size else { return nil }
+            let (chunk, next) = try RawChunk.read(from: file, at: offset)
+            offset = next
+            return chunk
+        }
+
         /// Calls `body` with each row, in the order added, until it returns false.
         func forEachRow(_ body: (StoredColumns) throws -> Bool) throws {
             var offset: Int64 = 0
-            while offset < file.size {
-                let (chunk, next) = try RawChunk.read(from: file, at: offset)
+            while let chunk = try nextChunk(at: &offset) {
                 var going = true
                 try chunk.forEachRow { row in
                     going = try body(row)
                     return going
                 }
                 guard going else { return }
-                offset = next
             }
         }
     }

@@ -153,8 +153,11 @@ extension Ledger {
         {
             return
         }
+        guard let include else {
+            return try FeedParser.feed(shares: shares, rows: { try rows(db, $0) }, lookup: lookup, body, endOfShare: endOfShare)
+        }
         for share in shares {
-            try feed(try rows(db, share), lookup: lookup, share: share, include: include, onTwoThreads: true, body)
+            try feed(try rows(db, share), lookup: lookup, share: share, include: include, body)
             try endOfShare()
         }
     }
@@ -181,11 +184,12 @@ extension Ledger {
 
         static let all = FoldShare(index: 0, count: 1)
 
-        /// Whether `shares` are every share of the log in order, each of all its cases: what a
-        /// fold of the whole log reads (`FeedParser` then reads the log once for all of them).
+        /// Whether `shares` are every share of a scan in order, each of the same cases (all, or
+        /// the same `only`): `FeedParser` then reads the scan once for all of them.
         static func splitWhole(_ shares: [FoldShare]) -> Bool {
+            // Copies of one Set compare equal without reading it (they share its storage).
             shares.count > 1 && shares.enumerated().allSatisfy { position, share in
-                share.index == UInt64(position) && share.count == UInt64(shares.count) && share.only == nil
+                share.index == UInt64(position) && share.count == UInt64(shares.count) && share.only == shares[0].only
             }
         }
 
@@ -280,7 +284,7 @@ extension Ledger {
 
         func feed(_ caseID: String, _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
             rows.bind(1, caseID)
-            try Ledger.feed(rows, lookup: lookup, share: .all, include: nil, onTwoThreads: false, body)
+            try Ledger.feed(rows, lookup: lookup, share: .all, include: nil, body)
         }
     }
 
@@ -292,24 +296,26 @@ extension Ledger {
         types.map { " AND type IN (\($0.map { "'\($0.rawValue)'" }.joined(separator: ", ")))" } ?? ""
     }
 
-    /// Feeds the events of the cases in `share` from `fromSeq` to the head, in `seq` order: one
-    /// pass through that stretch of the log, each page read once. With `types`, only the events of
-    /// those types are fed: SQLite skips the others before their columns are read out.
-    static func feedEvents(_ db: Database, fromSeq: Int64, share: FoldShare, types: [EventType]? = nil,
-                           _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
-        let condition = (try share.condition(db).map { " AND \($0)" } ?? "") + typeClause(types)
-        let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events WHERE seq >= ?\(condition) ORDER BY seq")
-        rows.bind(1, fromSeq)
-        try feed(rows, lookup: try RawStatement(db, voidTargetLookup), share: share, include: nil, onTwoThreads: true, body)
+    /// Feeds the events of the cases in each of `shares` in turn, from `fromSeq` to the head, in
+    /// `seq` order, each share's followed by `endOfShare`, read on this connection (it may hold
+    /// events no other sees yet). One pass through that stretch of the log serves every share
+    /// (`FeedParser`), each page read once. With `types`, only the events of those types are
+    /// fed: SQLite skips the others before their columns are read out.
+    static func feedEvents(_ db: Database, fromSeq: Int64, shares: [FoldShare], types: [EventType]? = nil,
+                           _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void, endOfShare: () throws -> Void) throws {
+        let rows = { (share: FoldShare) in
+            let condition = (try share.condition(db).map { " AND \($0)" } ?? "") + typeClause(types)
+            let rows = try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events WHERE seq >= ?\(condition) ORDER BY seq")
+            rows.bind(1, fromSeq)
+            return rows
+        }
+        try FeedParser.feed(shares: shares, rows: rows, lookup: try RawStatement(db, voidTargetLookup), body, endOfShare: endOfShare)
     }
 
-    /// Feeds `rows` to `body`. A scan of the log (`onTwoThreads`, and no filter) parses on a
-    /// second thread (`FeedParser`) while this one reads and folds; a case's few rows, or a
-    /// filtered scan, are parsed here.
+    /// Feeds `rows` to `body`, parsed on this thread: a case's few rows, or a filtered scan.
     private static func feed(_ rows: RawStatement, lookup: RawStatement, share: FoldShare, include: ((FeedRow) -> Bool)?,
-                             onTwoThreads: Bool, _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
+                             _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
         defer { rows.reset() }
-        if include == nil, onTwoThreads { return try FeedParser.feed(rows, lookup: lookup, share: share, body) }
         var parser = EventParser()
         while try rows.step() {
             guard share.holds(rows, column: 2) else { continue }

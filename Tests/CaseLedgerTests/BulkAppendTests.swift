@@ -78,9 +78,12 @@ final class BulkAppendTests: XCTestCase {
         XCTAssertEqual(verify.exitCode, 0, verify.stdout + verify.stderr)
     }
 
-    /// A bulk batch on cases an earlier batch opened, its due cases judged in three passes
-    /// through the log (`CASELEDGER_FOLD_CASES`): each pass must start at the earliest due case's
-    /// opening, or the late calls of the first batch would be judged away.
+    /// A bulk batch on cases an earlier batch opened, its due cases judged in passes through the
+    /// log (`CASELEDGER_FOLD_CASES`): each pass must start at the earliest due case's opening, or
+    /// the late calls of the first batch would be judged away. In 3 passes and in 20, all from
+    /// one read of the log with the later passes' rows set aside in spill files, and in 20
+    /// without a temporary folder, where reading the log once a pass would cost too much and
+    /// the cases are judged one by one: the same outcome, and no file left.
     func testABulkBatchOnCasesOpenedEarlierJudgesTheirWholeHistoryInPasses() throws {
         let cases = 400
         let earlier = (0..<cases).map { Events.opened(caseID: "C-\($0)") }
@@ -97,12 +100,18 @@ final class BulkAppendTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(lines.count, Self.records, "the batch must be a bulk one")
-        let bulk = try appendInOneBatchAndInSmallOnes(lines, after: earlier, environment: Self.smallCache.merging([Limits.foldCasesVariable: "150"]) { $1 })
-        let rows = try projections(bulk)
-        XCTAssertEqual(rows.judged.count, cases, "every case judged")
-        XCTAssertEqual(Set(rows.violations.map { $0.split(separator: " ")[0] }).count, cases, "every earlier late call kept")
-        let verify = try CLI.run(["verify", "--db", bulk])
-        XCTAssertEqual(verify.exitCode, 0, verify.stdout + verify.stderr)
+        let spills = try TemporaryFolder()
+        let runs = [("3 passes", "150", spills.url.path), ("20 passes", "20", spills.url.path), ("20 passes, no temporary folder", "20", spills.path("missing"))]
+        for (what, share, folder) in runs {
+            let environment = Self.smallCache.merging([Limits.foldCasesVariable: share, "TMPDIR": folder]) { $1 }
+            let bulk = try appendInOneBatchAndInSmallOnes(lines, after: earlier, environment: environment)
+            let rows = try projections(bulk)
+            XCTAssertEqual(rows.judged.count, cases, "\(what): every case judged")
+            XCTAssertEqual(Set(rows.violations.map { $0.split(separator: " ")[0] }).count, cases, "\(what): every earlier late call kept")
+            let verify = try CLI.run(["verify", "--db", bulk])
+            XCTAssertEqual(verify.exitCode, 0, "\(what): " + verify.stdout + verify.stderr)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: spills.url.path), [], "\(what): no spill file is left")
+        }
     }
 
     /// A batch that leaves more cases to judge than `BatchAppender.backgroundJudgingCases` has

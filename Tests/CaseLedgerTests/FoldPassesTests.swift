@@ -1,3 +1,4 @@
+import CaseLedgerCore
 @testable import CaseLedgerStore
 import Foundation
 import GRDB
@@ -103,8 +104,7 @@ final class FoldPassesTests: XCTestCase {
         let db = folder.path("ledger.sqlite")
         XCTAssertEqual(try CLI.run(["generate", "--db", db, "--cases", "60", "--seed", "7"]).exitCode, 0)
         let appended = try tables(db)
-        let spills = folder.path("spills")
-        try FileManager.default.createDirectory(atPath: spills, withIntermediateDirectories: false)
+        let spills = try spillFolder(in: folder)
         // 30 cases a pass: two shares, the second of more rows than one chunk holds.
         let secondShare = try DatabaseQueue(path: db).read { db in
             try String.fetchAll(db, sql: "SELECT case_id FROM events").filter { Ledger.FoldShare.hash(caseID: $0) % 2 == 1 }.count
@@ -151,17 +151,10 @@ final class FoldPassesTests: XCTestCase {
         let folder = try TemporaryFolder()
         let db = folder.path("ledger.sqlite")
         XCTAssertEqual(try CLI.run(["generate", "--db", db, "--cases", "60", "--seed", "7"]).exitCode, 0)
-        let spills = folder.path("spills")
-        try FileManager.default.createDirectory(atPath: spills, withIntermediateDirectories: false)
-        let previous = ProcessInfo.processInfo.environment["TMPDIR"]
+        let spills = try spillFolder(in: folder)
+        defer { restoreTMPDIR() }
         setenv("TMPDIR", spills, 1)
-        defer { if let previous { setenv("TMPDIR", previous, 1) } else { unsetenv("TMPDIR") } }
-
-        let openSpills = {
-            try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap { fd in
-                try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")
-            }.filter { $0.hasPrefix(spills + "/caseledger-spill-") }
-        }
+        let openSpills = { try self.openSpillFiles(in: spills) }
         let queue = try DatabaseQueue(path: db)
         defer { try? queue.close() }
         var seenWhileFolding: [String]?
@@ -183,6 +176,102 @@ final class FoldPassesTests: XCTestCase {
             XCTAssertTrue(previous.share < next.share || (previous.share == next.share && previous.seq < next.seq),
                           "share after share, each in seq order: \(previous) before \(next)")
         }
+    }
+
+    /// A scan on the connection that holds the log (an append's judging of its cases, from its
+    /// uncommitted batch) sets the later shares aside in the same way, also when the shares are
+    /// of chosen cases (`FoldShare.only`): every chosen case's event from `fromSeq` is fed once,
+    /// share after share, each share in `seq` order and followed by `endOfShare`. Without a
+    /// temporary folder each share is read by itself, to the same events; an unreadable event
+    /// in a share set aside fails the scan naming its seq. No file is left either way.
+    func testAScanOnThisConnectionSetsTheLaterSharesAsideToo() throws {
+        let folder = try TemporaryFolder()
+        let db = folder.path("ledger.sqlite")
+        XCTAssertEqual(try CLI.run(["generate", "--db", db, "--cases", "100", "--seed", "7"]).exitCode, 0)
+        let spills = try spillFolder(in: folder)
+        defer { restoreTMPDIR() }
+        let openSpills = { try self.openSpillFiles(in: spills) }
+        let queue = try DatabaseQueue(path: db)
+        defer { try? queue.close() }
+        let caseIDs = try queue.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT case_id FROM events ORDER BY case_id") }
+        let chosen = Set(caseIDs.enumerated().filter { $0.offset % 3 != 0 }.map(\.element))
+        let shares = (0..<3).map { Ledger.FoldShare(index: $0, count: 3, only: Set(chosen.map(Ledger.FoldShare.hash(caseID:)))) }
+        let fromSeq: Int64 = 40
+
+        /// The events fed (case, share, seq), each share's end, and the spill files open during the first event.
+        func scan(_ db: Database) throws -> (fed: [(caseID: String, share: UInt64, seq: Int64)], ends: [Int], seen: [String]?) {
+            var fed: [(caseID: String, share: UInt64, seq: Int64)] = []
+            var ends: [Int] = []
+            var seen: [String]?
+            try Ledger.feedEvents(db, fromSeq: fromSeq, shares: shares) { event, _, _ in
+                if seen == nil { seen = try openSpills() }
+                fed.append((event.caseID, Ledger.FoldShare.hash(caseID: event.caseID) % 3, event.seq))
+            } endOfShare: {
+                ends.append(fed.count)
+            }
+            return (fed, ends, seen)
+        }
+        let expected = try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT seq, case_id FROM events WHERE seq >= ? ORDER BY seq", arguments: [fromSeq])
+                .filter { chosen.contains($0["case_id"]) }.map { $0["seq"] as Int64 }
+        }
+        var fedWithFiles: [Int64] = []
+        for (what, tmp) in [("files", spills), ("no folder", folder.path("no-such-folder"))] {
+            setenv("TMPDIR", tmp, 1)
+            let (fed, ends, seen) = try queue.write { db in try scan(db) }
+            XCTAssertEqual(seen?.count, what == "files" ? 2 : 0, "\(what): a file for each share after the first: \(seen ?? [])")
+            XCTAssertTrue(seen?.allSatisfy { $0.hasSuffix("(deleted)") } ?? false, "\(what): \(seen ?? [])")
+            XCTAssertEqual(try openSpills(), [], "\(what): every file is closed once its share is fed")
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: spills), [])
+            XCTAssertEqual(fed.map(\.seq).sorted(), expected, "\(what): every chosen event from seq \(fromSeq), once")
+            XCTAssertEqual(ends, (0..<3).map { share in fed.filter { $0.share <= share }.count }, "\(what): each share ends after its events")
+            for (previous, next) in zip(fed, fed.dropFirst()) {
+                XCTAssertTrue(previous.share < next.share || (previous.share == next.share && previous.seq < next.seq),
+                              "\(what): share after share, each in seq order: \(previous) before \(next)")
+            }
+            if what == "files" { fedWithFiles = fed.map(\.seq) } else { XCTAssertEqual(fed.map(\.seq), fedWithFiles) }
+        }
+        let lastShare = try queue.read { db in
+            try String.fetchAll(db, sql: "SELECT case_id FROM events WHERE seq >= ?", arguments: [fromSeq])
+                .filter { chosen.contains($0) && Ledger.FoldShare.hash(caseID: $0) % 3 == 2 }.count
+        }
+        XCTAssertGreaterThan(lastShare, FeedParser.chunkRows, "the last share is set aside in more than one chunk")
+
+        // An unreadable event of the last share, set aside, fails the scan naming its seq.
+        setenv("TMPDIR", spills, 1)
+        try queue.write { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT seq, case_id FROM events WHERE type = 'call.placed' AND seq >= ? ORDER BY seq", arguments: [fromSeq])
+            let seq: Int64 = try XCTUnwrap(rows.first { chosen.contains($0["case_id"]) && Ledger.FoldShare.hash(caseID: $0["case_id"]) % 3 == 2 })["seq"]
+            try db.execute(sql: "DROP TRIGGER events_no_update")
+            try db.execute(sql: "UPDATE events SET data = '[1]' WHERE seq = ?", arguments: [seq])
+            XCTAssertThrowsError(try scan(db)) { error in
+                guard case LedgerError.verificationFailed(seq: let failed, reason: _) = error else { return XCTFail("\(error)") }
+                XCTAssertEqual(failed, seq, "names the unreadable event")
+            }
+        }
+        XCTAssertEqual(try openSpills(), [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: spills), [])
+    }
+
+    /// The test process's `TMPDIR` when it started, put back by `restoreTMPDIR` after a test sets its own.
+    private static let startingTMPDIR = ProcessInfo.processInfo.environment["TMPDIR"]
+
+    private func restoreTMPDIR() {
+        if let previous = Self.startingTMPDIR { setenv("TMPDIR", previous, 1) } else { unsetenv("TMPDIR") }
+    }
+
+    /// A new, empty folder for spill files.
+    private func spillFolder(in folder: TemporaryFolder) throws -> String {
+        let spills = folder.path("spills")
+        try FileManager.default.createDirectory(atPath: spills, withIntermediateDirectories: false)
+        return spills
+    }
+
+    /// The spill files this process holds open in `folder` (each path ends in " (deleted)" once unlinked).
+    private func openSpillFiles(in folder: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap { fd in
+            try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")
+        }.filter { $0.hasPrefix(folder + "/caseledger-spill-") }
     }
 
     func testVerifyInManyPassesStillFindsAnEditedCaseAndAMissingOne() throws {
