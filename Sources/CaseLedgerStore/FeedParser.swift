@@ -109,16 +109,18 @@ struct EventParser {
 ///   its events were copied from): a second thread opens the file
 ///   read-only, steps through the rows and parses them, while this thread only folds. Stepping
 ///   through SQLite and the kernel's copies of the log's pages leave this thread.
-/// - **On this connection** (`feed(shares:…)`), when it holds events no other connection sees yet (an
-///   append's uncommitted batch), or the file cannot be read beside it (in memory, or a rollback
-///   journal, where a reader waits for the writer): this thread steps through the rows and
-///   copies their columns a chunk at a time, a second thread parses each chunk, and this thread
-///   folds them while the next chunk is parsed. Moving the parsing (the facts, the Strings, the
-///   times) off it took 23.6 % of a rebuild's instructions from the reading thread (BENCHMARKS.md).
+/// - **On this connection** (`feed(shares:…)`), when it holds events no other connection sees
+///   yet (an append's uncommitted batch), or the file cannot be read beside it (in memory, or a
+///   rollback journal, where a reader waits for the writer): this thread steps through the rows
+///   and copies their columns a chunk at a time, a second thread parses each chunk, and this
+///   thread folds them while the next chunk is parsed. Moving the parsing (the facts, the
+///   Strings, the times) off it took 23.6 % of a rebuild's instructions from the reading thread
+///   (BENCHMARKS.md).
 ///
 /// Either way the events reach the folds in `seq` order, share after share, and every share of
-/// a scan comes from one read of it (`OneRead`). Memory stays that of a few chunks in flight. An unreadable row fails where it stands, after every row before it, as on one
-/// thread; when the caller throws, the other thread stops.
+/// a scan comes from one read of it (`OneRead`). Memory stays that of a few chunks in flight.
+/// An unreadable row fails where it stands, after every row before it, as on one thread; when
+/// the caller throws, the other thread stops.
 enum FeedParser {
     /// Rows copied at a time, and chunks between the two threads (read, parsed, being folded).
     static let chunkRows = 512
