@@ -293,7 +293,8 @@ enum FeedParser {
     /// Feeds, share by share, the rows `rows` selects for each of `shares`, read on this
     /// connection (see the type's comment); `endOfShare` follows each share's last event. Every
     /// share of the rows (`FoldShare.splitWhole`) comes from one read of them (`OneRead`), the
-    /// later shares' rows from their spill files.
+    /// later shares' rows from their spill files, when those can be made; otherwise each share
+    /// is read by itself.
     static func feed(shares: [Ledger.FoldShare], rows: (Ledger.FoldShare) throws -> RawStatement, lookup: RawStatement,
                      _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void, endOfShare: () throws -> Void) throws {
         let raw = ChunkQueue<RawChunk>(capacity: chunksInFlight)

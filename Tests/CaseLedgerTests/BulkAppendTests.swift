@@ -86,19 +86,7 @@ final class BulkAppendTests: XCTestCase {
     /// the cases are judged one by one: the same outcome, and no file left.
     func testABulkBatchOnCasesOpenedEarlierJudgesTheirWholeHistoryInPasses() throws {
         let cases = 400
-        let earlier = (0..<cases).map { Events.opened(caseID: "C-\($0)") }
-            + (0..<cases).map { Events.call(caseID: "C-\($0)", occurredAt: "2024-03-05T22:30:00+08:00") }
-        var lines: [String] = []
-        for round in 0..<45 {
-            let day = String(format: "2024-04-%02d", 1 + round % 28)
-            for index in 0..<cases {
-                lines.append(Events.payment(caseID: "C-\(index)", amount: 100 + round, occurredAt: "\(day)T1\(round / 28):00:00+08:00"))
-                // Now and then a call, in hours: a contact, so each case's contacts are due again.
-                if round % 20 == 0 {
-                    lines.append(Events.call(caseID: "C-\(index)", occurredAt: "\(day)T1\(round / 28):30:00+08:00"))
-                }
-            }
-        }
+        let (earlier, lines) = Self.bulkBatchOnEarlierCases(cases)
         XCTAssertGreaterThan(lines.count, Self.records, "the batch must be a bulk one")
         let spills = try TemporaryFolder()
         let runs = [("3 passes", "150", spills.url.path), ("20 passes", "20", spills.url.path), ("20 passes, no temporary folder", "20", spills.path("missing"))]
@@ -112,6 +100,38 @@ final class BulkAppendTests: XCTestCase {
             XCTAssertEqual(verify.exitCode, 0, "\(what): " + verify.stdout + verify.stderr)
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: spills.url.path), [], "\(what): no spill file is left")
         }
+    }
+
+    /// A log edited by hand (an event whose `data` is no longer an object), the event in a pass
+    /// of the append's judging whose rows were set aside in a spill file: the append fails
+    /// naming the event's seq (exit 4), its whole batch is rolled back, and no file is left.
+    func testAnUnreadableEventInAPassSetAsideFailsTheAppendAndWritesNothing() throws {
+        let (earlier, lines) = Self.bulkBatchOnEarlierCases(400)
+        let folder = try TemporaryFolder()
+        let db = try makeLedger(folder, name: "ledger.sqlite")
+        XCTAssertEqual(try append(earlier, to: db).exitCode, 0)
+        // 400 cases due at 150 a pass: 3 passes; a late call of a case in the last, set aside.
+        let queue = try DatabaseQueue(path: db)
+        let seq = try queue.write { db -> Int64 in
+            let rows = try Row.fetchAll(db, sql: "SELECT seq, case_id FROM events WHERE type = 'call.placed' ORDER BY seq")
+            let seq: Int64 = try XCTUnwrap(rows.first { Ledger.FoldShare.hash(caseID: $0["case_id"]) % 3 == 2 })["seq"]
+            try db.execute(sql: "DROP TRIGGER events_no_update")
+            try db.execute(sql: "UPDATE events SET data = '[1]' WHERE seq = ?", arguments: [seq])
+            return seq
+        }
+        let count = { try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") } }
+        let eventsBefore = try count()
+        let projectionsBefore = try projections(db)
+        let spills = try TemporaryFolder()
+        let result = try CLI.run(["append", "--db", db], stdin: lines.joined(separator: "\n") + "\n",
+                                 environment: Self.smallCache.merging([Limits.foldCasesVariable: "150", "TMPDIR": spills.url.path]) { $1 })
+        XCTAssertEqual(result.exitCode, 4, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains("seq \(seq)"), "names the unreadable event: \(result.stderr)")
+        XCTAssertEqual(try count(), eventsBefore, "nothing of the batch is written")
+        let projectionsAfter = try projections(db)
+        XCTAssertTrue(projectionsAfter == projectionsBefore, "the projections are as they were")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: spills.url.path), [], "no spill file is left")
+        try queue.close()
     }
 
     /// A batch that leaves more cases to judge than `BatchAppender.backgroundJudgingCases` has
@@ -186,6 +206,25 @@ final class BulkAppendTests: XCTestCase {
         same(bulkRows.states, smallRows.states, "case states")
         same(bulkRows.judged, smallRows.judged, "compliance_cases")
         return bulk
+    }
+
+    /// Cases opened by an earlier batch, each with a late call; then a bulk batch on them: 45
+    /// rounds of a payment for every case, with an in-hours call every 20 rounds, so that every
+    /// case's contacts are due again at the batch's end.
+    private static func bulkBatchOnEarlierCases(_ cases: Int) -> (earlier: [String], lines: [String]) {
+        let earlier = (0..<cases).map { Events.opened(caseID: "C-\($0)") }
+            + (0..<cases).map { Events.call(caseID: "C-\($0)", occurredAt: "2024-03-05T22:30:00+08:00") }
+        var lines: [String] = []
+        for round in 0..<45 {
+            let day = String(format: "2024-04-%02d", 1 + round % 28)
+            for index in 0..<cases {
+                lines.append(Events.payment(caseID: "C-\(index)", amount: 100 + round, occurredAt: "\(day)T1\(round / 28):00:00+08:00"))
+                if round % 20 == 0 {
+                    lines.append(Events.call(caseID: "C-\(index)", occurredAt: "\(day)T1\(round / 28):30:00+08:00"))
+                }
+            }
+        }
+        return (earlier, lines)
     }
 
     /// Kept until the test ends: the ledgers live in them.
