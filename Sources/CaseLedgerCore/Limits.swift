@@ -19,14 +19,22 @@ public enum Limits {
     /// memory) in the case states a batch keeps in memory before it writes the least recently
     /// used back. A count of cases alone does not bound memory: the cases still open at the end
     /// of a long portfolio keep several times the records of young ones, and at 10^7 events 8,192
-    /// of them held about 83 MB (BENCHMARKS.md). The default holds a 10^6-event portfolio's cases
-    /// in play with few of them read back; `CASELEDGER_APPEND_CACHE_RECORDS` sets another, to
-    /// trade memory for time; the command line refuses a value that is not a whole number ≥ 1.
+    /// of them held about 83 MB (BENCHMARKS.md). What is written back goes to a shelf first
+    /// (`batchStateShelfBytes`). `CASELEDGER_APPEND_CACHE_RECORDS` sets another, to trade memory
+    /// for time (the shelf scales with it); the command line refuses a value that is not a whole
+    /// number ≥ 1.
     public static let batchStateCacheRecords: Int = (try? appendCacheRecords(ProcessInfo.processInfo.environment).get()) ?? defaultAppendCacheRecords
-    public static let defaultAppendCacheRecords = 98_304
+    public static let defaultAppendCacheRecords = 65_536
     public static let appendCacheRecordsVariable = "CASELEDGER_APPEND_CACHE_RECORDS"
     /// Most case states a batch keeps in memory, whatever their records: a quarter of the records.
     public static var batchStateCacheCases: Int { max(1, batchStateCacheRecords / 4) }
+    /// Most bytes of case states a bulk batch keeps on its shelf: the states it wrote back, held
+    /// as the rows they are stored as (about 200 bytes a record, a quarter of what a record
+    /// weighs in memory) until the shelf is full or the batch ends. 768 bytes for each record
+    /// of `batchStateCacheRecords`: 48 MiB by default. The memory is split between the two
+    /// because a case on the shelf costs a parse to take back, but at 10^7 events far more
+    /// cases are in play than either holds (BENCHMARKS.md).
+    public static var batchStateShelfBytes: Int { batchStateCacheRecords * 768 }
 
     /// Most cases one pass of a fold over the whole log (rebuild, verify, replay, compliance
     /// reports) holds; a log with more cases is folded in several passes, each over a share of

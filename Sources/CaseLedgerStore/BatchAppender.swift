@@ -52,6 +52,8 @@ public final class BatchAppender {
     private let findEvent: RawStatement
     private let loadState: RawStatement
     private let projections: ProjectionWriters
+    /// `case_state`'s writer, which shelves the states a bulk batch writes back (`CaseStateTable.shelve`).
+    private let caseStates: CaseStateTable?
     /// The Merkle tree's growing edge: each inserted event adds a leaf; complete tiles are written at once.
     private var tree: MerkleAppender
     private let tiles: Ledger.TileWriter
@@ -78,6 +80,7 @@ public final class BatchAppender {
         findEvent = try RawStatement(db, "SELECT seq, case_id, type, schema_version, occurred_at, actor, data FROM events WHERE event_id = ?")
         loadState = try RawStatement(db, "SELECT state FROM case_state WHERE case_id = ?")
         projections = try ProjectionWriters(db, rules: try Ledger.rules(db))
+        caseStates = projections.writers.lazy.compactMap { $0 as? CaseStateTable }.first
         tree = try Ledger.loadTree(db, size: head.seq)
         tiles = try Ledger.TileWriter(db)
         caseFeed = try Ledger.CaseFeed(db, types: ComplianceProjection.eventTypes)
@@ -226,6 +229,7 @@ public final class BatchAppender {
         states.removeAll(keepingCapacity: true)
         cachedWeight = 0
         dirty.removeAll(keepingCapacity: true)
+        caseStates?.dropShelf()
     }
 
     /// The log's head as this transaction has it now.
@@ -327,13 +331,15 @@ public final class BatchAppender {
         earliestDueSeq = min(earliestDueSeq, box.state?.records.first?.seq ?? 1)
     }
 
-    /// Writes each changed case's state back (its contacts judged when their history is in memory).
+    /// Writes each changed case's state back (its contacts judged when their history is in
+    /// memory), and the states on the shelf.
     private func flushStates() throws {
         for caseID in dirty {
             guard let box = states[caseID] else { continue }
             try write(caseID, box, evicting: false)
         }
         dirty.removeAll(keepingCapacity: true)
+        try caseStates?.emptyShelf()
     }
 
     /// Writes one case's changed folds; its contacts are judged now when their history is in
@@ -344,7 +350,7 @@ public final class BatchAppender {
             judgeLater(caseID, box)
             box.complianceChanged = false
         }
-        try projections.save(box)
+        try projections.save(box, shelvingState: evicting)
         box.written()
     }
 
@@ -355,6 +361,7 @@ public final class BatchAppender {
     private func evictLeastRecentlyUsed() throws {
         if !isBulk {
             isBulk = true
+            caseStates?.shelfLimitBytes = Limits.batchStateShelfBytes
             for (caseID, box) in states where box.compliance != nil {
                 if box.complianceChanged { judgeLater(caseID, box) }
                 box.compliance = nil
@@ -388,13 +395,26 @@ public final class BatchAppender {
             cached.lastUsed = seq + 1
             return cached
         }
-        loadState.bind(1, caseID)
-        defer { loadState.reset() }
-        guard try loadState.step() else { return nil }
-        guard let state = CaseState(storedJSON: loadState.text(0)) else {
-            throw LedgerError.storage("the stored state of case \(caseID) is unreadable; run `caseledger verify`")
+        let box: CaseBox
+        if let shelved = caseStates?.takeShelved(caseID) {
+            // Written just now, from memory: unreadable only if the ledger's own writer is wrong.
+            guard let state = CaseState(storedJSON: shelved.state) else {
+                throw LedgerError.storage("the shelved state of case \(caseID) is unreadable")
+            }
+            box = CaseBox(stored: state)
+            box.stored = shelved.inTable
+            // Off the shelf, the table does not hold this state yet: it must be written again
+            // even if no event of the batch changes it (an event sent twice).
+            dirty.insert(caseID)
+        } else {
+            loadState.bind(1, caseID)
+            defer { loadState.reset() }
+            guard try loadState.step() else { return nil }
+            guard let state = CaseState(storedJSON: loadState.text(0)) else {
+                throw LedgerError.storage("the stored state of case \(caseID) is unreadable; run `caseledger verify`")
+            }
+            box = CaseBox(stored: state)
         }
-        let box = CaseBox(stored: state)
         box.lastUsed = seq + 1
         cache(caseID, box)
         return box

@@ -9,7 +9,7 @@ import XCTest
 /// their contacts judged once at the end from the log. The result must be exactly what the same
 /// events give in small batches, and what a rebuild gives.
 final class BulkAppendTests: XCTestCase {
-    /// The one-batch appends keep a quarter of the default's records in memory
+    /// The one-batch appends keep an eighth of the default's records in memory
     /// (`CASELEDGER_APPEND_CACHE_RECORDS`), so that a few thousand cases or a few ten thousand
     /// records pass the limits; the small batches keep the default.
     static let records = 8_192
@@ -137,6 +137,65 @@ final class BulkAppendTests: XCTestCase {
     /// A batch that leaves more cases to judge than `BatchAppender.backgroundJudgingCases` has
     /// them judged on a second thread while their states are written. Their violations and
     /// compliance rows must be those of batches too small for that, judged inline.
+    /// A bulk batch keeps the states it writes back on a shelf, as their rows, and writes the
+    /// oldest to `case_state` when the shelf is full (`Limits.batchStateShelfBytes`, 768 bytes
+    /// a record of `CASELEDGER_APPEND_CACHE_RECORDS`). With 256 records (64 cases in memory,
+    /// a shelf of 192 KiB, a few hundred states) 1,500 cases come and go through all three:
+    /// memory, the shelf and the table. Cases the table held before the batch change status
+    /// and escalation while shelved; events sent twice take cases off the shelf without
+    /// changing them. Every row of `case_state` must end as in small batches.
+    func testStatesShelvedMidBatchEndAsSmallBatchesDo() throws {
+        let environment = [Limits.appendCacheRecordsVariable: "256"]
+        let earlierCases = 300, newCases = 1_200
+        let earlier = (0..<earlierCases).map { Events.opened(caseID: "E-\($0)") }
+        let openings = (0..<newCases).map { Events.opened(caseID: "N-\($0)") }
+        let earlierCalls = (0..<earlierCases).map { Events.call(caseID: "E-\($0)", occurredAt: "2024-03-05T10:00:00+08:00") }
+        var lines = openings + earlierCalls
+        for index in 0..<earlierCases {
+            if index % 3 == 0 {
+                lines.append(Events.line(caseID: "E-\(index)", type: "case.escalated", occurredAt: "2024-03-06T10:00:00+08:00",
+                                         actor: "supervisor:li.na", data: #"{"to":"supervisor","reason":"no contact"}"#))
+            }
+            if index % 5 == 0 {
+                lines.append(Events.line(caseID: "E-\(index)", type: "case.closed", occurredAt: "2024-03-07T10:00:00+08:00",
+                                         actor: "supervisor:li.na", data: #"{"reason":"settled"}"#))
+            }
+        }
+        let lateCalls = (0..<newCases).map { Events.call(caseID: "N-\($0)", occurredAt: "2024-03-05T22:30:00+08:00") }
+        // Sent again: each case is read back (from the shelf, or the table) and left as it was.
+        // The earlier cases first come back a hundred cases after their last change, off the
+        // shelf, with a status and escalation the table does not hold yet.
+        lines += lateCalls[..<100] + earlierCalls + lateCalls[100...] + openings
+        lines += stride(from: 1, to: earlierCases, by: 7).filter { $0 % 5 != 0 }.map {
+            Events.payment(caseID: "E-\($0)", amount: 700, occurredAt: "2024-03-08T10:00:00+08:00")
+        }
+        XCTAssertGreaterThan(lines.count, 256, "the batch must be a bulk one")
+
+        let bulk = try appendInOneBatchAndInSmallOnes(lines, after: earlier, environment: environment)
+        let rows = try projections(bulk)
+        XCTAssertEqual(rows.states.count, earlierCases + newCases)
+        XCTAssertEqual(rows.states.filter { $0.hasSuffix(" closed") }.count, earlierCases / 5)
+        let verify = try CLI.run(["verify", "--db", bulk])
+        XCTAssertEqual(verify.exitCode, 0, verify.stdout + verify.stderr)
+        // Every column, the state's JSON included, as small batches leave it.
+        let small = bulk.replacingOccurrences(of: "bulk.sqlite", with: "small.sqlite")
+        func stored(_ path: String) throws -> [String] {
+            let queue = try DatabaseQueue(path: path)
+            defer { try? queue.close() }
+            return try queue.read { db in
+                try String.fetchAll(db, sql: """
+                    SELECT case_id || ' ' || version || ' ' || status || ' ' || ifnull(escalation, '-') || ' ' || last_seq || ' ' || state
+                    FROM case_state ORDER BY case_id
+                    """)
+            }
+        }
+        let bulkStates = try stored(bulk), smallStates = try stored(small)
+        XCTAssertEqual(bulkStates.count, smallStates.count)
+        XCTAssertEqual(bulkStates.filter { $0.contains(" supervisor ") }.count, earlierCases / 3)
+        let first = zip(bulkStates, smallStates).first { $0 != $1 }
+        XCTAssertNil(first, "first different row of case_state: \(first.map { "\($0)\n against \($1)" } ?? "")")
+    }
+
     func testManyCasesJudgedOnASecondThreadEndAsJudgedInline() throws {
         let cases = BatchAppender.backgroundJudgingCases + 44
         var lines = (0..<cases).map { Events.opened(caseID: "C-\($0)") }

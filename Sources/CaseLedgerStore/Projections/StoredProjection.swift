@@ -75,8 +75,16 @@ struct ProjectionWriters {
         for writer in recorders { try writer.record(event, target: target, data: data) }
     }
 
-    func save(_ box: CaseBox) throws {
-        for writer in writers { try writer.save(box) }
+    /// Writes the case's folds; with `shelvingState`, its state goes to `case_state`'s shelf
+    /// (`CaseStateTable.shelve`) rather than to the table.
+    func save(_ box: CaseBox, shelvingState: Bool = false) throws {
+        for writer in writers {
+            if shelvingState, let caseStates = writer as? CaseStateTable {
+                try caseStates.shelve(box)
+            } else {
+                try writer.save(box)
+            }
+        }
     }
 
     /// Judges and writes one case's contacts alone (the other projections of the case are written).
