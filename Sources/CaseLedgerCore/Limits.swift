@@ -27,14 +27,14 @@ public enum Limits {
     public static let defaultAppendCacheRecords = 65_536
     public static let appendCacheRecordsVariable = "CASELEDGER_APPEND_CACHE_RECORDS"
     /// Most case states a batch keeps in memory, whatever their records: a quarter of the records.
-    public static var batchStateCacheCases: Int { max(1, batchStateCacheRecords / 4) }
+    public static func batchStateCacheCases(records: Int) -> Int { max(1, records / 4) }
     /// Most bytes of case states a bulk batch keeps on its shelf: the states it wrote back, held
     /// as the rows they are stored as (about 200 bytes a record, a quarter of what a record
     /// weighs in memory) until the shelf is full or the batch ends. 768 bytes for each record
     /// of `batchStateCacheRecords`: 48 MiB by default. The memory is split between the two
     /// because a case on the shelf costs a parse to take back, but at 10^7 events far more
     /// cases are in play than either holds (BENCHMARKS.md).
-    public static var batchStateShelfBytes: Int { batchStateCacheRecords * 768 }
+    public static func batchStateShelfBytes(records: Int) -> Int { records * 768 }
 
     /// Most cases one pass of a fold over the whole log (rebuild, verify, replay, compliance
     /// reports) holds; a log with more cases is folded in several passes, each over a share of

@@ -29,8 +29,11 @@ public final class BatchAppender {
     /// Case states touched by this batch (the fold behind both the checks and the case projection),
     /// boxed so that an event folds in place.
     private var states: [String: CaseBox] = [:]
-    /// What the cached states weigh together (`CaseBox.weight`), kept under `Limits.batchStateCacheRecords`.
+    /// What the cached states weigh together (`CaseBox.weight`), kept under `cacheRecords`.
     private var cachedWeight = 0
+    /// The records the batch keeps in memory (`Limits.batchStateCacheRecords`), which also set
+    /// the cases it keeps and its shelf.
+    private let cacheRecords: Int
     private var dirty: Set<String> = []
     /// Cases whose contacts must be judged again before the commit, but whose contact history is
     /// not in memory (read back from its stored state, or evicted from `states`): each is judged
@@ -58,8 +61,9 @@ public final class BatchAppender {
     private var tree: MerkleAppender
     private let tiles: Ledger.TileWriter
 
-    init(db: Database, now: Timestamp) throws {
+    init(db: Database, now: Timestamp, cacheRecords: Int = Limits.batchStateCacheRecords) throws {
         self.db = db
+        self.cacheRecords = cacheRecords
         let head = try Ledger.head(db)
         seq = head.seq
         previousHash = HashChain.bytes(hex: head.hash) ?? HashChain.genesis
@@ -194,7 +198,7 @@ public final class BatchAppender {
             try projections.record(caseEvent, target: target, data: String(decoding: event.canonicalData, as: UTF8.self))
         }
         dirty.insert(event.caseID)
-        if states.count > Limits.batchStateCacheCases || cachedWeight > Limits.batchStateCacheRecords {
+        if states.count > Limits.batchStateCacheCases(records: cacheRecords) || cachedWeight > cacheRecords {
             try evictLeastRecentlyUsed()
         }
         return .appended(seq: seq)
@@ -361,7 +365,7 @@ public final class BatchAppender {
     private func evictLeastRecentlyUsed() throws {
         if !isBulk {
             isBulk = true
-            caseStates?.shelfLimitBytes = Limits.batchStateShelfBytes
+            caseStates?.shelfLimitBytes = Limits.batchStateShelfBytes(records: cacheRecords)
             for (caseID, box) in states where box.compliance != nil {
                 if box.complianceChanged { judgeLater(caseID, box) }
                 box.compliance = nil

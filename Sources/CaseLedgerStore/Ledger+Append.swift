@@ -25,7 +25,7 @@ extension Ledger {
             var summary: AppendSummary?
             try database.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
-                    let appender = try BatchAppender(db: db, now: now)
+                    let appender = try BatchAppender(db: db, now: now, cacheRecords: appendCacheRecords)
                     try body(appender)
                     let head = try appender.finish()
                     summary = AppendSummary(appended: appender.appended, duplicates: appender.duplicates,

@@ -28,7 +28,7 @@ extension Ledger {
                 try db.inTransaction(.immediate) {
                     results = []
                     if !batches.isEmpty {
-                        let appender = try BatchAppender(db: db, now: now)
+                        let appender = try BatchAppender(db: db, now: now, cacheRecords: appendCacheRecords)
                         for batch in batches {
                             try db.execute(sql: "SAVEPOINT client_batch")
                             let mark = try appender.mark()

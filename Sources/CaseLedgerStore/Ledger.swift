@@ -29,6 +29,9 @@ public final class Ledger: @unchecked Sendable {
 
     public let path: String
     let database: any DatabaseWriter
+    /// The records of case states a batch keeps in memory, which also set its shelf
+    /// (`Limits.batchStateCacheRecords`, from the environment); tests set a small one.
+    var appendCacheRecords = Limits.batchStateCacheRecords
 
     /// How long to wait for another writer's lock: `Limits.lockWaitSeconds`, or
     /// `CASELEDGER_LOCK_WAIT` (whole seconds, 1–3600) where an operator wants producers to queue longer.

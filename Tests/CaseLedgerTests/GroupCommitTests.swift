@@ -70,4 +70,29 @@ final class GroupCommitTests: XCTestCase {
         XCTAssertEqual(try ledger.commitGroup([], access: [access]).count, 0)
         XCTAssertEqual(try ledger.accessLog().count, 2)
     }
+
+    /// A batch of a group that passes the cache (16 records: 4 cases in memory, a 12 KiB
+    /// shelf) puts case states on the shelf, then is rejected at its last line: the states it
+    /// shelved go with its rollback, and the next batch of the group folds each case from
+    /// what committed.
+    func testABulkBatchRolledBackLeavesNoShelvedStateToTheNextBatch() throws {
+        let folder = try TemporaryFolder()
+        let ledger = try Ledger(path: folder.path("ledger.sqlite"), mode: .serve)
+        ledger.appendCacheRecords = 16
+        let cases = (0..<40).map { "C-\($0)" }
+        guard case .success = try ledger.commitGroup([try batch(cases.map { Events.opened(caseID: $0) })])[0] else { return XCTFail("openings") }
+        let rejected = try batch(cases.map { Events.call(caseID: $0) } + cases.map { Events.note(caseID: $0) } + [Events.note(caseID: "C-NONE")])
+        let accepted = try batch(cases.map { Events.payment(caseID: $0) })
+        let results = try ledger.commitGroup([rejected, accepted])
+        guard case .failure(.invalidEvent(let line, _, _)) = results[0], case .success(let summary) = results[1] else { return XCTFail("\(results)") }
+        XCTAssertEqual(line, 81)
+        XCTAssertEqual(summary.appended, 40)
+        for caseID in cases {
+            let view = try ledger.caseView(caseID)
+            XCTAssertEqual(view["version"]?.intValue, 2, caseID)
+            XCTAssertEqual(view["contacts"]?["calls"]?.intValue, 0, caseID)
+        }
+        XCTAssertEqual(try ledger.verifyChain().events, 80)
+        try ledger.verifyProjections()
+    }
 }
