@@ -34,7 +34,10 @@ public enum Limits {
     /// of `batchStateCacheRecords`: 48 MiB by default. The memory is split between the two
     /// because a case on the shelf costs a parse to take back, but at 10^7 events far more
     /// cases are in play than either holds (BENCHMARKS.md).
-    public static func batchStateShelfBytes(records: Int) -> Int { records * 768 }
+    public static func batchStateShelfBytes(records: Int) -> Int {
+        let (bytes, overflow) = records.multipliedReportingOverflow(by: 768)
+        return overflow ? .max : bytes
+    }
 
     /// Most cases one pass of a fold over the whole log (rebuild, verify, replay, compliance
     /// reports) holds; a log with more cases is folded in several passes, each over a share of

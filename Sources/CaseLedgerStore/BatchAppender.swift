@@ -42,10 +42,11 @@ public final class BatchAppender {
     private var complianceDue: Set<String> = []
     /// The lowest `seq` of any due case's opening: where a scan for their events starts.
     private var earliestDueSeq = Int64.max
-    /// Set once a batch holds more cases than its cache keeps (`Limits.batchStateCacheCases`, or
-    /// states weighing more than `Limits.batchStateCacheRecords`): from then on no case
-    /// keeps its contact history in memory (every changed case is judged once, in `finish`, from
-    /// the log), which makes a case in memory several times smaller.
+    /// Set once a batch holds more cases than its cache keeps (`Limits.batchStateCacheCases` of
+    /// `cacheRecords`, or states weighing more than `cacheRecords`): from then on no case keeps
+    /// its contact history in memory (every changed case is judged once, in `finish`, from the
+    /// log), which makes a case in memory several times smaller, and written-back states go to
+    /// the shelf.
     private var isBulk = false
     private let caseFeed: Ledger.CaseFeed
     private var canonical = TextBuffer()

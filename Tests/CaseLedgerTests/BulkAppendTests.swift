@@ -224,6 +224,9 @@ final class BulkAppendTests: XCTestCase {
         XCTAssertEqual(try events(db), 0, "a refused append wrote to the ledger")
         XCTAssertEqual(Limits.appendCacheRecords([Limits.appendCacheRecordsVariable: "8192"]), .success(8_192))
         XCTAssertEqual(Limits.appendCacheRecords([:]), .success(Limits.defaultAppendCacheRecords))
+        // The shelf scales with the records, and the largest accepted number does not overflow it.
+        XCTAssertEqual(Limits.batchStateShelfBytes(records: Limits.defaultAppendCacheRecords), 48 << 20)
+        XCTAssertEqual(Limits.batchStateShelfBytes(records: .max), .max)
         let accepted = try CLI.run(["append", "--db", db], stdin: Events.opened(caseID: "C-1") + "\n", environment: Self.smallCache)
         XCTAssertEqual(accepted.exitCode, 0, accepted.stderr)
         XCTAssertEqual(try events(db), 1)
