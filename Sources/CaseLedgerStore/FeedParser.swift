@@ -264,6 +264,11 @@ enum FeedParser {
         /// array while it is mutated: Swift's run-time check of each access to a class's
         /// property (twice an event) could not fail, and is left out.
         @exclusivity(unchecked) var events: [(CaseEvent, String?)] = []
+        /// The targets of the chunk's voids (nil for one not found), one a void in the order of
+        /// their events, reversed with them. The parsing thread reads them when it has a
+        /// connection of its own (`parseAndHandOver`), off the folding thread; otherwise the
+        /// folding thread does, on the one connection that sees the events (`readVoidTargets`).
+        @exclusivity(unchecked) var voidTargets: [VoidTarget?] = []
         var failure: Error?
         /// The last chunk of a share (when read on a connection of its own).
         var endsShare = false
@@ -273,11 +278,34 @@ enum FeedParser {
             self.failure = failure
         }
 
+        /// Reads the targets of the chunk's voids through `lookup`, once its events are reversed
+        /// (on the folding thread).
+        func readVoidTargets(_ lookup: RawStatement) throws {
+            for index in events.indices { try readVoidTarget(at: index, lookup) }
+        }
+
+        private func readVoidTarget(at index: Int, _ lookup: RawStatement) throws {
+            // In place: `events[index]` copied the event out, retaining its Strings.
+            let target = try events.withUnsafeBufferPointer { events -> VoidTarget?? in
+                let item = events.baseAddress! + index
+                guard item.pointee.0.type == .entryVoided else { return .none }
+                return .some(try Ledger.voidTarget(of: item.pointee.0, lookup: lookup))
+            }
+            if let target { voidTargets.append(target) }
+        }
+
+        /// The target of `event`, the next event to fold, when it is a void.
+        @inline(never)  // inlined, it made the folds copy each event, as `Ledger.voidTarget` did not
+        func voidTarget(of event: CaseEvent) -> VoidTarget? {
+            event.type == .entryVoided ? voidTargets.removeLast() : nil
+        }
+
         /// Reverses the events in place, so that the folds can take each one off the end: moved
         /// out of the array, where iterating over it copies each event (retaining every String in
         /// it) for the copy to be released after its fold. (`reverse()` copied each event, in
         /// generic code; swapped here, they move.)
         func reverseForFolds() {
+            voidTargets.reverse()
             events.withUnsafeMutableBufferPointer { events in
                 guard events.count > 1, var low = events.baseAddress else { return }
                 var high = low + (events.count - 1)
@@ -335,7 +363,8 @@ enum FeedParser {
                     throw LedgerError.storage("the log's parser stopped with \(inFlight) chunks unread")
                 }
                 inFlight -= 1
-                try handOver.fold(events, lookup: lookup, body)
+                try events.readVoidTargets(lookup)
+                try handOver.fold(events, body)
             }
             try endOfShare()
         }
@@ -389,7 +418,7 @@ enum FeedParser {
     /// whose event at `head`'s seq has `head`'s hash begins with the same events: its own file
     /// in WAL mode, or the source a replay copied them from (`rows` reads no further than `head`).
     static func feed(readingOn path: String, head: Ledger.Head, shares: [Ledger.FoldShare],
-                     rows: @escaping @Sendable (Database, Ledger.FoldShare) throws -> RawStatement, lookup: RawStatement,
+                     rows: @escaping @Sendable (Database, Ledger.FoldShare) throws -> RawStatement,
                      _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void, endOfShare: () throws -> Void) throws -> Bool {
         let handOver = HandOver()
         let sameLog = ChunkQueue<Bool>(capacity: 1)
@@ -408,12 +437,14 @@ enum FeedParser {
                     sameLog.put(same)
                     answered = true
                     guard same else { return }
+                    // Voids' targets are read here too, off the folding thread, from the same log.
+                    let lookup = try RawStatement(db, Ledger.voidTargetLookup + " AND seq <= \(head.seq)")
                     if let oneRead = OneRead(shares) {
-                        try readOnce(db, shares: shares, oneRead, rows: rows, into: handOver)
+                        try readOnce(db, shares: shares, oneRead, rows: rows, lookup: lookup, into: handOver)
                         return
                     }
                     for share in shares {
-                        let ended = readAndParse(try rows(db, share), share: share, into: handOver)
+                        let ended = readAndParse(try rows(db, share), share: share, lookup: lookup, into: handOver)
                         guard ended, !handOver.parsed.isCancelled else { return }
                     }
                 }
@@ -438,7 +469,7 @@ enum FeedParser {
                     throw LedgerError.storage("the log's reader stopped before the end of a share")
                 }
                 ended = events.endsShare
-                try handOver.fold(events, lookup: lookup, body)
+                try handOver.fold(events, body)
             }
             try endOfShare()
         }
@@ -448,8 +479,8 @@ enum FeedParser {
     /// The reader's side of `feed(readingOn:…)`: every row of `rows` in `share`, parsed in
     /// place from SQLite's memory, handed over a chunk at a time, the last one marked (see
     /// `parseAndHandOver`).
-    private static func readAndParse(_ rows: RawStatement, share: Ledger.FoldShare, into handOver: HandOver) -> Bool {
-        parseAndHandOver(into: handOver) { body in
+    private static func readAndParse(_ rows: RawStatement, share: Ledger.FoldShare, lookup: RawStatement, into handOver: HandOver) -> Bool {
+        parseAndHandOver(into: handOver, lookup: lookup) { body in
             defer { rows.reset() }
             while try rows.step() {
                 guard share.holds(rows, column: 2) else { continue }
@@ -462,10 +493,11 @@ enum FeedParser {
     /// from one read of it (`OneRead`): the first share's rows are parsed and handed over as they
     /// are read, then each other share's from its spill file, or from the log again.
     private static func readOnce(_ db: Database, shares: [Ledger.FoldShare], _ oneRead: OneRead,
-                                 rows: (Database, Ledger.FoldShare) throws -> RawStatement, into handOver: HandOver) throws {
+                                 rows: (Database, Ledger.FoldShare) throws -> RawStatement, lookup: RawStatement,
+                                 into handOver: HandOver) throws {
         var oneRead = oneRead
         let log = try rows(db, oneRead.whole)
-        var ended = parseAndHandOver(into: handOver) { body in
+        var ended = parseAndHandOver(into: handOver, lookup: lookup) { body in
             defer { log.reset() }
             while try log.step() {
                 guard oneRead.feedsNow(log) else { continue }
@@ -475,9 +507,9 @@ enum FeedParser {
         for index in 1..<shares.count {
             guard ended, !handOver.parsed.isCancelled else { return }
             if let aside = oneRead.takeAside(index) {
-                ended = parseAndHandOver(into: handOver) { body in try aside.forEachRow(body) }
+                ended = parseAndHandOver(into: handOver, lookup: lookup) { body in try aside.forEachRow(body) }
             } else {
-                ended = readAndParse(try rows(db, shares[index]), share: shares[index], into: handOver)
+                ended = readAndParse(try rows(db, shares[index]), share: shares[index], lookup: lookup, into: handOver)
             }
         }
     }
@@ -585,18 +617,22 @@ enum FeedParser {
         }
     }
 
-    /// Parses the rows `forEachRow` gives (each valid during its call; it stops when told to)
-    /// and hands them over a chunk at a time, the last one marked. Stops at the first row that
-    /// cannot be read or parsed (its error ends the last chunk), or when the folds stop taking.
+    /// Parses the rows `forEachRow` gives (each valid during its call; it stops when told to),
+    /// reads their voids' targets through `lookup`, and hands them over a chunk at a time, the
+    /// last one marked. Stops at the first row that cannot be read or parsed, or whose void's
+    /// target cannot be read (its error ends the last chunk), or when the folds stop taking.
     /// Returns whether the rows ended without an error.
-    private static func parseAndHandOver(into handOver: HandOver,
+    private static func parseAndHandOver(into handOver: HandOver, lookup: RawStatement,
                                          _ forEachRow: (_ body: (StoredColumns) throws -> Bool) throws -> Void) -> Bool {
         var parser = EventParser()
         var chunk = ParsedChunk(capacity: chunkRows)
         var cancelled = false
         do {
             try forEachRow { row in
-                chunk.events.append(try parser.event(row))
+                let (event, data) = try parser.event(row)
+                if event.type == .entryVoided { chunk.voidTargets.append(try Ledger.voidTarget(of: event, lookup: lookup)) }
+                // Moved in: appending the tuple made from them copied the event (its Strings retained).
+                chunk.events.append((consume event, consume data))
                 guard chunk.events.count == chunkRows else { return true }
                 handOver.freeSpent()
                 handOver.put(chunk)
@@ -639,10 +675,10 @@ enum FeedParser {
         /// Feeds one chunk's events to `body`, in order, then throws the error that ended it.
         /// Each event is taken off the end of `chunk` and moved into the chunk that goes back to
         /// the parsing thread.
-        func fold(_ chunk: ParsedChunk, lookup: RawStatement, _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
+        func fold(_ chunk: ParsedChunk, _ body: (CaseEvent, VoidTarget?, _ data: String?) throws -> Void) throws {
             let folded = ParsedChunk(capacity: chunk.events.count)
             while let item = chunk.events.popLast() {
-                try body(item.0, try Ledger.voidTarget(of: item.0, lookup: lookup), item.1)
+                try body(item.0, chunk.voidTarget(of: item.0), item.1)
                 folded.events.append(item)
             }
             if let failure = chunk.failure { throw failure }

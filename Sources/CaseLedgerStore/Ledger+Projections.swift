@@ -129,7 +129,7 @@ extension Ledger {
     /// the events of those types (read by SQLite alone), and `include` may skip events (replay's
     /// filters). `data` is read only for the types whose fact needs it, and handed
     /// over as a String only for those a fold keeps it for (`CaseFact.foldKeepsData`; nil for the
-    /// others). Void targets are resolved from the same database.
+    /// others). Void targets are read from the same log, on the thread that reads it where it can be.
     ///
     /// The events of each of `shares` are fed in turn (see `FoldShare`), each share's followed by
     /// `endOfShare`. Without a filter, the log is read on a connection of its own where it can
@@ -147,12 +147,12 @@ extension Ledger {
             let condition = (try share.condition(db).map { " AND \($0)" } ?? "") + only
             return try RawStatement(db, "SELECT seq, event_id, case_id, type, occurred_at, actor, recorded_at, data, schema_version FROM events WHERE seq <= \(head.seq)\(condition) ORDER BY seq")
         }
-        let lookup = try RawStatement(db, voidTargetLookup)
         if include == nil, let path = try source ?? pathReadableAlongside(db),
-            try FeedParser.feed(readingOn: path, head: head, shares: shares, rows: rows, lookup: lookup, body, endOfShare: endOfShare)
+            try FeedParser.feed(readingOn: path, head: head, shares: shares, rows: rows, body, endOfShare: endOfShare)
         {
             return
         }
+        let lookup = try RawStatement(db, voidTargetLookup)
         guard let include else {
             return try FeedParser.feed(shares: shares, rows: { try rows(db, $0) }, lookup: lookup, body, endOfShare: endOfShare)
         }

@@ -167,6 +167,60 @@ final class FeedTests: XCTestCase {
         }
     }
 
+    /// Each void is fed the event it names as the log holds it, nil for one the log does not
+    /// hold, whether the targets are read by the reading thread (a WAL file) or by the folding
+    /// thread (a rollback journal), in one share or in several (the later ones from their spill
+    /// files). A void edited to name no event is followed by another in the same chunk: the
+    /// targets come with their voids, in order, including the missing one.
+    func testEachVoidIsFedTheEventItNamesOnEitherConnection() throws {
+        let folder = try TemporaryFolder()
+        let db = try generatedLedger(cases: 120, seed: 5, in: folder)
+        let queue = try DatabaseQueue(path: db)
+        let edited = try queue.write { db -> Int64 in
+            let types = try String.fetchAll(db, sql: "SELECT type FROM events ORDER BY seq")
+            let voids = types.indices.filter { types[$0] == EventType.entryVoided.rawValue }
+            let first = try XCTUnwrap(voids.indices.dropLast().first { voids[$0] / FeedParser.chunkRows == voids[$0 + 1] / FeedParser.chunkRows },
+                                      "two voids in one chunk of the scan")
+            let seq = try XCTUnwrap(Int64.fetchOne(db, sql: "SELECT seq FROM events ORDER BY seq LIMIT 1 OFFSET ?", arguments: [voids[first]]))
+            try db.execute(sql: "DROP TRIGGER events_no_update")
+            try db.execute(sql: "UPDATE events SET data = json_set(data, '$.voids', '00000000-0000-7000-8000-000000000000') WHERE seq = ?",
+                           arguments: [seq])
+            return seq
+        }
+        let expected = try queue.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT v.seq, t.event_id, t.type, t.case_id FROM events v LEFT JOIN events t ON t.event_id = json_extract(v.data, '$.voids')
+                WHERE v.type = 'entry.voided' ORDER BY v.seq
+                """).map { row -> String in
+                let target = (row["event_id"] as String?).map { "\($0) \(row["type"] as String) \(row["case_id"] as String)" }
+                return "\(row["seq"] as Int64): \(target ?? "none")"
+            }
+        }
+        try queue.close()
+        XCTAssertGreaterThan(expected.count, 4, "the portfolio has voids")
+        XCTAssertTrue(expected.contains("\(edited): none"), "the edited void names no event")
+        XCTAssertEqual(expected.filter { $0.hasSuffix("none") }.count, 1, "every other void names an event of the log")
+        let copy = try rollbackJournalCopy(of: db, in: folder)
+        for (file, readAlongside) in [(db, true), (copy, false)] {
+            for passes in [1, 3] as [UInt64] {
+                let queue = try DatabaseQueue(path: file)
+                defer { try? queue.close() }
+                try queue.read { db in
+                    XCTAssertEqual(try Ledger.pathReadableAlongside(db) != nil, readAlongside, file)
+                    var fed: [String] = []
+                    try Ledger.feedEvents(db, shares: (0..<passes).map { Ledger.FoldShare(index: $0, count: passes) }) { event, target, _ in
+                        guard event.type == .entryVoided else {
+                            XCTAssertNil(target, "seq \(event.seq) is no void")
+                            return
+                        }
+                        fed.append("\(event.seq): \(target.map { "\($0.eventID) \($0.type.rawValue) \($0.caseID)" } ?? "none")")
+                    }
+                    XCTAssertEqual(fed.sorted(), expected.sorted(), "\(file), \(passes) passes")
+                }
+            }
+        }
+    }
+
     /// An append's scan sees the events its own transaction has written and no other connection
     /// sees yet: the log is then read through that connection, not beside it.
     func testAnUncommittedEventIsFedFromTheConnectionThatHoldsIt() throws {
