@@ -48,6 +48,38 @@ final class BackgroundJudgeTests: XCTestCase {
         }
     }
 
+    /// `finish` hands the outcomes not yet taken to the caller's body, in order after those
+    /// `submit` gave, then the judge's thread takes them back to free and ends, whether the body
+    /// returns or throws (a write that failed): the thread holds the judge until it ends.
+    func testTheLastOutcomesAreHandedOverThenTheThreadEndsEvenWhenTheCallerFails() throws {
+        struct Stop: Error {}
+        for fails in [false, true] {
+            weak var ended: BackgroundJudge?
+            var handed: [String] = []
+            do {
+                let judge = BackgroundJudge(rules: .inForce(.shipped), wakeBatch: 64, maxInFlight: 2_048)
+                ended = judge
+                var taken: [String] = []
+                for index in 0..<100 {
+                    taken += judge.submit(ComplianceCase(caseID: "C-\(index)", region: nil, timeZone: "UTC")).map(\.record.caseID)
+                }
+                do {
+                    try judge.finish { rest in
+                        handed = taken + rest.map(\.record.caseID)
+                        if fails { throw Stop() }
+                    }
+                    XCTAssertFalse(fails, "the body threw")
+                } catch is Stop {
+                    XCTAssertTrue(fails)
+                }
+            }
+            XCTAssertEqual(handed, (0..<100).map { "C-\($0)" }, "fails: \(fails)")
+            let deadline = Date().addingTimeInterval(30)
+            while ended != nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            XCTAssertNil(ended, "fails: \(fails): the judge's thread ends")
+        }
+    }
+
     /// Retired cases handed back (`discard`) are freed on the judge's thread. A case with no
     /// contacts to judge (no opening in the log) never wakes the worker by itself; a few batches'
     /// worth of them do, so they are freed rather than held until the end. Two rounds: in the

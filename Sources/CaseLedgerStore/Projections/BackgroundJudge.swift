@@ -47,16 +47,18 @@ final class BackgroundJudge: @unchecked Sendable {
                 condition.wait()
                 workerAsleep = false
             }
-            if waiting.isEmpty && ending {
-                condition.unlock()
-                return
-            }
             let batch = waiting
             waiting = []
             var spent: (outcomes: [[Judged]], cases: [CaseBox]) = ([], [])
             swap(&spent.outcomes, &spentOutcomes)
             swap(&spent.cases, &spentCases)
+            let done = batch.isEmpty && ending
             condition.unlock()
+            if done {
+                // The last outcomes, handed back by `finish`, are freed here too.
+                spent = ([], [])
+                return
+            }
             if !batch.isEmpty {
                 let results = batch.map { ($0, ContactRules.judge($0, by: rules)) }
                 condition.lock()
@@ -98,14 +100,35 @@ final class BackgroundJudge: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Waits for every case handed over and returns the rest of the outcomes; the thread ends.
-    func finish() -> [Judged] {
+    /// Waits for every case handed over and hands the rest of the outcomes (in submission
+    /// order) to `body`; then the thread frees them and ends. At the end of a rebuild these are
+    /// often most of a pass's open cases (judged while the caller saved them), and freeing them
+    /// on the caller's thread kept it busy after everything else had stopped.
+    func finish(_ body: ([Judged]) throws -> Void) rethrows {
         condition.lock()
-        defer { condition.unlock() }
-        ending = true
         condition.broadcast()
         while inFlight > judged.count { sleep() }
-        return takeJudged()
+        var rest = takeJudged()
+        condition.unlock()
+        defer {
+            condition.lock()
+            do {
+                var handedBack: [Judged] = []
+                swap(&handedBack, &rest)
+                spentOutcomes.append(handedBack)
+            }  // this thread's reference goes while the lock is held: the worker's is the last
+            ending = true
+            condition.broadcast()
+            condition.unlock()
+        }
+        try body(rest)
+    }
+
+    /// `finish(_:)` returning the rest of the outcomes.
+    func finish() -> [Judged] {
+        var rest: [Judged] = []
+        finish { rest = $0 }
+        return rest
     }
 
     /// The caller waits for outcomes (with `condition` locked).

@@ -98,7 +98,7 @@ final class ComplianceTable: StoredProjection {
     func finishJudging() throws {
         guard let background else { return }
         self.background = nil
-        try handle(background.finish())
+        try background.finish { try handle($0) }
     }
 
     private func handle(_ judged: [BackgroundJudge.Judged]) throws {
