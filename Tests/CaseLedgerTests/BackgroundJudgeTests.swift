@@ -103,3 +103,12 @@ final class BackgroundJudgeTests: XCTestCase {
         XCTAssertEqual(judge.finish().count, 0)
     }
 }
+
+extension BackgroundJudge {
+    /// `finish(_:)` returning the rest of the outcomes (the caller keeps them).
+    func finish() -> [Judged] {
+        var rest: [Judged] = []
+        finish { rest = $0 }
+        return rest
+    }
+}

@@ -219,6 +219,35 @@ final class FeedTests: XCTestCase {
                 }
             }
         }
+        // Through the real binary the WAL file is rebuilt with the targets read on the reading
+        // thread; the rollback copy, in process, with them read on the folding thread. The
+        // projections must come out the same. `verify` still names the edited event.
+        let rebuilt = try CLI.run(["rebuild", "--db", db])
+        XCTAssertEqual(rebuilt.exitCode, 0, rebuilt.stderr)
+        let copyQueue = try DatabaseQueue(path: copy)
+        try copyQueue.writeWithoutTransaction { db in
+            XCTAssertNil(try Ledger.pathReadableAlongside(db), "the copy is folded on one connection")
+            try db.inTransaction {
+                try Ledger.rebuild(db, names: Ledger.projectionNames)
+                return .commit
+            }
+        }
+        try copyQueue.close()
+        for table in ["case_state", "violations", "audit_voids", "compliance_cases"] {
+            let rows = { (file: String) throws -> [String] in
+                let queue = try DatabaseQueue(path: file)
+                defer { try? queue.close() }
+                return try queue.read { db in
+                    try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1, 2").map { $0.description }
+                }
+            }
+            let (fromBinary, fromCopy) = (try rows(db), try rows(copy))
+            XCTAssertFalse(fromBinary.isEmpty, table)
+            XCTAssertTrue(fromBinary == fromCopy, "\(table): \(fromBinary.count) rows rebuilt by the binary, \(fromCopy.count) in the copy")
+        }
+        let verified = try CLI.run(["verify", "--db", db])
+        XCTAssertEqual(verified.exitCode, 4, verified.stdout + verified.stderr)
+        XCTAssertTrue(verified.stderr.contains("seq \(edited)"), verified.stderr)
     }
 
     /// An append's scan sees the events its own transaction has written and no other connection

@@ -124,13 +124,6 @@ final class BackgroundJudge: @unchecked Sendable {
         try body(rest)
     }
 
-    /// `finish(_:)` returning the rest of the outcomes.
-    func finish() -> [Judged] {
-        var rest: [Judged] = []
-        finish { rest = $0 }
-        return rest
-    }
-
     /// The caller waits for outcomes (with `condition` locked).
     private func sleep() {
         if workerAsleep && !waiting.isEmpty { condition.broadcast() }
