@@ -15,6 +15,10 @@ public final class BatchAppender {
     private var previousHash: [UInt8]
     public private(set) var appended = 0
     public private(set) var duplicates = 0
+    /// Forecasts whose hashes were stored as they came, and forecasts refused (the hashes worked
+    /// out here instead).
+    public private(set) var forecastsTaken = 0
+    public private(set) var forecastsRefused = 0
     /// The first repeats of the batch, with the `seq` each was recorded at (at most `maxReportedRepeats`).
     public private(set) var repeats: [Repeat] = []
     public static let maxReportedRepeats = 1000
@@ -119,8 +123,11 @@ public final class BatchAppender {
     /// A repeat is recognised before any rejection is reported, but without a lookup on the common
     /// path: the insert itself skips an existing `event_id`, and only then (or when a check fails)
     /// is the stored event read and compared.
+    ///
+    /// With a `forecast` that holds for where this event goes, its hashes are taken as they are;
+    /// otherwise they are worked out here.
     @discardableResult
-    public func append(_ event: EventSubmission, line: Int) throws -> Outcome {
+    public func append(_ event: EventSubmission, line: Int, forecast: ChainForecast? = nil) throws -> Outcome {
         let seq = self.seq + 1
         let caseEvent = event.caseEvent(seq: seq)
         var target: VoidTarget?
@@ -142,11 +149,21 @@ public final class BatchAppender {
             throw error
         }
         let version = Int64((box?.state?.version ?? 0) + 1)
-        StoredEvent.writeCanonical(seq: seq, eventID: event.eventID, caseID: event.caseID, version: version,
-                                   type: event.type.rawValue, schemaVersion: Int64(event.schemaVersion),
-                                   occurredAt: event.occurredAt, recordedAt: recordedAt, actor: event.actor,
-                                   canonicalData: event.canonicalData, into: &canonical)
-        let hash = canonical.withBytes { HashChain.next(previous: previousHash, canonical: $0) }
+        let hash: [UInt8]
+        // The leaf hash when forecast; otherwise it is read from `canonical` once the row is in.
+        let leafHash: MerkleTree.Hash?
+        if let forecast, forecast.holds(seq: seq, version: version, recordedAt: recordedAt, previous: previousHash) {
+            hash = forecast.hash
+            leafHash = forecast.leafHash
+        } else {
+            if forecast != nil { forecastsRefused += 1 }
+            leafHash = nil
+            StoredEvent.writeCanonical(seq: seq, eventID: event.eventID, caseID: event.caseID, version: version,
+                                       type: event.type.rawValue, schemaVersion: Int64(event.schemaVersion),
+                                       occurredAt: event.occurredAt, recordedAt: recordedAt, actor: event.actor,
+                                       canonicalData: event.canonicalData, into: &canonical)
+            hash = canonical.withBytes { HashChain.next(previous: previousHash, canonical: $0) }
+        }
         insertEvent.bind(1, seq)
         insertEvent.bind(2, event.eventID)
         insertEvent.bind(3, event.caseID)
@@ -169,9 +186,10 @@ public final class BatchAppender {
         self.seq = seq
         previousHash = hash
         appended += 1
+        if leafHash != nil { forecastsTaken += 1 }
         if keepsTree {
             let tiles = self.tiles
-            try tree.append(leafHash: canonical.withBytes(MerkleTree.leafHash)) { level, index, hashes in
+            try tree.append(leafHash: leafHash ?? canonical.withBytes(MerkleTree.leafHash)) { level, index, hashes in
                 try tiles.write(level: level, index: index, hashes: hashes)
             }
         }
@@ -235,6 +253,13 @@ public final class BatchAppender {
         cachedWeight = 0
         dirty.removeAll(keepingCapacity: true)
         caseStates?.dropShelf()
+    }
+
+    /// Forecasts of the events this batch appends from here on (`SubmissionPipeline.run`), each
+    /// case's version before the batch read on a read-only connection of its own to `path`.
+    func forecaster(path: String) -> ChainForecaster {
+        let versions = StoredVersions(path: path, head: seq, hash: HashChain.hex(previousHash))
+        return ChainForecaster(seq: seq, previous: previousHash, recordedAt: recordedAt, storedVersion: versions.version(of:))
     }
 
     /// The log's head as this transaction has it now.
@@ -486,5 +511,50 @@ public final class BatchAppender {
             case .object(let data) = try JSONParser.parse(stored.data)
         else { return nil }
         return VoidTarget(eventID: id, caseID: stored.caseID, type: type, fact: CaseFact(type: type, data: data))
+    }
+}
+
+/// Each case's last `version` in the log, read for the forecasts on the forecasting thread, from a
+/// read-only connection opened there when first asked. It answers only while that connection sees
+/// the log end at the batch's starting head (a write transaction holds the lock, so it does);
+/// otherwise, or when a read fails, it answers nil and the forecasts stop.
+private final class StoredVersions {
+    private let path: String
+    private let head: Int64
+    private let hash: String
+    private var connection: DatabaseQueue?
+    private var failed = false
+
+    init(path: String, head: Int64, hash: String) {
+        self.path = path
+        self.head = head
+        self.hash = hash
+    }
+
+    func version(of caseID: String) -> Int64? {
+        guard !failed else { return nil }
+        // An empty log holds no case: no connection needed.
+        guard head > 0 else { return 0 }
+        do {
+            if connection == nil {
+                // Never waits for a lock: a read that would is a forecast not made.
+                let connection = try Ledger.connectionAlongside(path: path, waitingForLocks: false)
+                let seen = try connection.read { db in try Ledger.head(db) }
+                guard seen.seq == head, seen.hash == hash else {
+                    failed = true
+                    return nil
+                }
+                self.connection = connection
+            }
+            // Each read its own snapshot: no commit comes between them while the batch holds the lock.
+            return try connection!.inDatabase { db in
+                try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(version) FROM events WHERE case_id = ?"),
+                                   arguments: [caseID]) ?? 0
+            }
+        } catch {
+            failed = true
+            connection = nil
+            return nil
+        }
     }
 }

@@ -46,11 +46,38 @@ extension Ledger {
     /// Appends an NDJSON batch read from `fileDescriptor`, streaming: all of it, or none of it.
     /// Lines are parsed and checked on a second thread while this one appends. The write lock is
     /// taken only once the input has ended or its first `Limits.prefetchEvents` events are checked.
+    ///
+    /// A batch of more than `forecastingEvents` events also has each event's hashes worked out
+    /// ahead, on a third thread (`ChainForecaster`), as they will be if every event before it is
+    /// appended; from the first forecast that does not hold (after a repeat), this thread works
+    /// them out itself.
     public func append(ndjsonFrom fileDescriptor: Int32) throws -> AppendSummary {
+        try append(ndjsonFrom: fileDescriptor, forecasting: true)
+    }
+
+    /// `append(ndjsonFrom:)`, with or without the forecasts (for tests and measurements).
+    func append(ndjsonFrom fileDescriptor: Int32, forecasting: Bool) throws -> AppendSummary {
+        try appendReporting(ndjsonFrom: fileDescriptor, forecasting: forecasting).summary
+    }
+
+    /// What a batch did, with how many of its forecasts were taken and refused.
+    func appendReporting(ndjsonFrom fileDescriptor: Int32, forecasting: Bool) throws -> (summary: AppendSummary, forecastsTaken: Int, forecastsRefused: Int) {
         let pipeline = SubmissionPipeline(fileDescriptor: fileDescriptor)
         pipeline.waitUntilReady()
-        return try appendBatch(now: LedgerClock.now()) { appender in
-            try pipeline.run { line, event in try appender.append(event, line: line) }
+        var forecasts = (taken: 0, refused: 0)
+        let summary = try appendBatch(now: LedgerClock.now()) { appender in
+            let forecaster = forecasting && pipeline.eventsWaiting > Self.forecastingEvents ? appender.forecaster(path: path) : nil
+            try pipeline.run(forecasting: forecaster) { line, event, forecast in
+                let refused = appender.forecastsRefused
+                try appender.append(event, line: line, forecast: forecast)
+                if appender.forecastsRefused > refused { pipeline.stopForecasting() }
+            }
+            forecasts = (appender.forecastsTaken, appender.forecastsRefused)
         }
+        return (summary, forecasts.taken, forecasts.refused)
     }
+
+    /// Batches of fewer events than this (once read ahead) are hashed on the appending thread
+    /// alone: a thread and a connection cost more than they save.
+    static let forecastingEvents = 2048
 }

@@ -173,11 +173,12 @@ public final class Ledger: @unchecked Sendable {
 
     /// A read-only connection to the ledger file at `path`, opened beside the caller's own (for a
     /// read on another thread: `ConcurrentRead`, and a fold's reader in `FeedParser`). Whoever
-    /// uses it first checks that it sees the caller's head.
-    static func connectionAlongside(path: String) throws -> DatabaseQueue {
+    /// uses it first checks that it sees the caller's head. Without `waitingForLocks`, a read that
+    /// would wait for another connection's lock fails at once.
+    static func connectionAlongside(path: String, waitingForLocks: Bool = true) throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.readonly = true
-        configuration.busyMode = .timeout(TimeInterval(lockWaitSeconds))
+        configuration.busyMode = waitingForLocks ? .timeout(TimeInterval(lockWaitSeconds)) : .immediateError
         return try DatabaseQueue(path: path, configuration: configuration)
     }
 

@@ -76,22 +76,65 @@ public final class SubmissionPipeline {
         queue.waitUntilFullOrFinished()
     }
 
+    /// Checked events waiting to be taken (at most what the buffer holds).
+    public var eventsWaiting: Int {
+        queue.waiting.reduce(0) { $0 + $1.count }
+    }
+
     /// Hands every checked event to `consume`, in line order; throws the first error in its place.
+    ///
+    /// With a `forecaster`, a third thread works out each event's forecast (its hashes, had the
+    /// events before it all been appended) between this pipeline's parsing and `consume`, which
+    /// gets it with the event; nil once `stopForecasting()` was called or the forecaster stopped.
     ///
     /// Each item is moved out of its chunk (a payload-less `taken` swapped into its place), not
     /// copied: a copy retained each of an event's Strings and arrays, and released them again when
     /// the chunk was freed. Handing the items over cost the appending thread 284 M instructions
     /// at 10^5 copied, 135 M moved (BENCHMARKS.md).
-    public func run(_ consume: (Int, EventSubmission) throws -> Void) throws {
-        while var chunk = queue.take() {
-            for index in chunk.indices {
-                var item = Item.taken
-                swap(&item, &chunk[index])
-                switch item {
-                case .event(let line, let event): try consume(line, event)
-                case .failure(let error): throw error
-                case .taken: break
-                }
+    public func run(forecasting forecaster: ChainForecaster? = nil,
+                    _ consume: (Int, EventSubmission, ChainForecast?) throws -> Void) throws {
+        guard let forecaster else {
+            var none: [ChainForecast?] = []
+            while var chunk = queue.take() {
+                try hand(&chunk, &none, to: consume)
+            }
+            return
+        }
+        let stage = ForecastStage(input: queue, forecaster: forecaster)
+        self.stage = stage
+        defer {
+            // However `consume` leaves, the forecasting thread is done before this returns.
+            stage.cancel()
+            stage.waitUntilEnded()
+            self.stage = nil
+        }
+        while var sealed = stage.output.take() {
+            try hand(&sealed.items, &sealed.forecasts, to: consume)
+        }
+    }
+
+    /// No more forecasts for this batch (called from `consume`): the appender refused one, so
+    /// those after it are wrong too. The events after this one come without.
+    public func stopForecasting() {
+        forecastsStopped = true
+        stage?.stop()
+    }
+
+    private var stage: ForecastStage?
+    private var forecastsStopped = false
+
+    private func hand(_ chunk: inout [Item], _ forecasts: inout [ChainForecast?],
+                             to consume: (Int, EventSubmission, ChainForecast?) throws -> Void) throws {
+        for index in chunk.indices {
+            var item = Item.taken
+            swap(&item, &chunk[index])
+            switch item {
+            case .event(let line, let event):
+                var forecast: ChainForecast?
+                if index < forecasts.count, !forecastsStopped { swap(&forecast, &forecasts[index]) }
+                try consume(line, event, forecast)
+            case .failure(let error): throw error
+            case .taken: break
             }
         }
     }
@@ -119,6 +162,74 @@ public final class SubmissionPipeline {
         } catch {
             return .failure(.invalidEvent(line: line, field: error.path, reason: error.reason))
         }
+    }
+}
+
+/// The thread between a pipeline's parsing and its consumer when forecasts are made: it takes the
+/// parsed chunks in order, forecasts each event, and passes the chunk on with its forecasts.
+private final class ForecastStage: @unchecked Sendable {
+    struct Sealed {
+        var items: [SubmissionPipeline.Item]
+        /// One for each item, nil for a failure; empty once forecasting stopped.
+        var forecasts: [ChainForecast?]
+    }
+
+    /// A few chunks ahead of the consumer: enough to keep both threads busy.
+    let output = ChunkQueue<Sealed>(capacity: 4)
+    private let input: ChunkQueue<[SubmissionPipeline.Item]>
+    private let condition = NSCondition()
+    private var stopped = false
+    private var ended = false
+
+    init(input: ChunkQueue<[SubmissionPipeline.Item]>, forecaster: ChainForecaster) {
+        self.input = input
+        let output = self.output
+        let thread = Thread { [self] in
+            while let chunk = input.take() {
+                var forecasts: [ChainForecast?] = []
+                if !isStopped {
+                    forecasts.reserveCapacity(chunk.count)
+                    for index in chunk.indices {
+                        switch chunk[index] {
+                        case .event(_, let event): forecasts.append(forecaster.forecast(event))
+                        case .failure, .taken: forecasts.append(nil)
+                        }
+                    }
+                }
+                output.put(Sealed(items: chunk, forecasts: forecasts))
+            }
+            output.finish()
+            condition.lock()
+            ended = true
+            condition.broadcast()
+            condition.unlock()
+        }
+        thread.stackSize = 1 << 22
+        thread.start()
+    }
+
+    private var isStopped: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopped
+    }
+
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.unlock()
+    }
+
+    /// Stops the thread at its next chunk, and the parsing before it at its next line.
+    func cancel() {
+        input.cancel()
+        output.cancel()
+    }
+
+    func waitUntilEnded() {
+        condition.lock()
+        defer { condition.unlock() }
+        while !ended { condition.wait() }
     }
 }
 
@@ -179,6 +290,13 @@ public final class ChunkQueue<Chunk>: @unchecked Sendable {
         chunks.removeAll()
         condition.broadcast()
         return all
+    }
+
+    /// What waits, without taking it.
+    public var waiting: [Chunk] {
+        condition.lock()
+        defer { condition.unlock() }
+        return chunks
     }
 
     public func waitUntilFullOrFinished() {
