@@ -26,6 +26,9 @@ public enum Limits {
     public static let batchStateCacheRecords: Int = (try? appendCacheRecords(ProcessInfo.processInfo.environment).get()) ?? defaultAppendCacheRecords
     public static let defaultAppendCacheRecords = 65_536
     public static let appendCacheRecordsVariable = "CASELEDGER_APPEND_CACHE_RECORDS"
+    /// Most cases whose versions an append's forecasts keep (`ChainForecaster`): about 40 bytes
+    /// each, 16 MiB at most. A batch of more cases is hashed on the appending thread from there on.
+    public static let forecastCases = 400_000
     /// Most case states a batch keeps in memory, whatever their records: a quarter of the records.
     public static func batchStateCacheCases(records: Int) -> Int { max(1, records / 4) }
     /// Most bytes of case states a bulk batch keeps on its shelf: the states it wrote back, held

@@ -100,6 +100,18 @@ final class SubmissionPipelineTests: XCTestCase {
         XCTAssertTrue(forecasts.dropFirst(12).allSatisfy { $0 == nil })
     }
 
+    /// The forecasts keep at most so many cases' versions: the next case ends them.
+    func testTheForecastsEndAtTheirLimitOfCases() throws {
+        let lines = (0..<3_000).map { Events.call(caseID: "C-\($0 % 300)") }
+        let forecaster = ChainForecaster(seq: 0, previous: HashChain.genesis, recordedAt: "2024-03-05T10:00:00.000000Z",
+                                         caseLimit: 250) { _ in 2 }
+        var forecasts: [ChainForecast?] = []
+        try pipeline(lines).run(forecasting: forecaster) { _, _, forecast in forecasts.append(forecast) }
+        XCTAssertEqual(forecasts.count, lines.count)
+        XCTAssertEqual(forecasts.prefix(250).compactMap { $0?.version }, Array(repeating: 3, count: 250))
+        XCTAssertTrue(forecasts.dropFirst(250).allSatisfy { $0 == nil })
+    }
+
     /// The consumer fails while the producer still waits for input that never ends (a pipe held
     /// open): the failure comes back at once, and the forecasting thread is gone by then.
     func testAFailingConsumerReturnsWhileTheInputIsStillOpen() throws {

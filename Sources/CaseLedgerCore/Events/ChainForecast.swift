@@ -34,8 +34,10 @@ public final class ChainForecaster: @unchecked Sendable {
     private var seq: Int64
     private var previous: [UInt8]
     private let recordedAt: String
-    /// Each case's version after the events forecast so far.
+    /// Each case's version after the events forecast so far, for at most `caseLimit` cases (the
+    /// forecasts stop at the next case).
     private var versions: [String: Int64] = [:]
+    private let caseLimit: Int
     /// A case's last version in the log before the batch (0 for a case it does not hold), or
     /// nil when it cannot be read: the forecasts stop there.
     private let storedVersion: (String) -> Int64?
@@ -43,20 +45,23 @@ public final class ChainForecaster: @unchecked Sendable {
     private var stopped = false
 
     /// `seq` and `previous` are the log's head; `recordedAt` is the batch's clock.
-    public init(seq: Int64, previous: [UInt8], recordedAt: String, storedVersion: @escaping (String) -> Int64?) {
+    public init(seq: Int64, previous: [UInt8], recordedAt: String, caseLimit: Int = Limits.forecastCases,
+                storedVersion: @escaping (String) -> Int64?) {
+        self.caseLimit = caseLimit
         self.seq = seq
         self.previous = previous
         self.recordedAt = recordedAt
         self.storedVersion = storedVersion
     }
 
-    /// The next event's forecast, or nil once a case's version could not be read (none after that).
+    /// The next event's forecast, or nil once a case's version could not be read or the cases
+    /// reached their limit (none after that).
     public func forecast(_ event: EventSubmission) -> ChainForecast? {
         guard !stopped else { return nil }
         let version: Int64
         if let known = versions[event.caseID] {
             version = known + 1
-        } else if let stored = storedVersion(event.caseID) {
+        } else if versions.count < caseLimit, let stored = storedVersion(event.caseID) {
             version = stored + 1
         } else {
             stopped = true
