@@ -26,9 +26,12 @@ public enum Limits {
     public static let batchStateCacheRecords: Int = (try? appendCacheRecords(ProcessInfo.processInfo.environment).get()) ?? defaultAppendCacheRecords
     public static let defaultAppendCacheRecords = 65_536
     public static let appendCacheRecordsVariable = "CASELEDGER_APPEND_CACHE_RECORDS"
-    /// Most cases whose versions an append's forecasts keep (`ChainForecaster`): about 40 bytes
-    /// each, 16 MiB at most. A batch of more cases is hashed on the appending thread from there on.
-    public static let forecastCases = 400_000
+    /// Most cases whose versions an append's forecasts keep (`ChainForecaster`), at about 24
+    /// bytes a bucket, in a table that doubles as it grows. A batch of more cases is hashed on the
+    /// appending thread from its next new case on. With 400,000, a 10^7 append (333,333 cases)
+    /// peaked at 238.3 MiB, 20 MiB above the same append without forecasts, and took as long;
+    /// with 100,000, at 232.8 MiB (BENCHMARKS.md).
+    public static let forecastCases = 100_000
     /// Most case states a batch keeps in memory, whatever their records: a quarter of the records.
     public static func batchStateCacheCases(records: Int) -> Int { max(1, records / 4) }
     /// Most bytes of case states a bulk batch keeps on its shelf: the states it wrote back, held
