@@ -124,7 +124,7 @@ public final class SubmissionPipeline {
     private var forecastsStopped = false
 
     private func hand(_ chunk: inout [Item], _ forecasts: inout [ChainForecast?],
-                             to consume: (Int, EventSubmission, ChainForecast?) throws -> Void) throws {
+                      to consume: (Int, EventSubmission, ChainForecast?) throws -> Void) throws {
         for index in chunk.indices {
             var item = Item.taken
             swap(&item, &chunk[index])
