@@ -52,15 +52,11 @@ extension Ledger {
     /// appended; from the first forecast that does not hold (after a repeat), this thread works
     /// them out itself.
     public func append(ndjsonFrom fileDescriptor: Int32) throws -> AppendSummary {
-        try append(ndjsonFrom: fileDescriptor, forecasting: true)
+        try appendReporting(ndjsonFrom: fileDescriptor, forecasting: true).summary
     }
 
-    /// `append(ndjsonFrom:)`, with or without the forecasts (for tests and measurements).
-    func append(ndjsonFrom fileDescriptor: Int32, forecasting: Bool) throws -> AppendSummary {
-        try appendReporting(ndjsonFrom: fileDescriptor, forecasting: forecasting).summary
-    }
-
-    /// What a batch did, with how many of its forecasts were taken and refused.
+    /// What a batch did, with how many of its forecasts were taken and refused (`forecasting`
+    /// false: none made, for tests).
     func appendReporting(ndjsonFrom fileDescriptor: Int32, forecasting: Bool) throws -> (summary: AppendSummary, forecastsTaken: Int, forecastsRefused: Int) {
         let pipeline = SubmissionPipeline(fileDescriptor: fileDescriptor)
         pipeline.waitUntilReady()

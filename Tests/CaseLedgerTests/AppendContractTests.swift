@@ -1,4 +1,5 @@
 import Foundation
+@testable import CaseLedgerStore
 import XCTest
 
 /// docs/events.md, docs/cli.md, end to end: every test runs the real `caseledger` binary on a real SQLite
@@ -190,6 +191,24 @@ final class AppendContractTests: XCTestCase {
         try assertRefused(ledger, Array(good[..<2]) + [Events.call(caseID: "C-404")] + Array(good[2...]),
                           line: 3, field: "case_id")
         try assertGoodLinesStillAppendWithoutAGap(ledger, good)
+    }
+
+    /// A batch big enough to have its hashes worked out ahead (`Ledger.forecastingEvents`), onto
+    /// cases already in the log: a refusal at line 3,001, after 3,000 good events, still writes
+    /// nothing, whether the line is not JSON, the rules refuse it or its `expected_version`
+    /// conflicts; the good lines then go in without a gap.
+    func testARefusalInABatchWhoseHashesAreForecastWritesNothingAndNamesItsLine() throws {
+        let openings = (0..<100).map { Events.opened(caseID: "F-\($0)") }
+        let good = (0..<3_000).map { Events.call(caseID: "F-\($0 % 100)") }
+        let after = (0..<50).map { Events.call(caseID: "F-\($0)") }
+        XCTAssertGreaterThan(good.count, Ledger.forecastingEvents)
+        let ledger = try LedgerUnderTest(self, seed: openings)
+        try assertRefused(ledger, good + [#"{"event_id":"not json"#] + after, line: 3_001)
+        try assertRefused(ledger, good + [Events.call(caseID: "F-404")] + after, line: 3_001, field: "case_id")
+        try assertRefused(ledger, good + [Events.call(caseID: "F-7", expectedVersion: 2)] + after,
+                          exitCode: 3, line: 3_001, field: "expected_version")
+        try assertGoodLinesStillAppendWithoutAGap(ledger, good)
+        try ledger.assertVerifies(events: openings.count + good.count)
     }
 
     func testTruncatedJSONIsRefusedAndNamesItsLine() throws {

@@ -101,23 +101,6 @@ final class ForecastTests: XCTestCase {
         }
     }
 
-    /// A bad line after many good ones: the batch writes nothing, with or without forecasts.
-    func testABadLineLeavesTheLedgerAsItWas() throws {
-        let folder = try TemporaryFolder()
-        var lines = try portfolio(cases: 120, in: folder)
-        let db = try makeLedger(folder)
-        lines[3_000] = #"{"event_id":"not json"#
-        let path = try folder.write("bad.ndjson", lines.joined(separator: "\n") + "\n")
-        let descriptor = open(path, O_RDONLY)
-        defer { close(descriptor) }
-        let ledger = try Ledger(path: db, mode: .readWrite)
-        XCTAssertThrowsError(try ledger.append(ndjsonFrom: descriptor)) { error in
-            guard case .invalidEvent(let line, _, _) = error as? LedgerError else { return XCTFail("\(error)") }
-            XCTAssertEqual(line, 3_001)
-        }
-        XCTAssertEqual(try ledger.head().seq, 0)
-    }
-
     private func caseID(of line: String) -> String? {
         let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
         return object?["case_id"] as? String

@@ -93,9 +93,7 @@ final class SubmissionPipelineTests: XCTestCase {
         let forecaster = ChainForecaster(seq: 0, previous: HashChain.genesis, recordedAt: "2024-03-05T10:00:00.000000Z") { caseID in
             caseID == "C-12" ? nil : 3
         }
-        var forecasts: [ChainForecast?] = []
-        try pipeline(lines).run(forecasting: forecaster) { _, _, forecast in forecasts.append(forecast) }
-        XCTAssertEqual(forecasts.count, lines.count)
+        let forecasts = try forecasts(of: lines, by: forecaster)
         XCTAssertEqual(forecasts.prefix(12).compactMap { $0?.version }, Array(repeating: 4, count: 12))
         XCTAssertTrue(forecasts.dropFirst(12).allSatisfy { $0 == nil })
     }
@@ -105,9 +103,7 @@ final class SubmissionPipelineTests: XCTestCase {
         let lines = (0..<3_000).map { Events.call(caseID: "C-\($0 % 300)") }
         let forecaster = ChainForecaster(seq: 0, previous: HashChain.genesis, recordedAt: "2024-03-05T10:00:00.000000Z",
                                          caseLimit: 250) { _ in 2 }
-        var forecasts: [ChainForecast?] = []
-        try pipeline(lines).run(forecasting: forecaster) { _, _, forecast in forecasts.append(forecast) }
-        XCTAssertEqual(forecasts.count, lines.count)
+        let forecasts = try forecasts(of: lines, by: forecaster)
         XCTAssertEqual(forecasts.prefix(250).compactMap { $0?.version }, Array(repeating: 3, count: 250))
         XCTAssertTrue(forecasts.dropFirst(250).allSatisfy { $0 == nil })
     }
@@ -168,6 +164,14 @@ final class SubmissionPipelineTests: XCTestCase {
         let deadline = Date().addingTimeInterval(10)
         while consumer.forecaster != nil && Date() < deadline { usleep(1_000) }
         XCTAssertNil(consumer.forecaster, "the forecasting thread still holds the forecaster")
+    }
+
+    /// What a run over `lines` hands the consumer with each event, one for each line.
+    private func forecasts(of lines: [String], by forecaster: ChainForecaster) throws -> [ChainForecast?] {
+        var forecasts: [ChainForecast?] = []
+        try pipeline(lines).run(forecasting: forecaster) { _, _, forecast in forecasts.append(forecast) }
+        XCTAssertEqual(forecasts.count, lines.count)
+        return forecasts
     }
 
     /// `count` call lines for one case, and their event ids.
