@@ -19,6 +19,10 @@
  * Prints one JSON object: insert_events_per_s, scan_events_per_s, single_commit_per_s, the seconds
  * behind them, and db_bytes (the database's size after the insert).
  *
+ * BARE_JOURNAL=DELETE in the environment writes with a rollback journal instead of the WAL: what
+ * CaseLedger does for a first load of more than 8,192 events into an empty ledger (docs/events.md),
+ * where each new page goes into the file once. Tools/bench leaves it unset.
+ *
  *   bare_sqlite --one DB < ONE-EVENT.ndjson
  *
  * 4. one event per process: open DB, insert the line in one transaction, close. Tools/bench runs it
@@ -219,7 +223,9 @@ static sqlite3 *open_bare(const char *path, sqlite3_stmt **ins) {
     sqlite3 *db;
     if (sqlite3_open(path, &db) != SQLITE_OK) die(db, "open");
     exec(db, "PRAGMA page_size = 16384");
-    exec(db, "PRAGMA journal_mode = WAL");
+    /* BARE_JOURNAL=DELETE: a rollback journal, as CaseLedger writes a first load into an empty ledger. */
+    const char *journal = getenv("BARE_JOURNAL");
+    exec(db, journal && strcmp(journal, "DELETE") == 0 ? "PRAGMA journal_mode = DELETE" : "PRAGMA journal_mode = WAL");
     exec(db, "PRAGMA synchronous = FULL");
     exec(db, "PRAGMA cache_size = -49152");
     exec(db,

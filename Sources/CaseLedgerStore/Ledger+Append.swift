@@ -50,16 +50,21 @@ extension Ledger {
     /// A batch of more than `forecastingEvents` events also has each event's hashes worked out
     /// ahead, on a third thread (`ChainForecaster`), as they will be if every event before it is
     /// appended; from the first forecast that does not hold (after a repeat), this thread works
-    /// them out itself.
+    /// them out itself. A batch of more than `firstLoadEvents` into an empty log is written with a
+    /// rollback journal rather than through the WAL (`beginFirstLoad`).
     public func append(ndjsonFrom fileDescriptor: Int32) throws -> AppendSummary {
         try appendReporting(ndjsonFrom: fileDescriptor, forecasting: true).summary
     }
 
     /// What a batch did, with how many of its forecasts were taken and refused (`forecasting`
-    /// false: none made, for tests).
-    func appendReporting(ndjsonFrom fileDescriptor: Int32, forecasting: Bool) throws -> (summary: AppendSummary, forecastsTaken: Int, forecastsRefused: Int) {
+    /// false: none made, for tests), and whether it was written with a rollback journal.
+    func appendReporting(ndjsonFrom fileDescriptor: Int32, forecasting: Bool)
+        throws -> (summary: AppendSummary, forecastsTaken: Int, forecastsRefused: Int, rollbackJournal: Bool)
+    {
         let pipeline = SubmissionPipeline(fileDescriptor: fileDescriptor)
         pipeline.waitUntilReady()
+        let rollbackJournal = pipeline.eventsWaiting > Self.firstLoadEvents && beginFirstLoad()
+        defer { if rollbackJournal { endFirstLoad() } }
         var forecasts = (taken: 0, refused: 0)
         let summary = try appendBatch(now: LedgerClock.now()) { appender in
             let forecaster = forecasting && pipeline.eventsWaiting > Self.forecastingEvents ? appender.forecaster(path: path) : nil
@@ -70,7 +75,35 @@ extension Ledger {
             }
             forecasts = (appender.forecastsTaken, appender.forecastsRefused)
         }
-        return (summary, forecasts.taken, forecasts.refused)
+        return (summary, forecasts.taken, forecasts.refused, rollbackJournal)
+    }
+
+    /// A first load bigger than this (once read ahead) into an empty log is written with a
+    /// rollback journal (`beginFirstLoad`).
+    static let firstLoadEvents = 8_192
+
+    /// Switches the file to a rollback journal for a batch into an empty log, when no other
+    /// connection has it open; true when it did. A rollback journal keeps only the pages that
+    /// existed before the transaction (an empty ledger has a few), so every page the batch
+    /// writes goes straight into the file, once. Through the WAL each page was written twice,
+    /// into the log and again at the checkpoint: an append of 10^6 events into a new ledger
+    /// wrote 1.31 GB for a 591 MB file (BENCHMARKS.md). The commit is synced as before
+    /// (`synchronous = FULL`), and a crash leaves the journal, which rolls the batch back.
+    ///
+    /// A file another connection has open cannot leave WAL mode: SQLite refuses at once, without
+    /// waiting for it, and the batch is written through the WAL.
+    private func beginFirstLoad() -> Bool {
+        (try? database.writeWithoutTransaction { db -> Bool in
+            guard try Self.head(db).seq == 0, try String.fetchOne(db, sql: "PRAGMA main.journal_mode") == "wal" else { return false }
+            return (try? String.fetchOne(db, sql: "PRAGMA main.journal_mode = DELETE")) == "delete"
+        }) ?? false
+    }
+
+    /// Back to WAL after a first load, committed or not. Should another process hold the file
+    /// open past the lock wait, it stays in rollback mode until the next connection that opens
+    /// it for writing sets WAL again (`Ledger.init`).
+    private func endFirstLoad() {
+        try? database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA main.journal_mode = WAL") }
     }
 
     /// Batches of fewer events than this (once read ahead) are hashed on the appending thread

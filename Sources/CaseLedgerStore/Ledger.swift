@@ -93,6 +93,7 @@ public final class Ledger: @unchecked Sendable {
             try db.execute(sql: "PRAGMA cache_size = -\(Ledger.cacheKiB)")
         }
         do {
+            if configuration.readonly { try Self.rollBackInterruptedLoad(path: path, configuration: configuration) }
             if mode == .read {
                 // Rebuild stale projections through a short-lived writable connection, then read only.
                 let reader = try DatabaseQueue(path: path, configuration: configuration)
@@ -157,6 +158,23 @@ public final class Ledger: @unchecked Sendable {
             throw LedgerError.ledgerUnavailable("cannot open \(path): another process holds its write lock; waited \(Self.lockWaitSeconds) s")
         } catch let error as DatabaseError {
             throw LedgerError.ledgerUnavailable("cannot open \(path): \(error.message ?? error.description)")
+        }
+    }
+
+    /// A first load into an empty ledger is written with a rollback journal (`Ledger.append`). A
+    /// crash during it leaves the journal beside the file, and SQLite reads the file only once a
+    /// connection that may write has put the journal's pages back: a read-only one fails
+    /// ("attempt to write a readonly database"). So a read-only command that finds a journal
+    /// first opens the file for writing, which rolls the interrupted load back (and sets WAL
+    /// again), as any writing command does when it opens the file.
+    private static func rollBackInterruptedLoad(path: String, configuration: Configuration) throws {
+        guard FileManager.default.fileExists(atPath: path + "-journal") else { return }
+        var writable = configuration
+        writable.readonly = false
+        do {
+            try DatabaseQueue(path: path, configuration: writable).close()
+        } catch let error as DatabaseError where error.resultCode != .SQLITE_BUSY {
+            throw LedgerError.ledgerUnavailable("cannot open \(path): an interrupted load left \(path)-journal, which only a connection that may write the file can roll back: \(error.message ?? error.description)")
         }
     }
 

@@ -49,4 +49,55 @@ final class CrashSafetyTests: XCTestCase {
         }
         XCTAssertGreaterThan(outcomes["absent", default: 0], 0, "no kill landed before the commit: \(outcomes)")
     }
+
+    /// A big first load into an empty ledger is written with a rollback journal (`Ledger.append`).
+    /// Killed once SQLite has written some of its pages into the file, it leaves a journal that
+    /// must be played back before the file can be read, and a read-only connection cannot: the
+    /// next command, a read-only `verify` included, rolls the load back first. The ledger is then
+    /// empty, in WAL mode, with no journal left, and takes the batch again.
+    func testSigkillDuringAFirstLoadLeavesTheLedgerEmptyAndReadable() throws {
+        let folder = try TemporaryFolder()
+        let batch = folder.path("batch.ndjson")
+        // Enough events that the load's pages outgrow its page cache and go to the file early.
+        let generated = try CLI.run(["generate", "--cases", "3333", "--seed", "12", "--out", batch])
+        XCTAssertEqual(generated.exitCode, 0, generated.stderr)
+        let lines = try String(contentsOfFile: batch, encoding: .utf8).split(separator: "\n")
+        XCTAssertGreaterThan(lines.count, 90_000)
+
+        for attempt in 0..<2 {
+            let db = try makeLedger(folder, name: "first-\(attempt).sqlite")
+            let emptySize = try fileSize(db)
+            // The input stays open, so the append holds its transaction (and the journal) after
+            // the lines it has, until it is killed.
+            let process = Process()
+            process.executableURL = CLI.binary
+            process.arguments = ["append", "--db", db]
+            let input = Pipe()
+            process.standardInput = input
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            input.fileHandleForWriting.write(Data((lines.dropLast(1_000 * (attempt + 1)).joined(separator: "\n") + "\n").utf8))
+            let deadline = Date().addingTimeInterval(120)
+            while try fileSize(db) <= emptySize, Date() < deadline { usleep(10_000) }
+            XCTAssertTrue(FileManager.default.fileExists(atPath: db + "-journal"), "attempt \(attempt): no rollback journal while the first load ran")
+            XCTAssertGreaterThan(try fileSize(db), emptySize, "attempt \(attempt): no page of the load reached the file")
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            try? input.fileHandleForWriting.close()
+
+            let verify = try CLI.run(["verify", "--db", db])
+            XCTAssertEqual(verify.exitCode, 0, "attempt \(attempt): \(verify.stderr)")
+            XCTAssertTrue(verify.stdout.hasPrefix("ok: 0 events,"), "attempt \(attempt): \(verify.stdout)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: db + "-journal"), "attempt \(attempt): the journal was left")
+            XCTAssertEqual(try fileSize(db), emptySize, "attempt \(attempt): the load's pages were left in the file")
+            XCTAssertEqual(try CLI.run(["append", "--db", db, batch]).exitCode, 0)
+            let whole = try CLI.run(["verify", "--db", db])
+            XCTAssertTrue(whole.stdout.hasPrefix("ok: \(lines.count) events,"), "attempt \(attempt): \(whole.stdout)")
+        }
+    }
+
+    private func fileSize(_ path: String) throws -> Int {
+        try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+    }
 }

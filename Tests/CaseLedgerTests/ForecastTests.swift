@@ -11,7 +11,7 @@ final class ForecastTests: XCTestCase {
         let folder = try TemporaryFolder()
         let lines = try portfolio(cases: 120, in: folder)
         let db = try makeLedger(folder)
-        let batch = try append(lines, to: db, in: folder)
+        let batch = try appendInProcess(lines, to: db, in: folder)
         XCTAssertEqual(batch.summary.appended, lines.count)
         XCTAssertEqual(batch.forecastsTaken, lines.count)
         XCTAssertEqual(batch.forecastsRefused, 0)
@@ -26,8 +26,8 @@ final class ForecastTests: XCTestCase {
         let db = try makeLedger(folder)
         let half = lines.count / 2
         XCTAssertGreaterThan(lines.count - half, Ledger.forecastingEvents)
-        let first = try append(Array(lines[..<half]), to: db, in: folder)
-        let second = try append(Array(lines[half...]), to: db, in: folder)
+        let first = try appendInProcess(Array(lines[..<half]), to: db, in: folder)
+        let second = try appendInProcess(Array(lines[half...]), to: db, in: folder)
         XCTAssertEqual(first.forecastsTaken, half)
         XCTAssertEqual(second.summary.appended, lines.count - half)
         XCTAssertEqual(second.forecastsTaken, lines.count - half)
@@ -41,9 +41,9 @@ final class ForecastTests: XCTestCase {
         let folder = try TemporaryFolder()
         let lines = try portfolio(cases: 150, in: folder)
         let db = try makeLedger(folder)
-        _ = try append(Array(lines[..<1_000]), to: db, in: folder)
+        _ = try appendInProcess(Array(lines[..<1_000]), to: db, in: folder)
         let batch = Array(lines[1_000..<3_500]) + Array(lines[500..<1_000]) + Array(lines[3_500...])
-        let second = try append(batch, to: db, in: folder)
+        let second = try appendInProcess(batch, to: db, in: folder)
         XCTAssertEqual(second.summary.duplicates, 500)
         XCTAssertEqual(second.summary.appended, lines.count - 1_000)
         XCTAssertEqual(second.forecastsTaken, 2_500)
@@ -57,11 +57,11 @@ final class ForecastTests: XCTestCase {
         let folder = try TemporaryFolder()
         let lines = try portfolio(cases: 150, in: folder)
         let db = try makeLedger(folder)
-        _ = try append(Array(lines[..<1_000]), to: db, in: folder)
+        _ = try appendInProcess(Array(lines[..<1_000]), to: db, in: folder)
         let next = lines[3_000]
         let repeated = try XCTUnwrap(lines[..<1_000].lastIndex { caseID(of: $0) != caseID(of: next) })
         let batch = Array(lines[1_000..<3_000]) + [lines[repeated]] + Array(lines[3_000...])
-        let second = try append(batch, to: db, in: folder)
+        let second = try appendInProcess(batch, to: db, in: folder)
         XCTAssertEqual(second.summary.duplicates, 1)
         XCTAssertEqual(second.forecastsTaken, 2_000)
         XCTAssertEqual(second.forecastsRefused, 1)
@@ -88,8 +88,8 @@ final class ForecastTests: XCTestCase {
         let lines = try portfolio(cases: 120, in: folder)
         let with = try makeLedger(folder, name: "with.sqlite")
         let without = try makeLedger(folder, name: "without.sqlite")
-        let forecast = try append(lines, to: with, in: folder)
-        let alone = try append(lines, to: without, in: folder, forecasting: false)
+        let forecast = try appendInProcess(lines, to: with, in: folder)
+        let alone = try appendInProcess(lines, to: without, in: folder, forecasting: false)
         XCTAssertEqual(forecast.forecastsTaken, lines.count)
         XCTAssertEqual(alone.forecastsTaken + alone.forecastsRefused, 0)
         for db in [with, without] { try assertVerifies(db) }
@@ -113,16 +113,6 @@ final class ForecastTests: XCTestCase {
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
         XCTAssertGreaterThan(lines.count, 3_000)
         return lines
-    }
-
-    private func append(_ lines: [String], to db: String, in folder: TemporaryFolder, forecasting: Bool = true) throws
-        -> (summary: AppendSummary, forecastsTaken: Int, forecastsRefused: Int)
-    {
-        let path = try folder.write("batch-\(UUID().uuidString).ndjson", lines.joined(separator: "\n") + "\n")
-        let descriptor = open(path, O_RDONLY)
-        XCTAssertGreaterThanOrEqual(descriptor, 0)
-        defer { close(descriptor) }
-        return try Ledger(path: db, mode: .readWrite).appendReporting(ndjsonFrom: descriptor, forecasting: forecasting)
     }
 
     private func assertVerifies(_ db: String, file: StaticString = #filePath, line: UInt = #line) throws {

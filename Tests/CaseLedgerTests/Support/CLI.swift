@@ -1,4 +1,5 @@
 import Foundation
+@testable import CaseLedgerStore
 import GRDB
 import XCTest
 
@@ -118,6 +119,18 @@ extension XCTestCase {
         let result = try CLI.run(["init", "--db", path])
         XCTAssertEqual(result.exitCode, 0, result.stderr)
         return path
+    }
+
+    /// Appends NDJSON lines in this process, from a file as `caseledger append` reads its input,
+    /// with what the batch did besides its summary.
+    func appendInProcess(_ lines: [String], to db: String, in folder: TemporaryFolder, forecasting: Bool = true) throws
+        -> (summary: AppendSummary, forecastsTaken: Int, forecastsRefused: Int, rollbackJournal: Bool)
+    {
+        let path = try folder.write("batch-\(UUID().uuidString).ndjson", lines.joined(separator: "\n") + "\n")
+        let descriptor = open(path, O_RDONLY)
+        XCTAssertGreaterThanOrEqual(descriptor, 0)
+        defer { close(descriptor) }
+        return try Ledger(path: db, mode: .readWrite).appendReporting(ndjsonFrom: descriptor, forecasting: forecasting)
     }
 
     /// Appends NDJSON lines through the real binary.
