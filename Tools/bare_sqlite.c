@@ -21,7 +21,7 @@
  *
  * BARE_JOURNAL=DELETE in the environment writes with a rollback journal instead of the WAL: what
  * CaseLedger does for a first load of more than 8,192 events into an empty ledger (docs/events.md),
- * where each new page goes into the file once. Tools/bench leaves it unset.
+ * where each new page goes into the file once. Tools/bench runs the insert both ways.
  *
  *   bare_sqlite --one DB < ONE-EVENT.ndjson
  *
