@@ -93,7 +93,7 @@ public final class Ledger: @unchecked Sendable {
             try db.execute(sql: "PRAGMA cache_size = -\(Ledger.cacheKiB)")
         }
         do {
-            if configuration.readonly { try Self.rollBackInterruptedLoad(path: path, configuration: configuration) }
+            if mode == .read { try Self.rollBackInterruptedLoad(path: path, configuration: configuration) }
             if mode == .read {
                 // Rebuild stale projections through a short-lived writable connection, then read only.
                 let reader = try DatabaseQueue(path: path, configuration: configuration)
@@ -156,6 +156,10 @@ public final class Ledger: @unchecked Sendable {
             throw error
         } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
             throw LedgerError.ledgerUnavailable("cannot open \(path): another process holds its write lock; waited \(Self.lockWaitSeconds) s")
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY && FileManager.default.fileExists(atPath: path + "-journal") {
+            // A command that writes nothing (`verify`, `log`, `backup`, a replay's source) leaves
+            // an interrupted load's journal where it is: only a connection that may write plays it back.
+            throw LedgerError.ledgerUnavailable("cannot open \(path): a load interrupted by a crash left \(path)-journal, which must be played back before the file can be read, and this command writes nothing. A command that may write the file plays it back first, e.g. `caseledger case list --db \(path)`")
         } catch let error as DatabaseError {
             throw LedgerError.ledgerUnavailable("cannot open \(path): \(error.message ?? error.description)")
         }
@@ -164,9 +168,10 @@ public final class Ledger: @unchecked Sendable {
     /// A first load into an empty ledger is written with a rollback journal (`Ledger.append`). A
     /// crash during it leaves the journal beside the file, and SQLite reads the file only once a
     /// connection that may write has put the journal's pages back: a read-only one fails
-    /// ("attempt to write a readonly database"). So a read-only command that finds a journal
-    /// first opens the file for writing, which rolls the interrupted load back (and sets WAL
-    /// again), as any writing command does when it opens the file.
+    /// ("attempt to write a readonly database"). So a `.read` command, which may already write
+    /// to bring projections up to date, first opens a file that has a journal for writing, which
+    /// rolls the interrupted load back (and sets WAL again), as any writing command does when it
+    /// opens the file. A `.readOnly` one writes nothing, and says why it cannot read (`init`).
     private static func rollBackInterruptedLoad(path: String, configuration: Configuration) throws {
         guard FileManager.default.fileExists(atPath: path + "-journal") else { return }
         var writable = configuration

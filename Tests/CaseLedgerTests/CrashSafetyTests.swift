@@ -52,9 +52,10 @@ final class CrashSafetyTests: XCTestCase {
 
     /// A big first load into an empty ledger is written with a rollback journal (`Ledger.append`).
     /// Killed once SQLite has written some of its pages into the file, it leaves a journal that
-    /// must be played back before the file can be read, and a read-only connection cannot: the
-    /// next command, a read-only `verify` included, rolls the load back first. The ledger is then
-    /// empty, in WAL mode, with no journal left, and takes the batch again.
+    /// must be played back before the file can be read, and a read-only connection cannot.
+    /// `verify`, which writes nothing, says so and leaves the file and its journal as they are; a
+    /// command that may write (`case list`) rolls the load back first. The ledger is then empty,
+    /// in WAL mode, with no journal left, and takes the batch again.
     func testSigkillDuringAFirstLoadLeavesTheLedgerEmptyAndReadable() throws {
         let folder = try TemporaryFolder()
         let batch = folder.path("batch.ndjson")
@@ -86,6 +87,17 @@ final class CrashSafetyTests: XCTestCase {
             process.waitUntilExit()
             try? input.fileHandleForWriting.close()
 
+            let killedSize = try fileSize(db)
+            let journal = try fileBytes(db + "-journal")
+            let refused = try CLI.run(["verify", "--db", db])
+            XCTAssertEqual(refused.exitCode, 1, "attempt \(attempt): \(refused.stdout)")
+            XCTAssertTrue(refused.stderr.contains("a load interrupted by a crash left \(db)-journal"), "attempt \(attempt): \(refused.stderr)")
+            XCTAssertEqual(try fileSize(db), killedSize, "attempt \(attempt): verify changed the file")
+            XCTAssertEqual(try fileBytes(db + "-journal"), journal, "attempt \(attempt): verify changed the journal")
+
+            let list = try CLI.run(["case", "list", "--db", db, "--json"])
+            XCTAssertEqual(list.exitCode, 0, "attempt \(attempt): \(list.stderr)")
+            XCTAssertEqual(list.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "[]", "attempt \(attempt)")
             let verify = try CLI.run(["verify", "--db", db])
             XCTAssertEqual(verify.exitCode, 0, "attempt \(attempt): \(verify.stderr)")
             XCTAssertTrue(verify.stdout.hasPrefix("ok: 0 events,"), "attempt \(attempt): \(verify.stdout)")
